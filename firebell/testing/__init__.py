@@ -1,0 +1,1 @@
+"""Firebell's testing kit: fake vendor services, signed Slack requests and pytest fixtures."""
