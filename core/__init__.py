@@ -1,1 +1,83 @@
-"""Firebell."""
+"""Firebell's core: events, the incident state machine, the event log, plugins and config.
+
+The core knows nothing of Slack, HTTP or any vendor; adapters drive it, plugins react to it.
+"""
+
+from __future__ import annotations
+
+from firebell.core.config import FirebellConfig, Severity, load_config
+from firebell.core.engine import Engine
+from firebell.core.errors import (
+    CommandRefused,
+    ConcurrencyConflict,
+    ConfigError,
+    DatabaseUnavailable,
+    FirebellError,
+    IncidentNotFound,
+    InvalidInput,
+    NameSpaceExhausted,
+    PermanentPluginError,
+    RetryLater,
+)
+from firebell.core.events import (
+    CommanderAssigned,
+    Event,
+    IncidentClosed,
+    IncidentCreated,
+    IncidentReopened,
+    IncidentResolved,
+    IntegrationFailed,
+    IntegrationRecovered,
+    RecordedEvent,
+    ResourceLinked,
+    SeverityChanged,
+    StatusUpdatePosted,
+    event_type,
+)
+from firebell.core.hookspecs import HOOKSPEC_VERSION, Link, PluginSpec, hookimpl
+from firebell.core.incident import Incident, IncidentState, Resource
+from firebell.core.runtime import Firebell, open_firebell
+from firebell.core.secrets import Secret
+from firebell.core.store import AppendResult, EventStore
+
+__all__ = [
+    "HOOKSPEC_VERSION",
+    "AppendResult",
+    "CommandRefused",
+    "CommanderAssigned",
+    "ConcurrencyConflict",
+    "ConfigError",
+    "DatabaseUnavailable",
+    "Engine",
+    "Event",
+    "EventStore",
+    "Firebell",
+    "FirebellConfig",
+    "FirebellError",
+    "Incident",
+    "IncidentClosed",
+    "IncidentCreated",
+    "IncidentNotFound",
+    "IncidentReopened",
+    "IncidentResolved",
+    "IncidentState",
+    "IntegrationFailed",
+    "IntegrationRecovered",
+    "InvalidInput",
+    "Link",
+    "NameSpaceExhausted",
+    "PermanentPluginError",
+    "PluginSpec",
+    "RecordedEvent",
+    "Resource",
+    "ResourceLinked",
+    "RetryLater",
+    "Secret",
+    "Severity",
+    "SeverityChanged",
+    "StatusUpdatePosted",
+    "event_type",
+    "hookimpl",
+    "load_config",
+    "open_firebell",
+]

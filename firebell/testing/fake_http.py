@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
-__all__ = ["Answer", "Call", "Fault", "FakeService", "Request"]
+__all__ = ["Answer", "Call", "FakeService", "Fault", "Request"]
 
 
 @attrs.frozen
@@ -34,6 +34,9 @@ class Request:
     headers: dict[str, str]
     body: bytes
     path_params: dict[str, str] = attrs.field(factory=dict)
+    #: Every value of every query parameter: ``query`` keeps only the first, which loses the
+    #: repeated ``statuses[]=…&statuses[]=…`` filters that PagerDuty-style APIs take.
+    query_lists: dict[str, list[str]] = attrs.field(factory=dict)
 
     def json(self) -> Any:
         """The body parsed as JSON, or the form fields when the body is form-encoded."""
@@ -41,7 +44,9 @@ class Request:
             return {}
         content_type = self.headers.get("content-type", "")
         if "application/x-www-form-urlencoded" in content_type:
-            return {k: v[0] for k, v in parse_qs(self.body.decode(), keep_blank_values=True).items()}
+            return {
+                k: v[0] for k, v in parse_qs(self.body.decode(), keep_blank_values=True).items()
+            }
         return json.loads(self.body)
 
     def header(self, name: str) -> str | None:
@@ -174,7 +179,10 @@ class FakeService:
         if self._ssl_context is not None:
             server.socket = self._ssl_context.wrap_socket(server.socket, server_side=True)
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        # A short poll interval keeps stop() fast; the default 0.5 s is paid by every test.
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -255,6 +263,9 @@ class FakeService:
 def _make_handler(service: FakeService) -> type[BaseHTTPRequestHandler]:
     class _Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in separate writes; with Nagle's algorithm on, a keep-alive
+        # client's delayed ACK then stalls every answer by ~40 ms.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -263,12 +274,14 @@ def _make_handler(service: FakeService) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             parts = urlsplit(self.path)
+            query_lists = parse_qs(parts.query)
             request = Request(
                 method=self.command,
                 path=parts.path,
-                query={k: v[0] for k, v in parse_qs(parts.query).items()},
+                query={k: v[0] for k, v in query_lists.items()},
                 headers={k.lower(): v for k, v in self.headers.items()},
                 body=body,
+                query_lists=query_lists,
             )
             if service.delay:
                 time.sleep(service.delay)

@@ -1,0 +1,85 @@
+"""Opening the database: SQLite (the embedded default) or PostgreSQL, chosen by the URL.
+
+SQLite runs in WAL mode with a busy timeout; writers take the write lock up front with
+``BEGIN IMMEDIATE`` so two writers never deadlock upgrading a read lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from firebell.core.errors import DatabaseUnavailable
+from sqlalchemy import event as sa_event
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+__all__ = ["BUSY_TIMEOUT_SECONDS", "create_database_engine", "database_errors", "redact_url"]
+
+BUSY_TIMEOUT_SECONDS = 30.0
+
+
+def redact_url(url: str) -> str:
+    """The database URL with any password hidden, for messages and logs."""
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+def create_database_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> sa.Engine:
+    """An SQLAlchemy engine for ``url``; creates the folder of an SQLite file when missing."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, busy_timeout)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return sa.create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _sqlite_engine(url: sa.URL, busy_timeout: float) -> sa.Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"timeout": busy_timeout})
+
+    @sa_event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let us issue BEGIN ourselves (pysqlite's implicit transactions would defer the lock).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @sa_event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        if connection.get_execution_options().get("firebell_write"):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+@contextmanager
+def database_errors(url: str) -> Iterator[None]:
+    """Turn driver errors for an unreachable or locked database into :class:`DatabaseUnavailable`."""
+    try:
+        yield
+    except OperationalError as error:
+        raise DatabaseUnavailable(
+            f"The event log at {redact_url(url)} cannot be reached or is locked "
+            f"({_first_line(error)}). Nothing was written; try again in a moment."
+        ) from error
+    except DBAPIError as error:
+        if error.connection_invalidated:
+            raise DatabaseUnavailable(
+                f"The connection to {redact_url(url)} was lost ({_first_line(error)}). "
+                "Nothing was written; try again in a moment."
+            ) from error
+        raise
+
+
+def _first_line(error: Exception) -> str:
+    text = str(getattr(error, "orig", None) or error)
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__

@@ -1,0 +1,327 @@
+"""The command layer: what people ask of an incident, checked, then appended as events.
+
+Each command loads the incident, runs the aggregate's guards, and appends with the version it
+saw. When someone else changed the incident in between, the command is run again on the new
+state (and may then be refused, e.g. the second of two simultaneous resolves). An idempotency
+key makes a repeated command (a Slack retry, a double click) return the first result.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from firebell.core.config import FirebellConfig
+from firebell.core.errors import (
+    CommandRefused,
+    ConcurrencyConflict,
+    IncidentNotFound,
+    InvalidInput,
+    NameSpaceExhausted,
+)
+from firebell.core.events import (
+    CommanderAssigned,
+    Event,
+    IncidentClosed,
+    IncidentCreated,
+    IncidentReopened,
+    IncidentResolved,
+    SeverityChanged,
+    StatusUpdatePosted,
+)
+from firebell.core.incident import Incident
+from firebell.core.naming import NameGenerator
+from firebell.core.permissions import Permissions
+from firebell.core.store import AppendResult, EventStore
+from firebell.core.text import MAX_DESCRIPTION, MAX_TITLE, MAX_UPDATE, clean_text, require_text
+
+__all__ = ["Engine"]
+
+Clock = Callable[[], datetime]
+
+_MAX_CONFLICT_RETRIES = 20
+_MAX_NAME_DRAWS = 50
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Engine:
+    """Runs incident commands against the event log.
+
+    ``subscribers`` are the plugins that get an outbox row for every event; ``on_commit`` is
+    called after each successful append (the delivery worker uses it to wake up).
+    """
+
+    def __init__(
+        self,
+        store: EventStore,
+        settings: FirebellConfig,
+        *,
+        subscribers: Sequence[str] = (),
+        clock: Clock = _utcnow,
+        names: NameGenerator | None = None,
+        on_commit: Callable[[AppendResult], None] | None = None,
+        permissions: Permissions | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.subscribers = list(subscribers)
+        self.clock = clock
+        self.names = names or NameGenerator()
+        self.on_commit = on_commit
+        self.permissions = permissions or Permissions(settings.permissions)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(self, incident_id: str) -> Incident:
+        """The incident called ``incident_id``, or :class:`IncidentNotFound`."""
+        incident = self.store.get_incident(incident_id.strip().lower().removeprefix("incd-"))
+        if incident is None:
+            raise IncidentNotFound(
+                f"There is no incident called {incident_id!r}. `firebell list` shows them."
+            )
+        return incident
+
+    # -- commands --------------------------------------------------------------------------
+
+    def declare(
+        self,
+        *,
+        title: str,
+        reporter: str,
+        description: str = "",
+        severity: str | None = None,
+        customer_facing: bool = False,
+        source: str = "cli",
+        idempotency_key: str | None = None,
+        actor_groups: Sequence[str] = (),
+    ) -> AppendResult:
+        """Declare an incident under a fresh ``YYYYMMDD-adjective-animal`` name."""
+        self.permissions.check("declare", reporter, None, actor_groups)
+        title = require_text(title, field="title", limit=MAX_TITLE)
+        description = require_text(
+            description, field="description", limit=MAX_DESCRIPTION, required=False
+        )
+        level = self._severity(severity or self.settings.default_severity)
+        if idempotency_key is not None:
+            earlier = self.store.select_command_result(idempotency_key)
+            if earlier is not None:
+                return earlier
+        for _ in range(_MAX_NAME_DRAWS):
+            now = self.clock()
+            name = self.names.draw(now)
+            created = IncidentCreated(
+                name, title, description, level, reporter, customer_facing, source
+            )
+            try:
+                result = self.store.insert_events(
+                    name,
+                    [created],
+                    actor=reporter,
+                    occurred_at=now,
+                    expected_version=0,
+                    idempotency_key=idempotency_key,
+                    subscribers=self.subscribers,
+                )
+            except ConcurrencyConflict:
+                continue  # the name is taken: draw another
+            self._committed(result)
+            return result
+        raise NameSpaceExhausted(
+            f"No free incident name after {_MAX_NAME_DRAWS} draws for {self.clock():%Y-%m-%d}; "
+            "add words to the lists or check the random source."
+        )
+
+    def resolve(
+        self,
+        incident_id: str,
+        *,
+        actor: str,
+        summary: str = "",
+        idempotency_key: str | None = None,
+        actor_groups: Sequence[str] = (),
+    ) -> AppendResult:
+        """Mark the incident resolved (its channel stays open)."""
+        summary = require_text(summary, field="summary", limit=MAX_UPDATE, required=False)
+
+        def decide(incident: Incident) -> list[Event]:
+            incident.check_can_resolve()
+            return [IncidentResolved(summary)]
+
+        return self._run(incident_id, "resolve", actor, actor_groups, decide, idempotency_key)
+
+    def reopen(
+        self,
+        incident_id: str,
+        *,
+        actor: str,
+        reason: str = "",
+        idempotency_key: str | None = None,
+        actor_groups: Sequence[str] = (),
+    ) -> AppendResult:
+        """Reopen a resolved incident."""
+        reason = require_text(reason, field="reason", limit=MAX_UPDATE, required=False)
+
+        def decide(incident: Incident) -> list[Event]:
+            incident.check_can_reopen()
+            return [IncidentReopened(reason)]
+
+        return self._run(incident_id, "reopen", actor, actor_groups, decide, idempotency_key)
+
+    def close(
+        self,
+        incident_id: str,
+        *,
+        actor: str,
+        summary: str = "",
+        idempotency_key: str | None = None,
+        actor_groups: Sequence[str] = (),
+    ) -> AppendResult:
+        """Close a resolved incident after its post-mortem; it is read-only afterwards."""
+        summary = require_text(summary, field="summary", limit=MAX_UPDATE, required=False)
+
+        def decide(incident: Incident) -> list[Event]:
+            incident.check_can_close()
+            return [IncidentClosed(summary)]
+
+        return self._run(incident_id, "close", actor, actor_groups, decide, idempotency_key)
+
+    def change_severity(
+        self,
+        incident_id: str,
+        severity: str,
+        *,
+        actor: str,
+        idempotency_key: str | None = None,
+        actor_groups: Sequence[str] = (),
+    ) -> AppendResult:
+        """Raise or lower the incident's severity."""
+        level = self._severity(severity)
+
+        def decide(incident: Incident) -> list[Event]:
+            incident.check_can_change_severity(level)
+            return [SeverityChanged(incident.severity, level)]
+
+        return self._run(incident_id, "severity", actor, actor_groups, decide, idempotency_key)
+
+    def post_update(
+        self,
+        incident_id: str,
+        text: str,
+        *,
+        actor: str,
+        public: bool = False,
+        idempotency_key: str | None = None,
+        actor_groups: Sequence[str] = (),
+    ) -> AppendResult:
+        """Post a free-text status update (``public`` ones may reach the status page)."""
+        text = require_text(text, field="update", limit=MAX_UPDATE)
+
+        def decide(incident: Incident) -> list[Event]:
+            incident.check_not_closed("updated")
+            return [StatusUpdatePosted(text, public)]
+
+        return self._run(incident_id, "update", actor, actor_groups, decide, idempotency_key)
+
+    def assign_commander(
+        self,
+        incident_id: str,
+        commander: str,
+        *,
+        actor: str,
+        idempotency_key: str | None = None,
+        actor_groups: Sequence[str] = (),
+    ) -> AppendResult:
+        """Make ``commander`` the incident commander."""
+        commander = clean_text(commander)
+        if not commander:
+            raise InvalidInput("Name the new commander.", field="commander")
+
+        def decide(incident: Incident) -> list[Event]:
+            incident.check_can_assign_commander(commander)
+            return [CommanderAssigned(commander, incident.commander)]
+
+        return self._run(incident_id, "commander", actor, actor_groups, decide, idempotency_key)
+
+    def append(
+        self,
+        incident_id: str,
+        decide: Callable[[Incident], Sequence[Event]],
+        *,
+        actor: str,
+        action: str = "update",
+        idempotency_key: str | None = None,
+        actor_groups: Sequence[str] = (),
+    ) -> AppendResult:
+        """Run a command of a plugin's or adapter's own: ``decide`` checks and returns events.
+
+        This is how events defined outside the core (timeline entries, follow-ups) are appended
+        with the same conflict retries, idempotency and permissions as the built-in commands.
+        """
+        return self._run(incident_id, action, actor, actor_groups, decide, idempotency_key)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _severity(self, name: str) -> str:
+        severity = self.settings.severity(name.strip())
+        if severity is None:
+            valid = ", ".join(s.name for s in self.settings.severities)
+            raise InvalidInput(
+                f"Unknown severity {name!r}; choose one of {valid}.", field="severity"
+            )
+        level: str = severity.name
+        return level
+
+    def _run(
+        self,
+        incident_id: str,
+        action: str,
+        actor: str,
+        actor_groups: Sequence[str],
+        decide: Callable[[Incident], Sequence[Event]],
+        idempotency_key: str | None,
+    ) -> AppendResult:
+        if idempotency_key is not None:
+            earlier = self.store.select_command_result(idempotency_key)
+            if earlier is not None:
+                return earlier
+        for _ in range(_MAX_CONFLICT_RETRIES):
+            incident = self.get(incident_id)
+            self.permissions.check(action, actor, incident, actor_groups)
+            new_events = list(decide(incident))
+            if not new_events:
+                raise CommandRefused(f"Nothing to do for {incident.id}.")
+            try:
+                result = self.store.insert_events(
+                    incident.id,
+                    new_events,
+                    actor=actor,
+                    occurred_at=self.clock(),
+                    expected_version=incident.version,
+                    idempotency_key=idempotency_key,
+                    subscribers=self.subscribers,
+                )
+            except ConcurrencyConflict:
+                # Someone else changed it first: decide again on the state they left.
+                random_pause()
+                continue
+            self._committed(result)
+            return result
+        raise ConcurrencyConflict(
+            f"{incident_id} kept changing under this command ({_MAX_CONFLICT_RETRIES} tries); "
+            "try again."
+        )
+
+    def _committed(self, result: AppendResult) -> None:
+        if self.on_commit is not None and not result.duplicate:
+            self.on_commit(result)
+
+
+def random_pause() -> None:
+    """A few milliseconds of jitter so that retrying writers do not collide again in step."""
+    import time
+
+    time.sleep(random.uniform(0.0, 0.005))

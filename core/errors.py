@@ -1,0 +1,73 @@
+"""Firebell's exceptions: one base class, one subclass per thing that can go wrong."""
+
+from __future__ import annotations
+
+__all__ = [
+    "CommandRefused",
+    "ConcurrencyConflict",
+    "ConfigError",
+    "DatabaseUnavailable",
+    "FirebellError",
+    "IncidentNotFound",
+    "InvalidInput",
+    "NameSpaceExhausted",
+    "PermanentPluginError",
+    "RetryLater",
+]
+
+
+class FirebellError(Exception):
+    """Raised when Firebell cannot do what was asked; the message says what to do instead."""
+
+
+class ConfigError(FirebellError):
+    """Raised when ``plugins.toml`` or the environment it refers to is wrong.
+
+    The message names the file, the table and the key, and says what would be valid.
+    """
+
+
+class IncidentNotFound(FirebellError):
+    """Raised when a command names an incident the log does not hold."""
+
+
+class CommandRefused(FirebellError):
+    """Raised when a command is not allowed in the incident's current state, or for this actor."""
+
+
+class InvalidInput(FirebellError):
+    """Raised when a command's input is malformed (empty title, unknown severity, too long)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ConcurrencyConflict(FirebellError):
+    """Raised when another writer appended to the same incident first (expected version moved)."""
+
+
+class NameSpaceExhausted(FirebellError):
+    """Raised when no free incident name could be drawn after many attempts."""
+
+
+class DatabaseUnavailable(FirebellError):
+    """Raised when the event log's database cannot be reached or is locked for too long."""
+
+
+class RetryLater(FirebellError):
+    """Raised by a plugin when a delivery failed for a reason that may pass (outage, rate limit).
+
+    ``retry_after`` (seconds), when given, is honoured before the next attempt.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentPluginError(FirebellError):
+    """Raised by a plugin when retrying cannot help (bad credentials, unknown service id).
+
+    The delivery is parked as failed and reported; ``firebell retry`` queues it again once fixed.
+    """

@@ -1,0 +1,231 @@
+"""Every hook a Firebell plugin can implement, in one module.
+
+Hooks take keyword arguments and an implementation may accept any subset of them, so new
+parameters can be added without breaking a plugin; parameters are never renamed or removed.
+Each plugin is called on its own (one failing plugin never silences another), with its own
+``config``. Hook names follow the event names: ``incident.created`` is delivered to
+:func:`firebell_incident_created`, and every event also to :func:`firebell_event`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import pluggy
+
+if TYPE_CHECKING:
+    from firebell.core.config import FirebellConfig
+    from firebell.core.events import RecordedEvent
+    from firebell.core.incident import Incident
+
+__all__ = ["HOOKSPEC_VERSION", "Link", "PluginSpec", "hookimpl", "hookspec"]
+
+#: Bumped when a hook is added; a plugin may check it to use newer hooks when present.
+HOOKSPEC_VERSION = 1
+
+hookspec = pluggy.HookspecMarker("firebell")
+hookimpl = pluggy.HookimplMarker("firebell")
+
+
+@attrs.frozen
+class PluginSpec:
+    """What a plugin tells the host about itself.
+
+    ``config_class`` is an attrs class built from the plugin's ``[plugins.<name>]`` table (unknown
+    keys and wrong types are refused, naming the key); ``after`` names plugins whose delivery of
+    an event must be done before this plugin gets it (only those enabled count), so that, e.g.,
+    the incident channel is in ``incident.resources`` when the pager runs.
+    """
+
+    config_class: type | None = None
+    after: tuple[str, ...] = ()
+    description: str = ""
+
+
+@attrs.frozen
+class Link:
+    """Something a hook created outside Firebell; the engine records it as ``ResourceLinked``.
+
+    ``kind`` is one of ``channel``, ``page``, ``document``, ``status-incident`` or a plugin's own.
+    """
+
+    kind: str
+    external_id: str
+    url: str | None = None
+    title: str | None = None
+
+
+LinkResult = Link | Sequence[Link] | None
+
+# ---------------------------------------------------------------------------------------------
+# Setup
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def firebell_plugin_spec() -> PluginSpec | None:
+    """Describe the plugin: its config class and ordering (called once when the host starts).
+
+    Return a :class:`PluginSpec`, or None for a plugin without settings. Every plugin may
+    implement it; it is called for each plugin on its own.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Incident events. Common parameters (accept any subset):
+#
+#   event:    the RecordedEvent being delivered (event.data is the payload).
+#   incident: the incident's current state when delivered, with its linked resources (it may be
+#             ahead of the event when later events exist).
+#   config:   this plugin's config object (an instance of PluginSpec.config_class) or None.
+#   history:  every event of this incident so far, oldest first (loaded only when asked for).
+#   settings: the whole FirebellConfig (severities, database URL without secrets, plugins).
+#   attempt:  1 for the first delivery of this event to this plugin, 2 for the first retry...
+#
+# Return Link objects for what the hook created outside, or None. Raise RetryLater for a failure
+# that may pass and PermanentPluginError for one that cannot; any other exception is retried.
+# A delivery may be repeated (after a crash, a timeout): a hook must not create a second thing
+# outside when called again with the same event; look in incident.resources first or use the
+# service's own deduplication.
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def firebell_incident_created(
+    event: RecordedEvent,
+    incident: Incident,
+    config: Any,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
+    attempt: int,
+) -> LinkResult:
+    """Called once an incident is declared (``incident.created``): open channels, page, write docs."""
+
+
+@hookspec
+def firebell_incident_resolved(
+    event: RecordedEvent,
+    incident: Incident,
+    config: Any,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
+    attempt: int,
+) -> LinkResult:
+    """Called when an incident is resolved (``incident.resolved``); the channel stays open."""
+
+
+@hookspec
+def firebell_incident_reopened(
+    event: RecordedEvent,
+    incident: Incident,
+    config: Any,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
+    attempt: int,
+) -> LinkResult:
+    """Called when a resolved incident is reopened (``incident.reopened``)."""
+
+
+@hookspec
+def firebell_incident_closed(
+    event: RecordedEvent,
+    incident: Incident,
+    config: Any,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
+    attempt: int,
+) -> LinkResult:
+    """Called when an incident is closed after its post-mortem (``incident.closed``)."""
+
+
+@hookspec
+def firebell_incident_severity_changed(
+    event: RecordedEvent,
+    incident: Incident,
+    config: Any,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
+    attempt: int,
+) -> LinkResult:
+    """Called when the severity changes (``incident.severity_changed``; ``event.data.previous``)."""
+
+
+@hookspec
+def firebell_incident_status_update_posted(
+    event: RecordedEvent,
+    incident: Incident,
+    config: Any,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
+    attempt: int,
+) -> LinkResult:
+    """Called for a status update (``incident.status_update_posted``; ``event.data.public``)."""
+
+
+@hookspec
+def firebell_incident_commander_assigned(
+    event: RecordedEvent,
+    incident: Incident,
+    config: Any,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
+    attempt: int,
+) -> LinkResult:
+    """Called when someone becomes commander (``incident.commander_assigned``)."""
+
+
+@hookspec
+def firebell_incident_resource_linked(
+    event: RecordedEvent,
+    incident: Incident,
+    config: Any,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
+    attempt: int,
+) -> LinkResult:
+    """Called when any plugin linked a resource (``incident.resource_linked``), own ones included.
+
+    Use it to point to what others created as it becomes known (e.g. bookmark the post-mortem).
+    """
+
+
+@hookspec
+def firebell_incident_integration_failed(
+    event: RecordedEvent,
+    incident: Incident,
+    config: Any,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
+    attempt: int,
+) -> LinkResult:
+    """Called once when a plugin starts failing for this incident (``incident.integration_failed``).
+
+    ``event.data.plugin`` failed on ``event.data.event_type`` with ``event.data.error``; tell
+    the responders (e.g. in the incident channel).
+    """
+
+
+@hookspec
+def firebell_incident_integration_recovered(
+    event: RecordedEvent,
+    incident: Incident,
+    config: Any,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
+    attempt: int,
+) -> LinkResult:
+    """Called when a failing plugin succeeded after all (``incident.integration_recovered``)."""
+
+
+@hookspec
+def firebell_event(
+    event: RecordedEvent,
+    incident: Incident,
+    config: Any,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
+    attempt: int,
+) -> LinkResult:
+    """Called for every event, after the event's own hook: for audit logs, exports, mirrors."""

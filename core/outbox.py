@@ -1,0 +1,299 @@
+"""The outbox: one row per (event, plugin), claimed with leases, completed or failed.
+
+Rows are written in the same transaction as their event, so nothing committed is ever missed.
+A row is ready when it is due, nobody holds an unexpired lease on it, the same plugin has
+nothing older pending for the same incident (a plugin sees one incident's events in order), and
+the plugins it waits for (``after``) are done with the same event.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+import attrs
+import sqlalchemy as sa
+from firebell.core.events import (
+    IntegrationFailed,
+    IntegrationRecovered,
+    RecordedEvent,
+    ResourceLinked,
+)
+from firebell.core.hookspecs import Link
+from firebell.core.schema import deliveries, events
+from firebell.core.store import EventStore, row_to_event
+
+__all__ = ["Claim", "Outbox", "PluginBacklog", "new_owner_id"]
+
+_QUIET_TYPES = {IntegrationFailed.type, IntegrationRecovered.type}
+
+
+def new_owner_id() -> str:
+    """An id for this process's leases: host, pid and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+
+
+@attrs.frozen
+class Claim:
+    """A delivery this process holds a lease on."""
+
+    position: int
+    plugin: str
+    incident_id: str
+    event_type: str
+    attempt: int
+
+
+@attrs.frozen
+class PluginBacklog:
+    """Per-plugin delivery figures for ``firebell plugins``."""
+
+    plugin: str
+    pending: int
+    failed: int
+    done: int
+    last_error: str | None
+
+
+class Outbox:
+    """Claims, completes and fails deliveries in the store's database."""
+
+    def __init__(self, store: EventStore, subscribers: Sequence[str]) -> None:
+        self.store = store
+        self.subscribers = list(subscribers)
+
+    def claim(
+        self,
+        *,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        dependencies: Mapping[str, Sequence[str]],
+        limit: int,
+        plugins: Sequence[str] | None = None,
+    ) -> list[Claim]:
+        """Lease up to ``limit`` ready deliveries (of ``plugins``, by default all)."""
+        earlier = deliveries.alias("earlier")
+        older_pending = (
+            sa.select(sa.literal(1))
+            .where(
+                earlier.c.plugin == deliveries.c.plugin,
+                earlier.c.incident_id == deliveries.c.incident_id,
+                earlier.c.position < deliveries.c.position,
+                earlier.c.status == "pending",
+            )
+            .exists()
+        )
+        query = (
+            sa.select(deliveries)
+            .where(
+                deliveries.c.status == "pending",
+                deliveries.c.next_attempt_at <= now,
+                sa.or_(
+                    deliveries.c.lease_expires_at.is_(None), deliveries.c.lease_expires_at < now
+                ),
+                ~older_pending,
+            )
+            .order_by(deliveries.c.position)
+            .limit(limit * 4)
+            .with_for_update(skip_locked=True, of=deliveries)
+        )
+        if plugins is not None:
+            query = query.where(deliveries.c.plugin.in_(list(plugins)))
+        claims: list[Claim] = []
+        with self.store.write() as connection:
+            candidates = connection.execute(query).all()
+            if not candidates:
+                return []
+            positions = sorted({row.position for row in candidates})
+            siblings = connection.execute(
+                sa.select(deliveries.c.position, deliveries.c.plugin, deliveries.c.status).where(
+                    deliveries.c.position.in_(positions)
+                )
+            ).all()
+            status = {(row.position, row.plugin): row.status for row in siblings}
+            expires = now + lease
+            for row in candidates:
+                waits_for = dependencies.get(row.plugin, ())
+                if any(status.get((row.position, dep)) == "pending" for dep in waits_for):
+                    continue
+                connection.execute(
+                    deliveries.update()
+                    .where(deliveries.c.position == row.position, deliveries.c.plugin == row.plugin)
+                    .values(
+                        lease_owner=owner,
+                        lease_expires_at=expires,
+                        attempts=row.attempts + 1,
+                        updated_at=now,
+                    )
+                )
+                claims.append(
+                    Claim(
+                        row.position, row.plugin, row.incident_id, row.event_type, row.attempts + 1
+                    )
+                )
+                if len(claims) >= limit:
+                    break
+        return claims
+
+    def load_event(self, position: int) -> RecordedEvent:
+        """The event a claim is for."""
+        with self.store.read() as connection:
+            row = connection.execute(sa.select(events).where(events.c.position == position)).one()
+        return row_to_event(row)
+
+    def complete(self, claim: Claim, links: Sequence[Link], *, now: datetime) -> None:
+        """Mark the delivery done and record what the plugin created, in one transaction."""
+        with self.store.write() as connection:
+            connection.execute(
+                deliveries.update()
+                .where(deliveries.c.position == claim.position, deliveries.c.plugin == claim.plugin)
+                .values(status="done", lease_owner=None, lease_expires_at=None, updated_at=now)
+            )
+            for link in links:
+                self.store.insert_events_in(
+                    connection,
+                    claim.incident_id,
+                    [
+                        ResourceLinked(
+                            claim.plugin, link.kind, link.external_id, link.url, link.title
+                        )
+                    ],
+                    actor=f"plugin:{claim.plugin}",
+                    occurred_at=now,
+                    expected_version=None,
+                    idempotency_key=f"link:{claim.plugin}:{link.kind}:{link.external_id}",
+                    subscribers=self.subscribers,
+                )
+            incident = self.store.select_incident_in(connection, claim.incident_id)
+            if incident is not None and claim.plugin in incident.failing_plugins:
+                self.store.insert_events_in(
+                    connection,
+                    claim.incident_id,
+                    [IntegrationRecovered(claim.plugin, claim.event_type, claim.attempt)],
+                    actor=f"plugin:{claim.plugin}",
+                    occurred_at=now,
+                    expected_version=None,
+                    subscribers=self.subscribers,
+                )
+
+    def fail(
+        self,
+        claim: Claim,
+        error: str,
+        *,
+        now: datetime,
+        retry_at: datetime | None,
+    ) -> None:
+        """Record a failed attempt: due again at ``retry_at``, or parked when it is None.
+
+        The first failure of a plugin for an incident is recorded as ``IntegrationFailed`` so
+        that the responders hear of it once.
+        """
+        with self.store.write() as connection:
+            connection.execute(
+                deliveries.update()
+                .where(deliveries.c.position == claim.position, deliveries.c.plugin == claim.plugin)
+                .values(
+                    status="pending" if retry_at is not None else "failed",
+                    next_attempt_at=retry_at or now,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    last_error=error[:2000],
+                    updated_at=now,
+                )
+            )
+            if claim.event_type in _QUIET_TYPES:
+                return
+            incident = self.store.select_incident_in(connection, claim.incident_id)
+            if incident is None or claim.plugin in incident.failing_plugins:
+                return
+            self.store.insert_events_in(
+                connection,
+                claim.incident_id,
+                [
+                    IntegrationFailed(
+                        claim.plugin, claim.event_type, error[:500], retry_at is not None
+                    )
+                ],
+                actor=f"plugin:{claim.plugin}",
+                occurred_at=now,
+                expected_version=None,
+                subscribers=self.subscribers,
+            )
+
+    def release_leases(self, owners: Sequence[str]) -> int:
+        """Drop the leases of ``owners`` (processes known to be dead); returns how many."""
+        if not owners:
+            return 0
+        with self.store.write() as connection:
+            result = connection.execute(
+                deliveries.update()
+                .where(deliveries.c.lease_owner.in_(list(owners)), deliveries.c.status == "pending")
+                .values(lease_owner=None, lease_expires_at=None)
+            )
+        return int(result.rowcount or 0)
+
+    def lease_owners(self) -> list[str]:
+        """The owners holding leases now."""
+        with self.store.read() as connection:
+            return list(
+                connection.execute(
+                    sa.select(deliveries.c.lease_owner)
+                    .where(deliveries.c.lease_owner.is_not(None))
+                    .distinct()
+                ).scalars()
+            )
+
+    def requeue_failed(self, *, plugin: str | None = None, now: datetime) -> int:
+        """Put parked deliveries back in the queue (after the cause was fixed); returns how many."""
+        query = deliveries.update().where(deliveries.c.status == "failed")
+        if plugin is not None:
+            query = query.where(deliveries.c.plugin == plugin)
+        with self.store.write() as connection:
+            result = connection.execute(
+                query.values(status="pending", next_attempt_at=now, attempts=0, updated_at=now)
+            )
+        return int(result.rowcount or 0)
+
+    def backlog(self) -> dict[str, PluginBacklog]:
+        """Pending, failed and done counts and the last error, per plugin."""
+        with self.store.read() as connection:
+            counts = connection.execute(
+                sa.select(deliveries.c.plugin, deliveries.c.status, sa.func.count()).group_by(
+                    deliveries.c.plugin, deliveries.c.status
+                )
+            ).all()
+            errors = connection.execute(
+                sa.select(deliveries.c.plugin, deliveries.c.last_error)
+                .where(deliveries.c.last_error.is_not(None), deliveries.c.status != "done")
+                .order_by(deliveries.c.updated_at)
+            ).all()
+        figures: dict[str, dict[str, int]] = {}
+        for plugin, status, count in counts:
+            figures.setdefault(plugin, {})[status] = int(count)
+        last_error = {plugin: error for plugin, error in errors}
+        return {
+            plugin: PluginBacklog(
+                plugin,
+                pending=f.get("pending", 0),
+                failed=f.get("failed", 0),
+                done=f.get("done", 0),
+                last_error=last_error.get(plugin),
+            )
+            for plugin, f in figures.items()
+        }
+
+    def has_ready_or_leased(self, now: datetime) -> bool:
+        """Whether any delivery is pending and due (leased ones included)."""
+        with self.store.read() as connection:
+            return (
+                connection.execute(
+                    sa.select(deliveries.c.position)
+                    .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
+                    .limit(1)
+                ).first()
+                is not None
+            )

@@ -1,0 +1,246 @@
+"""Finding, configuring and calling plugins.
+
+Built-in plugins and pip-installed ones are found the same way, through the ``firebell``
+entry-point group; ``plugins.toml`` switches them on. Each plugin is called on its own, so an
+exception in one never stops another (pluggy would stop at the first raising implementation).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import pluggy
+from firebell.core import hookspecs
+from firebell.core.config import FirebellConfig, structure_plugin_config
+from firebell.core.errors import ConfigError
+from firebell.core.hookspecs import Link, PluginSpec
+
+__all__ = ["InstalledPlugin", "PluginHost", "create_plugin_manager", "hook_name_for"]
+
+ENTRY_POINT_GROUP = "firebell"
+
+
+def hook_name_for(event_type: str) -> str:
+    """The hook an event type is delivered to: ``incident.created`` -> ``firebell_incident_created``."""
+    return "firebell_" + event_type.replace(".", "_").replace("-", "_")
+
+
+@attrs.frozen
+class InstalledPlugin:
+    """A plugin the host knows of: where it came from and, when it failed to import, why."""
+
+    name: str
+    source: str
+    error: str | None = None
+
+
+def create_plugin_manager(
+    *, entry_points: bool = True, extra: Mapping[str, object] | None = None
+) -> tuple[pluggy.PluginManager, dict[str, InstalledPlugin]]:
+    """A plugin manager with the hook specs, the entry-point plugins and ``extra`` ones.
+
+    A plugin that fails to import is remembered with its error (reported if it is enabled).
+    """
+    manager = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    manager.add_hookspecs(hookspecs)
+    installed: dict[str, InstalledPlugin] = {}
+    if entry_points:
+        for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            source = _source_of(entry_point)
+            try:
+                plugin = entry_point.load()
+            except Exception as error:
+                installed[entry_point.name] = InstalledPlugin(
+                    entry_point.name, source, f"{type(error).__name__}: {error}"
+                )
+                continue
+            if manager.get_plugin(entry_point.name) is None:
+                manager.register(plugin, name=entry_point.name)
+            installed[entry_point.name] = InstalledPlugin(entry_point.name, source)
+    for name, plugin in (extra or {}).items():
+        if manager.get_plugin(name) is not None:
+            manager.unregister(name=name)
+        manager.register(plugin, name=name)
+        installed[name] = InstalledPlugin(name, "registered in code")
+    return manager, installed
+
+
+def _source_of(entry_point: importlib.metadata.EntryPoint) -> str:
+    dist = entry_point.dist
+    if dist is None:
+        return "unknown distribution"
+    if dist.name == "firebell":
+        return "built-in"
+    return f"{dist.name} {dist.version}"
+
+
+@attrs.frozen
+class EnabledPlugin:
+    """A plugin switched on in ``plugins.toml``, with its validated config and ordering."""
+
+    name: str
+    source: str
+    spec: PluginSpec
+    config: Any
+    after: tuple[str, ...]
+
+
+class PluginHost:
+    """The enabled plugins, ready to be called one at a time."""
+
+    def __init__(
+        self,
+        settings: FirebellConfig,
+        manager: pluggy.PluginManager,
+        installed: Mapping[str, InstalledPlugin],
+    ) -> None:
+        self.settings = settings
+        self.manager = manager
+        self.installed = dict(installed)
+        self.enabled: dict[str, EnabledPlugin] = {}
+        self._configure()
+
+    @classmethod
+    def from_config(
+        cls,
+        settings: FirebellConfig,
+        *,
+        entry_points: bool = True,
+        extra: Mapping[str, object] | None = None,
+    ) -> PluginHost:
+        """Load the installed plugins and configure those ``settings`` switch on."""
+        manager, installed = create_plugin_manager(entry_points=entry_points, extra=extra)
+        return cls(settings, manager, installed)
+
+    def _configure(self) -> None:
+        source = self.settings.source
+        names = self.settings.enabled_plugins()
+        for name in self.settings.plugins:
+            if name not in self.installed:
+                known = ", ".join(sorted(self.installed)) or "none"
+                raise ConfigError(
+                    f"{source}: [plugins.{name}]: no plugin named {name!r} is installed "
+                    f"(installed: {known}). Check the spelling, or pip install the package "
+                    "that provides it."
+                )
+        for name in names:
+            found = self.installed[name]
+            if found.error:
+                raise ConfigError(
+                    f"{source}: [plugins.{name}]: the plugin from {found.source} failed to "
+                    f"import: {found.error}"
+                )
+            table = self.settings.plugins[name]
+            spec = self._spec(name)
+            config: Any = None
+            if spec.config_class is None:
+                if table.options:
+                    raise ConfigError(
+                        f"{source}: [plugins.{name}] has unknown key "
+                        f"{sorted(table.options)[0]!r}; this plugin takes no settings."
+                    )
+            else:
+                config = structure_plugin_config(
+                    spec.config_class, table.options, source=source, plugin=name
+                )
+            after = table.after if table.after is not None else spec.after
+            self.enabled[name] = EnabledPlugin(
+                name, found.source, spec, config, tuple(a for a in after if a in names)
+            )
+        self._check_order()
+
+    def _spec(self, name: str) -> PluginSpec:
+        for impl in self.manager.hook.firebell_plugin_spec.get_hookimpls():
+            if impl.plugin_name == name:
+                result = impl.function()
+                if result is not None and not isinstance(result, PluginSpec):
+                    raise ConfigError(
+                        f"plugin {name!r}: firebell_plugin_spec returned {result!r}, "
+                        "expected a firebell.core.PluginSpec"
+                    )
+                return result or PluginSpec()
+        return PluginSpec()
+
+    def _check_order(self) -> None:
+        visiting: set[str] = set()
+        done: set[str] = set()
+
+        def visit(name: str, path: tuple[str, ...]) -> None:
+            if name in done:
+                return
+            if name in visiting:
+                cycle = " -> ".join((*path, name))
+                raise ConfigError(
+                    f"{self.settings.source}: plugins wait for each other in a circle ({cycle}); "
+                    "change an `after` list so that one of them goes first."
+                )
+            visiting.add(name)
+            for dependency in self.enabled[name].after:
+                visit(dependency, (*path, name))
+            visiting.discard(name)
+            done.add(name)
+
+        for name in self.enabled:
+            visit(name, ())
+
+    # -- calling ---------------------------------------------------------------------------
+
+    @property
+    def subscribers(self) -> list[str]:
+        """The enabled plugins' names: each gets every event."""
+        return list(self.enabled)
+
+    def dependencies(self) -> dict[str, tuple[str, ...]]:
+        """For each enabled plugin, the plugins whose delivery of an event it waits for."""
+        return {name: plugin.after for name, plugin in self.enabled.items()}
+
+    def implements(self, plugin: str, hook: str) -> bool:
+        """Whether ``plugin`` implements ``hook``."""
+        caller = getattr(self.manager.hook, hook, None)
+        return caller is not None and any(i.plugin_name == plugin for i in caller.get_hookimpls())
+
+    def call(
+        self,
+        plugin: str,
+        hook: str,
+        arguments: Mapping[str, Any],
+        lazy: Mapping[str, Callable[[], Any]] | None = None,
+    ) -> list[Link]:
+        """Call ``plugin``'s implementation of ``hook`` with the arguments it asks for.
+
+        ``lazy`` values are computed only when the implementation names them. Returns the links
+        it created. Exceptions propagate to the caller (the delivery worker).
+        """
+        caller = getattr(self.manager.hook, hook, None)
+        if caller is None:
+            return []
+        values = {**arguments, "config": self.enabled[plugin].config}
+        links: list[Link] = []
+        for impl in caller.get_hookimpls():
+            if impl.plugin_name != plugin:
+                continue
+            kwargs = {}
+            for argname in impl.argnames:
+                if argname in values:
+                    kwargs[argname] = values[argname]
+                elif lazy and argname in lazy:
+                    values[argname] = kwargs[argname] = lazy[argname]()
+            result = impl.function(**kwargs)
+            links.extend(_links(plugin, hook, result))
+        return links
+
+
+def _links(plugin: str, hook: str, result: Any) -> list[Link]:
+    if result is None:
+        return []
+    items = [result] if isinstance(result, Link) else list(result)
+    for item in items:
+        if not isinstance(item, Link):
+            raise TypeError(
+                f"plugin {plugin!r}: {hook} returned {item!r}; "
+                "hooks return firebell.core.Link objects or None"
+            )
+    return items

@@ -1,0 +1,106 @@
+"""Putting the pieces together: settings, event log, plugins, commands and delivery."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+from firebell.core.config import FirebellConfig, load_config
+from firebell.core.delivery import Deliverer
+from firebell.core.engine import Engine
+from firebell.core.naming import NameGenerator
+from firebell.core.plugin_host import PluginHost
+from firebell.core.secrets import Secret
+from firebell.core.store import EventStore
+
+__all__ = ["Firebell", "open_firebell"]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@attrs.define
+class Firebell:
+    """A configured Firebell: the log, the enabled plugins, the commands and the deliverer."""
+
+    settings: FirebellConfig
+    store: EventStore
+    host: PluginHost
+    engine: Engine
+    deliverer: Deliverer
+
+    def redact(self, text: str) -> str:
+        """``text`` with every configured secret value replaced by its variable's name."""
+        for value in _secrets(self.settings):
+            if value.reveal():
+                text = text.replace(value.reveal(), f"<{value.env}>")
+        return text
+
+    def close(self) -> None:
+        """Stop delivery threads and close database connections."""
+        self.deliverer.close()
+        self.store.dispose()
+
+
+def _secrets(settings: FirebellConfig) -> list[Secret]:
+    found: list[Secret] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, Secret):
+            found.append(value)
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    for table in settings.plugins.values():
+        walk(table.options)
+    return found
+
+
+def open_firebell(
+    config: FirebellConfig | str | Path | None = None,
+    *,
+    extra_plugins: Mapping[str, object] | None = None,
+    entry_points: bool = True,
+    clock: Callable[[], datetime] = _utcnow,
+    names: NameGenerator | None = None,
+    create_tables: bool = True,
+    max_workers: int = 8,
+    retry_base: float = 2.0,
+) -> Firebell:
+    """Open the log and load the plugins ``config`` (a path or loaded settings) switches on.
+
+    ``extra_plugins`` registers plugin objects by name beside the installed ones (tests, embedding).
+    """
+    settings = config if isinstance(config, FirebellConfig) else load_config(config)
+    host = PluginHost.from_config(settings, entry_points=entry_points, extra=extra_plugins)
+    store = EventStore(settings.database_url)
+    if create_tables:
+        store.create_tables()
+    firebell_ref: list[Firebell] = []
+    deliverer = Deliverer(
+        store,
+        host,
+        clock=clock,
+        max_workers=max_workers,
+        retry_base=retry_base,
+        redact=lambda text: firebell_ref[0].redact(text) if firebell_ref else text,
+    )
+    engine = Engine(
+        store,
+        settings,
+        subscribers=host.subscribers,
+        clock=clock,
+        names=names,
+        on_commit=lambda _result: deliverer.wake(),
+    )
+    firebell = Firebell(settings, store, host, engine, deliverer)
+    firebell_ref.append(firebell)
+    return firebell

@@ -1,0 +1,109 @@
+"""The database tables: the event log, the idempotency keys, the read model and the outbox.
+
+One schema for SQLite and PostgreSQL. Alembic migrations (``firebell db upgrade``) are generated
+from this metadata.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+__all__ = ["UTCDateTime", "commands", "deliveries", "events", "incidents", "metadata", "resources"]
+
+metadata = sa.MetaData()
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back as an aware UTC datetime."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}; Firebell stores UTC times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        result: datetime = value
+        return result.replace(tzinfo=UTC) if result.tzinfo is None else result.astimezone(UTC)
+
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("position", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("incident_id", sa.String(120), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("event_type", sa.String(120), nullable=False),
+    sa.Column("schema_version", sa.Integer, nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("causation_id", sa.String(300)),
+    sa.UniqueConstraint("incident_id", "version", name="uq_events_stream_version"),
+    sqlite_autoincrement=True,
+)
+
+commands = sa.Table(
+    "commands",
+    metadata,
+    sa.Column("idempotency_key", sa.String(300), primary_key=True),
+    sa.Column("incident_id", sa.String(120), nullable=False),
+    sa.Column("first_position", sa.BigInteger, nullable=False),
+    sa.Column("last_position", sa.BigInteger, nullable=False),
+)
+
+incidents = sa.Table(
+    "incidents",
+    metadata,
+    sa.Column("id", sa.String(120), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("severity", sa.String(50), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("commander", sa.String(200)),
+    sa.Column("declared_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("last_position", sa.BigInteger, nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Index("ix_incidents_declared_at", "declared_at"),
+    sa.Index("ix_incidents_state_declared_at", "state", "declared_at"),
+)
+
+resources = sa.Table(
+    "resources",
+    metadata,
+    sa.Column("kind", sa.String(60), primary_key=True),
+    sa.Column("external_id", sa.String(300), primary_key=True),
+    sa.Column("plugin", sa.String(100), primary_key=True),
+    sa.Column("incident_id", sa.String(120), nullable=False),
+    sa.Column("url", sa.Text),
+    sa.Index("ix_resources_incident", "incident_id"),
+)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True),
+    sa.Column("plugin", sa.String(100), primary_key=True),
+    sa.Column("incident_id", sa.String(120), nullable=False),
+    sa.Column("event_type", sa.String(120), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("lease_owner", sa.String(200)),
+    sa.Column("lease_expires_at", UTCDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_deliveries_due", "status", "next_attempt_at"),
+    sa.Index("ix_deliveries_stream", "plugin", "incident_id", "position"),
+)

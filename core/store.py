@@ -1,0 +1,409 @@
+"""The event log and its read model, behind a small interface with verb_noun methods.
+
+Appends are atomic: the events, the idempotency key, the incident's row in the read model, its
+linked resources and the outbox rows for every subscribed plugin are written in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from firebell.core.database import create_database_engine, database_errors
+from firebell.core.errors import ConcurrencyConflict, IncidentNotFound
+from firebell.core.events import Event, RecordedEvent, ResourceLinked
+from firebell.core.incident import Incident, IncidentState, apply
+from firebell.core.schema import commands, deliveries, events, incidents, metadata, resources
+from firebell.core.serialization import converter, dump_event, load_event
+from sqlalchemy.exc import IntegrityError
+
+__all__ = ["AppendResult", "EventStore", "row_to_event"]
+
+# PostgreSQL hands out identity values before commit, so two writers could commit out of order
+# and a reader following positions would skip one. Appends take this transaction-scoped lock.
+_PG_APPEND_LOCK = 0x0F1EBE11
+
+
+@attrs.frozen
+class AppendResult:
+    """What an append wrote (or, for a repeated idempotency key, what the first one wrote)."""
+
+    events: tuple[RecordedEvent, ...]
+    incident: Incident
+    duplicate: bool = False
+
+
+def row_to_event(row: Any) -> RecordedEvent:
+    """A row of the ``events`` table as a :class:`RecordedEvent`."""
+    return RecordedEvent(
+        incident_id=row.incident_id,
+        version=row.version,
+        position=row.position,
+        occurred_at=row.occurred_at,
+        actor=row.actor,
+        causation_id=row.causation_id,
+        data=load_event(row.event_type, row.schema_version, row.data),
+    )
+
+
+def _incident_from_json(data: str) -> Incident:
+    return converter.structure(json.loads(data), Incident)
+
+
+def _incident_row(incident: Incident) -> dict[str, Any]:
+    return {
+        "id": incident.id,
+        "version": incident.version,
+        "title": incident.title,
+        "severity": incident.severity,
+        "state": incident.state.value,
+        "commander": incident.commander,
+        "declared_at": incident.declared_at,
+        "updated_at": incident.updated_at,
+        "last_position": incident.last_position,
+        "data": json.dumps(converter.unstructure(incident), separators=(",", ":")),
+    }
+
+
+class EventStore:
+    """The append-only event log with its read model, on SQLite or PostgreSQL."""
+
+    def __init__(self, url: str, *, engine: sa.Engine | None = None) -> None:
+        self.url = url
+        self.engine = engine or create_database_engine(url)
+        self.is_postgres = self.engine.dialect.name == "postgresql"
+
+    def create_tables(self) -> None:
+        """Create missing tables (a new log); existing logs are upgraded with Alembic."""
+        with database_errors(self.url):
+            metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    # -- transactions ----------------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite, the append lock on PostgreSQL)."""
+        with database_errors(self.url), self.engine.connect() as plain:
+            connection = plain.execution_options(firebell_write=True)
+            with connection.begin():
+                if self.is_postgres:
+                    connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_APPEND_LOCK)))
+                yield connection
+
+    @contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        """A read transaction."""
+        with database_errors(self.url), self.engine.connect() as connection, connection.begin():
+            yield connection
+
+    # -- appending -------------------------------------------------------------------------
+
+    def insert_events(
+        self,
+        incident_id: str,
+        new_events: Sequence[Event],
+        *,
+        actor: str,
+        occurred_at: datetime,
+        expected_version: int | None,
+        idempotency_key: str | None = None,
+        subscribers: Sequence[str] = (),
+    ) -> AppendResult:
+        """Append ``new_events`` to the incident's stream in one transaction.
+
+        ``expected_version`` is the version the caller decided on (0 for a new incident); when
+        another writer got there first, :class:`ConcurrencyConflict` is raised and nothing is
+        written. ``None`` appends at the end whatever the version (for plugin records). When
+        ``idempotency_key`` is already in the log, nothing is written and the earlier result is
+        returned with ``duplicate=True``. ``subscribers`` get one outbox row per event.
+        """
+        try:
+            with self.write() as connection:
+                return self.insert_events_in(
+                    connection,
+                    incident_id,
+                    new_events,
+                    actor=actor,
+                    occurred_at=occurred_at,
+                    expected_version=expected_version,
+                    idempotency_key=idempotency_key,
+                    subscribers=subscribers,
+                )
+        except IntegrityError as error:
+            if idempotency_key is not None:
+                earlier = self.select_command_result(idempotency_key)
+                if earlier is not None:
+                    return earlier
+            raise ConcurrencyConflict(
+                f"{incident_id} was changed by someone else at the same moment; "
+                "the command will be tried again on the new state."
+            ) from error
+
+    def insert_events_in(
+        self,
+        connection: sa.Connection,
+        incident_id: str,
+        new_events: Sequence[Event],
+        *,
+        actor: str,
+        occurred_at: datetime,
+        expected_version: int | None,
+        idempotency_key: str | None = None,
+        subscribers: Sequence[str] = (),
+    ) -> AppendResult:
+        """:meth:`insert_events` inside the caller's write transaction."""
+        if idempotency_key is not None:
+            earlier = self._command_result(connection, idempotency_key)
+            if earlier is not None:
+                return earlier
+        current = self.select_incident_in(connection, incident_id)
+        version = current.version if current else 0
+        if expected_version is not None and expected_version != version:
+            raise ConcurrencyConflict(
+                f"{incident_id} is at version {version}, not {expected_version}: "
+                "someone else changed it at the same moment."
+            )
+        recorded: list[RecordedEvent] = []
+        incident = current
+        for offset, data in enumerate(new_events, start=1):
+            position = connection.execute(
+                events.insert().returning(events.c.position),
+                {
+                    "incident_id": incident_id,
+                    "version": version + offset,
+                    "event_type": data.type,
+                    "schema_version": data.schema_version,
+                    "data": dump_event(data),
+                    "occurred_at": occurred_at,
+                    "actor": actor,
+                    "causation_id": idempotency_key,
+                },
+            ).scalar_one()
+            event = RecordedEvent(
+                incident_id, version + offset, position, occurred_at, actor, idempotency_key, data
+            )
+            recorded.append(event)
+            incident = apply(incident, event)
+        if incident is None:
+            raise IncidentNotFound(f"no events to append to {incident_id}")
+        self._save_incident(connection, incident, is_new=current is None)
+        self._save_resources(connection, recorded)
+        self._insert_deliveries(connection, recorded, subscribers, occurred_at)
+        if idempotency_key is not None and recorded:
+            connection.execute(
+                commands.insert(),
+                {
+                    "idempotency_key": idempotency_key,
+                    "incident_id": incident_id,
+                    "first_position": recorded[0].position,
+                    "last_position": recorded[-1].position,
+                },
+            )
+        return AppendResult(tuple(recorded), incident)
+
+    def _save_incident(
+        self, connection: sa.Connection, incident: Incident, *, is_new: bool
+    ) -> None:
+        row = _incident_row(incident)
+        if is_new:
+            connection.execute(incidents.insert(), row)
+        else:
+            connection.execute(incidents.update().where(incidents.c.id == incident.id), row)
+
+    @staticmethod
+    def _save_resources(connection: sa.Connection, recorded: Sequence[RecordedEvent]) -> None:
+        for event in recorded:
+            data = event.data
+            if not isinstance(data, ResourceLinked):
+                continue
+            key = {"kind": data.kind, "external_id": data.external_id, "plugin": data.plugin}
+            connection.execute(
+                resources.delete().where(*(resources.c[k] == v for k, v in key.items()))
+            )
+            connection.execute(
+                resources.insert(), {**key, "incident_id": event.incident_id, "url": data.url}
+            )
+
+    @staticmethod
+    def _insert_deliveries(
+        connection: sa.Connection,
+        recorded: Sequence[RecordedEvent],
+        subscribers: Sequence[str],
+        now: datetime,
+    ) -> None:
+        rows = [
+            {
+                "position": event.position,
+                "plugin": plugin,
+                "incident_id": event.incident_id,
+                "event_type": event.type,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "updated_at": now,
+            }
+            for event in recorded
+            for plugin in subscribers
+        ]
+        if rows:
+            connection.execute(deliveries.insert(), rows)
+
+    # -- idempotency -----------------------------------------------------------------------
+
+    def select_command_result(self, idempotency_key: str) -> AppendResult | None:
+        """What the command with ``idempotency_key`` appended, or None if it never ran."""
+        with self.read() as connection:
+            return self._command_result(connection, idempotency_key)
+
+    def _command_result(self, connection: sa.Connection, key: str) -> AppendResult | None:
+        row = connection.execute(
+            sa.select(commands).where(commands.c.idempotency_key == key)
+        ).first()
+        if row is None:
+            return None
+        rows = connection.execute(
+            sa.select(events)
+            .where(events.c.position.between(row.first_position, row.last_position))
+            .where(events.c.incident_id == row.incident_id)
+            .order_by(events.c.position)
+        ).all()
+        incident = self.select_incident_in(connection, row.incident_id)
+        assert incident is not None, f"read model lost {row.incident_id}"
+        return AppendResult(tuple(row_to_event(r) for r in rows), incident, duplicate=True)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def select_incident_in(self, connection: sa.Connection, incident_id: str) -> Incident | None:
+        """The incident's current state, read inside the caller's transaction."""
+        data = connection.execute(
+            sa.select(incidents.c.data).where(incidents.c.id == incident_id)
+        ).scalar()
+        return _incident_from_json(data) if data is not None else None
+
+    def get_incident(self, incident_id: str) -> Incident | None:
+        """The incident's current state from the read model, or None."""
+        with self.read() as connection:
+            return self.select_incident_in(connection, incident_id)
+
+    def find_incident_by_resource(self, kind: str, external_id: str) -> Incident | None:
+        """The incident a linked resource (e.g. a Slack channel id) belongs to, or None."""
+        with self.read() as connection:
+            incident_id = connection.execute(
+                sa.select(resources.c.incident_id)
+                .where(resources.c.kind == kind, resources.c.external_id == external_id)
+                .limit(1)
+            ).scalar()
+            return self.select_incident_in(connection, incident_id) if incident_id else None
+
+    def list_incidents(
+        self,
+        *,
+        state: IncidentState | None = None,
+        severity: str | None = None,
+        search: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[Incident]:
+        """Incidents from the read model, newest first."""
+        query = sa.select(incidents.c.data).order_by(
+            incidents.c.declared_at.desc(), incidents.c.id.desc()
+        )
+        if state is not None:
+            query = query.where(incidents.c.state == state.value)
+        if severity is not None:
+            query = query.where(incidents.c.severity == severity)
+        if search:
+            pattern = f"%{search.lower()}%"
+            query = query.where(
+                sa.or_(
+                    sa.func.lower(incidents.c.id).like(pattern),
+                    sa.func.lower(incidents.c.title).like(pattern),
+                )
+            )
+        with self.read() as connection:
+            rows = connection.execute(query.limit(limit).offset(offset)).scalars()
+            return [_incident_from_json(data) for data in rows]
+
+    def count_incidents(self) -> int:
+        """How many incidents the read model holds."""
+        with self.read() as connection:
+            return int(
+                connection.execute(sa.select(sa.func.count()).select_from(incidents)).scalar_one()
+            )
+
+    def select_events(
+        self, incident_id: str | None = None, *, after: int = 0, limit: int | None = None
+    ) -> list[RecordedEvent]:
+        """Events in log order: one incident's, or the whole log's after position ``after``."""
+        query = sa.select(events).where(events.c.position > after).order_by(events.c.position)
+        if incident_id is not None:
+            query = query.where(events.c.incident_id == incident_id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.read() as connection:
+            return [row_to_event(row) for row in connection.execute(query)]
+
+    def iter_events(self, *, batch_size: int = 5000) -> Iterator[RecordedEvent]:
+        """Every event of the log in position order, read in batches."""
+        after = 0
+        while True:
+            batch = self.select_events(after=after, limit=batch_size)
+            if not batch:
+                return
+            yield from batch
+            after = batch[-1].position
+
+    def count_events(self) -> int:
+        """How many events the log holds."""
+        with self.read() as connection:
+            return int(
+                connection.execute(sa.select(sa.func.count()).select_from(events)).scalar_one()
+            )
+
+    # -- rebuilding ------------------------------------------------------------------------
+
+    def rebuild_read_model(self, progress: Callable[[int], None] | None = None) -> int:
+        """Rebuild the incidents and resources tables from the log; returns the events read.
+
+        Runs in one write transaction, so readers see the old model until the new one is whole.
+        ``progress`` is called with the number of events read so far, every batch.
+        """
+        states: dict[str, Incident] = {}
+        linked: list[RecordedEvent] = []
+        count = 0
+        with self.write() as connection:
+            after = 0
+            while True:
+                rows = connection.execute(
+                    sa.select(events)
+                    .where(events.c.position > after)
+                    .order_by(events.c.position)
+                    .limit(20000)
+                ).all()
+                if not rows:
+                    break
+                for row in rows:
+                    event = row_to_event(row)
+                    states[event.incident_id] = apply(states.get(event.incident_id), event)
+                    if isinstance(event.data, ResourceLinked):
+                        linked.append(event)
+                count += len(rows)
+                after = rows[-1].position
+                if progress is not None:
+                    progress(count)
+            connection.execute(incidents.delete())
+            connection.execute(resources.delete())
+            rows_out = [_incident_row(incident) for incident in states.values()]
+            for start in range(0, len(rows_out), 5000):
+                connection.execute(incidents.insert(), rows_out[start : start + 5000])
+            self._save_resources(connection, linked)
+        return count
