@@ -1,0 +1,1 @@
+"""The notion plugin (being written)."""

@@ -1,0 +1,1 @@
+"""The pagerduty plugin (being written)."""

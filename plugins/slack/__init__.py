@@ -1,0 +1,1 @@
+"""The slack plugin (being written)."""

@@ -1,0 +1,1 @@
+"""The statuspage plugin (being written)."""
