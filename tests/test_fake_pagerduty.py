@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import inspect
+import ssl
 import textwrap
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -71,10 +73,10 @@ def test_the_recipe_in_the_module_docstring_runs() -> None:
     finally:
         namespace["fake"].stop()
     fake: FakePagerDuty = namespace["fake"]
-    found = fake.incident_by_key("firebell-honest-rhino")
-    assert found is not None
-    assert found["status"] == "resolved"
-    assert [n["content"] for n in fake.notes(found["id"])] == ["Rolled back"]
+    declared, triggered = fake.incidents  # the event came after the declared one was resolved
+    assert declared["incident_key"] == triggered["incident_key"] == "firebell-honest-rhino"
+    assert declared["status"] == triggered["status"] == "resolved"
+    assert [n["content"] for n in fake.notes(declared["id"])] == ["Rolled back"]
     assert [e["event_action"] for e in fake.events] == ["trigger", "resolve"]
     namespace["rest"].close()
     namespace["events"].close()
@@ -220,9 +222,9 @@ def test_a_missing_from_header_is_400(fake: FakePagerDuty) -> None:
 
 
 def test_an_unknown_from_user_is_400(fake: FakePagerDuty) -> None:
-    with fake.rest_client(default_from="stranger@example.com") as rest:
-        with pytest.raises(pagerduty.HttpError) as unknown:
-            rest.rpost("incidents", json=incident())
+    stranger = fake.rest_client(default_from="stranger@example.com")
+    with stranger as rest, pytest.raises(pagerduty.HttpError) as unknown:
+        rest.rpost("incidents", json=incident())
     assert error_body(unknown)["error"]["code"] == 1008
     fake.add_user("stranger@example.com")
     with fake.rest_client(default_from="stranger@example.com") as rest:
@@ -366,9 +368,10 @@ def test_the_client_needs_https_and_the_fake_ca(fake: FakePagerDuty) -> None:
     assert isinstance(untrusted.value.__cause__, httpx2.ConnectError)
 
 
-def test_a_written_ca_bundle_is_trusted(fake: FakePagerDuty, tmp_path: Any) -> None:
+def test_a_written_ca_bundle_is_trusted(fake: FakePagerDuty, tmp_path: Path) -> None:
     bundle = fake.write_ca_bundle(tmp_path / "ca.pem")
-    with pagerduty.RestApiV2Client(fake.API_KEY, base_url=fake.url, verify=str(bundle)) as rest:
+    trusting = ssl.create_default_context(cafile=str(bundle))
+    with pagerduty.RestApiV2Client(fake.API_KEY, base_url=fake.url, verify=trusting) as rest:
         service = rest.rget(f"services/{fake.SERVICE_ID}")
     assert isinstance(service, dict)
     assert service["id"] == fake.SERVICE_ID
@@ -442,16 +445,16 @@ def test_an_invalid_event_is_400_with_the_errors(
 
 
 def test_bad_routing_keys_are_400(fake: FakePagerDuty) -> None:
-    with fake.events_client(routing_key="not-a-key") as events:
-        with pytest.raises(pagerduty.HttpError) as malformed:
-            events.trigger("x", "y")
+    malformed_key = fake.events_client(routing_key="not-a-key")
+    with malformed_key as events, pytest.raises(pagerduty.HttpError) as malformed:
+        events.trigger("x", "y")
     assert error_body(malformed)["errors"] == [
         "Length of 'routing_key' is incorrect (should be 32 characters)",
         "'routing_key' cannot contain non-alphanumeric characters.",
     ]
-    with fake.events_client(routing_key="0" * 32) as events:
-        with pytest.raises(pagerduty.HttpError) as unknown:
-            events.trigger("x", "y")
+    unknown_key = fake.events_client(routing_key="0" * 32)
+    with unknown_key as events, pytest.raises(pagerduty.HttpError) as unknown:
+        events.trigger("x", "y")
     assert error_body(unknown)["errors"] == ["Invalid routing key"]
     fake.add_routing_key("0" * 32)
     with fake.events_client(routing_key="0" * 32) as events:

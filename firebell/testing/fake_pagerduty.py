@@ -12,8 +12,8 @@ Driving it with the real ``pagerduty`` 7.x client (findings from reading pagerdu
 * **Base URL.** Both clients take ``base_url=`` (or set the ``url`` attribute later). It must start
   with ``https://``, else :class:`pagerduty.UrlError` -- which is *not* a :class:`pagerduty.Error`.
 * **Trusting a CA.** The clients *are* ``httpx2.Client`` subclasses and pass unknown keywords on to
-  it, so ``verify=ssl_context`` (or a CA bundle path) works; ``trust_env=False`` keeps proxy
-  variables away from loopback.
+  it, so ``verify=ssl_context`` works (``verify=<path>`` is deprecated by httpx2);
+  ``trust_env=False`` keeps proxy variables away from loopback.
 * **Timeout.** A ``timeout=`` keyword is silently ignored (a class attribute shadows httpx2's
   property); every request sends the ``timeout`` attribute, 60 s by default. Set it after
   construction. A timeout is a network error (below).
@@ -245,7 +245,8 @@ class FakePagerDuty(FakeService):
         return context
 
     def write_ca_bundle(self, path: Path) -> Path:
-        """Write :attr:`ca`'s certificate as PEM to ``path`` (for ``verify=str(path)``)."""
+        """Write :attr:`ca`'s certificate as PEM to ``path``, for ``SSL_CERT_FILE`` or
+        ``ssl.create_default_context(cafile=...)`` (httpx2 deprecates ``verify=<path>``)."""
         self.ca.cert_pem.write_to_path(str(path))
         return path
 
