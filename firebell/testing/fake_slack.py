@@ -380,6 +380,14 @@ class FakeSlack(FakeService):
         self.route("POST", "/api/{method}", self._serve_method)
         self.route("GET", "/api/{method}", self._serve_method)
 
+    def start(self) -> FakeSlack:
+        """Listen on an ephemeral loopback port; ``url`` is then set."""
+        super().start()
+        return self
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
     # -- what the base class answers, Slack-style ------------------------------------------
 
     def rate_limited_body(self) -> Any:
