@@ -1,0 +1,428 @@
+"""The ``firebell`` command line: declare and drive incidents, inspect the log and plugins.
+
+Every command takes ``--json`` for scripts and exits non-zero with a clear message on error.
+After a command appends events, the enabled plugins get them before the command returns (for at
+most ``--deliver-timeout`` seconds; what is left is delivered by ``firebell run`` or
+``firebell deliver``).
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+from firebell.adapters.cli.output import (
+    echo_json,
+    incident_json,
+    print_incident,
+    print_incident_table,
+)
+from firebell.core import (
+    AppendResult,
+    ConfigError,
+    Firebell,
+    FirebellError,
+    IncidentState,
+    open_firebell,
+)
+
+from firebell import __version__
+
+__all__ = ["CliState", "cli", "main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CliState:
+    """What every subcommand shares: the config path and the Firebell opened on first use."""
+
+    def __init__(self, config: str | None, deliver_timeout: float) -> None:
+        self.config = config
+        self.deliver_timeout = deliver_timeout
+        self._firebell: Firebell | None = None
+
+    def open(self) -> Firebell:
+        """The Firebell for ``--config`` (opened once)."""
+        if self._firebell is None:
+            self._firebell = open_firebell(self.config)
+        return self._firebell
+
+    def close(self) -> None:
+        """Close what :meth:`open` opened."""
+        if self._firebell is not None:
+            self._firebell.close()
+            self._firebell = None
+
+    def deliver(self) -> None:
+        """Give the new events to the plugins now, and say what is left."""
+        firebell = self.open()
+        firebell.deliverer.drain(timeout=self.deliver_timeout)
+        backlog = firebell.deliverer.outbox.backlog()
+        for figures in backlog.values():
+            if figures.pending or figures.failed:
+                click.secho(
+                    f"note: plugin {figures.plugin}: {figures.pending} pending, "
+                    f"{figures.failed} failed; last error: {firebell.redact(figures.last_error or '-')}. "
+                    "`firebell run` (or `firebell deliver`) retries them.",
+                    fg="yellow",
+                    err=True,
+                )
+
+
+pass_state = click.make_pass_decorator(CliState)
+
+
+def json_option(function: F) -> F:
+    """Add ``--json``."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(function)
+
+
+def actor_option(function: F) -> F:
+    """Add ``--as`` (who is acting; default ``cli:<login>``)."""
+    return click.option(
+        "--as",
+        "actor",
+        default=None,
+        help="Who is acting (default cli:<your login>).",
+    )(function)
+
+
+def _actor(actor: str | None) -> str:
+    if actor:
+        return actor
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:
+        return "cli:unknown"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="firebell")
+@click.option(
+    "--config",
+    "config",
+    envvar="FIREBELL_CONFIG",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="plugins.toml to use (default ./plugins.toml; env FIREBELL_CONFIG).",
+)
+@click.option(
+    "--deliver-timeout",
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for plugins after a command.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log each delivery.")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, deliver_timeout: float, verbose: bool) -> None:
+    """Firebell: Slack-based incident management on an event-sourced engine."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    state = CliState(config, deliver_timeout)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+def _report(state: CliState, result: AppendResult, as_json: bool, verb: str) -> None:
+    if not result.duplicate:
+        state.deliver()
+    incident = state.open().store.get_incident(result.incident.id) or result.incident
+    if as_json:
+        echo_json({"incident": incident_json(incident), "duplicate": result.duplicate})
+        return
+    note = " (already done earlier with the same idempotency key)" if result.duplicate else ""
+    click.echo(f"{incident.id}: {verb}{note}. State: {incident.state.value}, {incident.severity}.")
+
+
+@cli.command()
+@click.argument("title")
+@click.option("-d", "--description", default="", help="What is happening.")
+@click.option("-s", "--severity", default=None, help="Severity name (default from plugins.toml).")
+@click.option(
+    "--customer-facing", is_flag=True, help="Customers see it (opens a status page incident)."
+)
+@click.option("--key", "idempotency_key", default=None, help="Idempotency key: repeat safely.")
+@actor_option
+@json_option
+@pass_state
+def declare(
+    state: CliState,
+    title: str,
+    description: str,
+    severity: str | None,
+    customer_facing: bool,
+    idempotency_key: str | None,
+    actor: str | None,
+    as_json: bool,
+) -> None:
+    """Declare an incident called TITLE."""
+    result = state.open().engine.declare(
+        title=title,
+        description=description,
+        severity=severity,
+        customer_facing=customer_facing,
+        reporter=_actor(actor),
+        source="cli",
+        idempotency_key=idempotency_key,
+    )
+    _report(state, result, as_json, "declared")
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--summary", default="", help="What fixed it.")
+@actor_option
+@json_option
+@pass_state
+def resolve(state: CliState, name: str, summary: str, actor: str | None, as_json: bool) -> None:
+    """Mark incident NAME resolved."""
+    result = state.open().engine.resolve(name, actor=_actor(actor), summary=summary)
+    _report(state, result, as_json, "resolved")
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--reason", default="", help="Why it is not over.")
+@actor_option
+@json_option
+@pass_state
+def reopen(state: CliState, name: str, reason: str, actor: str | None, as_json: bool) -> None:
+    """Reopen resolved incident NAME."""
+    result = state.open().engine.reopen(name, actor=_actor(actor), reason=reason)
+    _report(state, result, as_json, "reopened")
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--summary", default="", help="Outcome of the post-mortem.")
+@actor_option
+@json_option
+@pass_state
+def close(state: CliState, name: str, summary: str, actor: str | None, as_json: bool) -> None:
+    """Close resolved incident NAME after its post-mortem."""
+    result = state.open().engine.close(name, actor=_actor(actor), summary=summary)
+    _report(state, result, as_json, "closed")
+
+
+@cli.command()
+@click.argument("name")
+@click.argument("level")
+@actor_option
+@json_option
+@pass_state
+def severity(state: CliState, name: str, level: str, actor: str | None, as_json: bool) -> None:
+    """Change the severity of incident NAME to LEVEL."""
+    result = state.open().engine.change_severity(name, level, actor=_actor(actor))
+    _report(state, result, as_json, f"severity is now {result.incident.severity}")
+
+
+@cli.command()
+@click.argument("name")
+@click.argument("text")
+@click.option("--public", is_flag=True, help="Also publish it on the status page.")
+@actor_option
+@json_option
+@pass_state
+def update(
+    state: CliState, name: str, text: str, public: bool, actor: str | None, as_json: bool
+) -> None:
+    """Post a status update TEXT on incident NAME."""
+    result = state.open().engine.post_update(name, text, actor=_actor(actor), public=public)
+    _report(state, result, as_json, "update posted")
+
+
+@cli.command()
+@click.argument("name")
+@click.argument("person")
+@actor_option
+@json_option
+@pass_state
+def commander(state: CliState, name: str, person: str, actor: str | None, as_json: bool) -> None:
+    """Make PERSON the commander of incident NAME."""
+    result = state.open().engine.assign_commander(name, person, actor=_actor(actor))
+    _report(state, result, as_json, f"{person} is commander")
+
+
+@cli.command(name="list")
+@click.option(
+    "--state",
+    "state_filter",
+    type=click.Choice([s.value for s in IncidentState]),
+    default=None,
+    help="Only incidents in this state.",
+)
+@click.option("--severity", "severity_filter", default=None, help="Only this severity.")
+@click.option("--search", default=None, help="Text in the name or title.")
+@click.option("--limit", default=50, show_default=True, help="How many (newest first).")
+@click.option("--offset", default=0, help="Skip this many (for paging).")
+@json_option
+@pass_state
+def list_incidents(
+    state: CliState,
+    state_filter: str | None,
+    severity_filter: str | None,
+    search: str | None,
+    limit: int,
+    offset: int,
+    as_json: bool,
+) -> None:
+    """List incidents, newest first."""
+    incidents = state.open().store.list_incidents(
+        state=IncidentState(state_filter) if state_filter else None,
+        severity=severity_filter,
+        search=search,
+        limit=limit,
+        offset=offset,
+    )
+    if as_json:
+        echo_json([incident_json(i) for i in incidents])
+    else:
+        print_incident_table(incidents)
+
+
+@cli.command()
+@click.argument("name")
+@json_option
+@pass_state
+def show(state: CliState, name: str, as_json: bool) -> None:
+    """Show incident NAME: state, links and full timeline."""
+    firebell = state.open()
+    incident = firebell.engine.get(name)
+    events = firebell.store.select_events(incident.id)
+    if as_json:
+        from firebell.adapters.cli.output import event_json
+
+        echo_json({"incident": incident_json(incident), "events": [event_json(e) for e in events]})
+    else:
+        print_incident(incident, events)
+
+
+@cli.command()
+@json_option
+@pass_state
+def plugins(state: CliState, as_json: bool) -> None:
+    """List plugins: enabled or not, where from, backlog and last error."""
+    firebell = state.open()
+    backlog = firebell.deliverer.outbox.backlog()
+    rows = []
+    for name, installed in sorted(firebell.host.installed.items()):
+        figures = backlog.get(name)
+        rows.append(
+            {
+                "name": name,
+                "enabled": name in firebell.host.enabled,
+                "source": installed.source,
+                "import_error": installed.error,
+                "pending": figures.pending if figures else 0,
+                "failed": figures.failed if figures else 0,
+                "delivered": figures.done if figures else 0,
+                "last_error": firebell.redact(figures.last_error)
+                if figures and figures.last_error
+                else None,
+                "after": list(firebell.host.enabled[name].after)
+                if name in firebell.host.enabled
+                else [],
+            }
+        )
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        status = "enabled " if row["enabled"] else "disabled"
+        click.echo(
+            f"{row['name']:<12} {status} {row['source']:<24} "
+            f"pending={row['pending']} failed={row['failed']} delivered={row['delivered']}"
+        )
+        if row["import_error"]:
+            click.secho(f"{'':<12} import error: {row['import_error']}", fg="red")
+        if row["last_error"]:
+            click.secho(f"{'':<12} last error: {row['last_error']}", fg="yellow")
+
+
+@cli.command()
+@json_option
+@pass_state
+def replay(state: CliState, as_json: bool) -> None:
+    """Rebuild the read model from the event log (same result, from scratch)."""
+    store = state.open().store
+    total = store.count_events()
+    with click.progressbar(length=total, label="Replaying events", file=sys.stderr) as bar:
+        seen = 0
+
+        def progress(count: int) -> None:
+            nonlocal seen
+            bar.update(count - seen)
+            seen = count
+
+        count = store.rebuild_read_model(progress)
+    incidents = store.count_incidents()
+    if as_json:
+        echo_json({"events": count, "incidents": incidents})
+    else:
+        click.echo(f"Rebuilt {incidents} incidents from {count} events.")
+
+
+@cli.command()
+@click.option("--plugin", default=None, help="Only this plugin's parked deliveries.")
+@pass_state
+def retry(state: CliState, plugin: str | None) -> None:
+    """Queue parked (failed) deliveries again, after fixing their cause, and deliver."""
+    firebell = state.open()
+    count = firebell.deliverer.outbox.requeue_failed(plugin=plugin, now=firebell.engine.clock())
+    click.echo(f"Queued {count} deliveries again.")
+    state.deliver()
+
+
+@cli.command()
+@pass_state
+def deliver(state: CliState) -> None:
+    """Deliver pending events to the plugins now (what `firebell run` does continuously)."""
+    firebell = state.open()
+    firebell.deliverer.release_dead_leases()
+    state.deliver()
+    click.echo("Delivered what was due.")
+
+
+def _register_optional_commands() -> None:
+    # Commands that live in their own modules (each imports what it needs only when run).
+    from firebell.adapters.cli import demo_command
+
+    cli.add_command(demo_command.demo)
+    try:
+        from firebell.adapters.cli import run_command
+    except ImportError:  # written by the Slack adapter; absent in a partial checkout
+        return
+    cli.add_command(run_command.run)
+
+
+_register_optional_commands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``firebell`` console script."""
+    try:
+        code = cli.main(args=argv, prog_name="firebell", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except ConfigError as error:
+        click.secho(f"error: {error}", fg="red", err=True)
+        sys.exit(2)
+    except FirebellError as error:
+        click.secho(f"error: {error}", fg="red", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""How the CLI prints incidents: text for people, JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import click
+from firebell.core import Incident, RecordedEvent
+from firebell.core.serialization import converter
+from firebell.core.timeline import timeline
+
+__all__ = ["echo_json", "incident_json", "print_incident", "print_incident_table"]
+
+
+def incident_json(incident: Incident) -> dict[str, Any]:
+    """An incident as a JSON-ready dict (the read model's stable shape)."""
+    data: dict[str, Any] = converter.unstructure(incident)
+    return data
+
+
+def event_json(event: RecordedEvent) -> dict[str, Any]:
+    """An event as a JSON-ready dict: its place in the log, who, when, and its payload."""
+    return {
+        "position": event.position,
+        "incident_id": event.incident_id,
+        "version": event.version,
+        "type": event.type,
+        "schema_version": event.data.schema_version,
+        "occurred_at": event.occurred_at.isoformat(),
+        "actor": event.actor,
+        "causation_id": event.causation_id,
+        "data": converter.unstructure(event.data),
+    }
+
+
+def echo_json(value: Any) -> None:
+    """Print ``value`` as indented JSON."""
+    click.echo(json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
+def print_incident(incident: Incident, events: Sequence[RecordedEvent]) -> None:
+    """State, people, links and the full timeline of one incident."""
+    click.secho(f"{incident.id}  {incident.title}", bold=True)
+    click.echo(f"  state:     {incident.state.value}")
+    click.echo(f"  severity:  {incident.severity}")
+    click.echo(f"  reporter:  {incident.reporter}")
+    click.echo(f"  commander: {incident.commander or '(none yet)'}")
+    click.echo(f"  declared:  {incident.declared_at:%Y-%m-%d %H:%M:%S UTC}")
+    if incident.resolved_at:
+        click.echo(f"  resolved:  {incident.resolved_at:%Y-%m-%d %H:%M:%S UTC}")
+    if incident.closed_at:
+        click.echo(f"  closed:    {incident.closed_at:%Y-%m-%d %H:%M:%S UTC}")
+    if incident.description:
+        click.echo(f"  description: {incident.description}")
+    for resource in incident.resources:
+        click.echo(
+            f"  {resource.kind:<10} {resource.url or resource.external_id}  ({resource.plugin})"
+        )
+    if incident.failing_plugins:
+        click.secho(f"  failing:   {', '.join(incident.failing_plugins)}", fg="yellow")
+    click.echo("")
+    click.secho("Timeline (UTC)", bold=True)
+    for entry in timeline(events):
+        click.echo(f"  {entry.at}  {entry.text}  — {entry.actor}")
+
+
+def print_incident_table(incidents: Sequence[Incident]) -> None:
+    """One line per incident."""
+    if not incidents:
+        click.echo("No incidents.")
+        return
+    for incident in incidents:
+        click.echo(
+            f"{incident.id:<40} {incident.state.value:<9} {incident.severity:<6} "
+            f"{incident.declared_at:%Y-%m-%d %H:%M}  {incident.title}"
+        )

@@ -1,0 +1,52 @@
+"""The ``console`` announcer: prints what the Slack announcer would post, for local use.
+
+Writes to standard error by default so that ``--json`` output on standard out stays clean.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+import attrs
+from firebell.core import Incident, PluginSpec, RecordedEvent, hookimpl
+from firebell.core.timeline import describe
+
+__all__ = ["ConsoleConfig"]
+
+
+@attrs.frozen
+class ConsoleConfig:
+    """``[plugins.console]``: ``stream`` is ``"stderr"`` (default) or ``"stdout"``."""
+
+    stream: str = attrs.field(
+        default="stderr", validator=attrs.validators.in_(["stderr", "stdout"])
+    )
+
+
+def _out(config: ConsoleConfig | None) -> TextIO:
+    return sys.stdout if config is not None and config.stream == "stdout" else sys.stderr
+
+
+@hookimpl
+def firebell_plugin_spec() -> PluginSpec:
+    """The console announcer's settings."""
+    return PluginSpec(config_class=ConsoleConfig, description="Prints announcements locally.")
+
+
+@hookimpl
+def firebell_event(event: RecordedEvent, incident: Incident, config: ConsoleConfig | None) -> None:
+    """Print one announcement line per event."""
+    if event.type in {"incident.resource_linked"}:
+        return
+    headline = {
+        "incident.created": "New incident",
+        "incident.resolved": "Incident resolved",
+        "incident.closed": "Incident closed",
+        "incident.reopened": "Incident reopened",
+    }.get(event.type, "Incident update")
+    print(
+        f"[firebell] {headline}: {incident.id} — {describe(event)}",
+        file=_out(config),
+        flush=True,
+    )
