@@ -25,7 +25,6 @@ from firebell.testing.fake_notion import (
 @pytest.fixture
 def notion() -> Iterator[FakeNotion]:
     with FakeNotion() as fake:
-        assert isinstance(fake, FakeNotion)
         yield fake
 
 
@@ -361,6 +360,17 @@ def test_429_is_surfaced_as_rate_limited_once_retries_are_spent(notion: FakeNoti
     assert limited.value.status == 429
     assert limited.value.code == APIErrorCode.RateLimited
     assert limited.value.headers["Retry-After"] == "1"
+
+
+def test_the_client_gives_up_after_two_retries(notion: FakeNotion) -> None:
+    client = notion_client.Client(auth=NOTION_TOKEN, base_url=notion.url)
+    limited = notion_fault(429, "rate_limited", headers={"Retry-After": "0"})
+    notion.fail_next(r"^/v1/pages$", limited, times=3)
+    with pytest.raises(APIResponseError) as refused:
+        create(client, "INC-12")
+    assert refused.value.code == APIErrorCode.RateLimited
+    assert [c.status for c in notion.calls_to(r"^/v1/pages$")] == [429, 429, 429]
+    assert notion.pages == []
 
 
 def test_the_client_retries_429_after_retry_after(notion: FakeNotion) -> None:

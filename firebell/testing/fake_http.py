@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
@@ -172,7 +172,7 @@ class FakeService:
             return f"https://localhost:{port}"
         return f"http://127.0.0.1:{port}"
 
-    def start(self) -> FakeService:
+    def start(self) -> Self:
         """Listen on an ephemeral port of the loopback interface, in a daemon thread."""
         server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         server.daemon_threads = True
@@ -193,7 +193,7 @@ class FakeService:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> FakeService:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
