@@ -132,6 +132,7 @@ RATE_LIMITS: Mapping[str, MethodLimit] = MappingProxyType(
         "conversations.members": TIER_4,
         "conversations.open": TIER_3,
         "conversations.rename": TIER_2,
+        "conversations.setPurpose": TIER_2,
         "conversations.setTopic": TIER_2,
         "conversations.unarchive": TIER_2,
         "usergroups.list": TIER_2,
@@ -367,6 +368,7 @@ class FakeSlack(FakeService):
             "conversations.members": self._conversations_members,
             "conversations.open": self._conversations_open,
             "conversations.rename": self._conversations_rename,
+            "conversations.setPurpose": self._conversations_set_purpose,
             "conversations.setTopic": self._conversations_set_topic,
             "conversations.unarchive": self._conversations_unarchive,
             "usergroups.list": self._usergroups_list,
@@ -723,6 +725,22 @@ class FakeSlack(FakeService):
         )
         return {"channel": channel.to_slack()}
 
+    def _conversations_set_purpose(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(params)
+        self._manage_scope(channel, "write.topic")
+        purpose = _text(params, "purpose") or ""
+        if channel.is_archived:
+            raise _SlackError("is_archived")
+        if BOT_USER_ID not in channel.members:
+            raise _SlackError("not_in_channel")
+        if len(purpose) > MAX_TOPIC:
+            raise _SlackError("too_long")
+        channel.purpose = purpose
+        self._system_message(
+            channel, "channel_purpose", f"set the channel purpose: {purpose}", purpose=purpose
+        )
+        return {"channel": channel.to_slack()}
+
     def _conversations_invite(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(params)
         self._manage_scope(channel, "write.invites")
@@ -807,6 +825,8 @@ class FakeSlack(FakeService):
         oldest = _ts_arg(params, "oldest", "invalid_ts_oldest", 0.0)
         latest = _ts_arg(params, "latest", "invalid_ts_latest", math.inf)
         inclusive = _flag(params, "inclusive")
+        # Message metadata is only returned when asked for, as on Slack.
+        with_metadata = _flag(params, "include_all_metadata")
 
         def in_range(ts: float) -> bool:
             if inclusive:
@@ -815,7 +835,7 @@ class FakeSlack(FakeService):
 
         # History lists top-level messages only; thread replies come from conversations.replies.
         newest_first = [
-            dict(m)
+            {k: v for k, v in m.items() if with_metadata or k != "metadata"}
             for m in reversed(channel.messages)
             if in_range(float(m["ts"]))
             and (m.get("thread_ts") in (None, m["ts"]) or m.get("subtype") == "thread_broadcast")
@@ -912,6 +932,19 @@ class FakeSlack(FakeService):
             content["blocks"] = blocks
         if attachments is not None:
             content["attachments"] = attachments
+        metadata = _structured(params, "metadata", "invalid_metadata_format")
+        if metadata is not None:
+            if (
+                not isinstance(metadata, dict)
+                or not isinstance(metadata.get("event_type"), str)
+                or not metadata["event_type"]
+                or not isinstance(metadata.get("event_payload"), dict)
+            ):
+                raise _SlackError("invalid_metadata_format")
+            content["metadata"] = {
+                "event_type": metadata["event_type"],
+                "event_payload": metadata["event_payload"],
+            }
         return content
 
     def _chat_post_message(self, params: dict[str, Any]) -> dict[str, Any]:
