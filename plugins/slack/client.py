@@ -1,7 +1,7 @@
 """The one place Firebell builds a Slack `WebClient` (used by the Slack plugin and adapter).
 
 slack_sdk retries nothing but connection errors by default and raises every 429 as a failure.
-Firebell's client waits out rate limits (honouring ``Retry-After``), retries Slack's 500/503 and
+Firebell's client waits out rate limits (honouring ``Retry-After``), retries Slack's 5xx answers and
 dropped connections a few times, and gives up on a hung request after a timeout, so that only
 real problems reach the caller.
 """
@@ -27,6 +27,7 @@ __all__ = [
     "MAX_INLINE_RETRY_AFTER",
     "REQUEST_TIMEOUT",
     "CappedRateLimitRetryHandler",
+    "GatewayErrorRetryHandler",
     "make_web_client",
     "retry_after_seconds",
 ]
@@ -89,6 +90,24 @@ class CappedRateLimitRetryHandler(RateLimitErrorRetryHandler):
         return wait is None or wait <= self.max_wait
 
 
+class GatewayErrorRetryHandler(ServerErrorRetryHandler):
+    """Retries HTTP 500, 502, 503 and 504 (slack_sdk's own handler stops at 500 and 503).
+
+    A proxy or load balancer in front of Slack (or GovSlack) answers 502/504 when it is briefly
+    unable to reach the API; those pass as quickly as a 503 does.
+    """
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and response.status_code in (500, 502, 503, 504)
+
+
 def make_web_client(
     token: str,
     *,
@@ -100,14 +119,14 @@ def make_web_client(
 
     ``base_url`` defaults to the ``SLACK_API_URL`` environment variable (GovSlack, tests), then to
     Slack's own API. Rate limits (429) are retried after ``Retry-After`` (up to
-    ``max_inline_retry_after`` seconds each), HTTP 500/503 and connection errors a few times with
+    ``max_inline_retry_after`` seconds each), HTTP 500/502/503/504 and connection errors a few times with
     backoff. Timeouts are not retried here: a request that timed out may have taken effect, so the
     caller decides (the Slack plugin retries the whole delivery, which checks before it posts).
     """
     url = base_url or os.environ.get("SLACK_API_URL") or DEFAULT_API_URL
     handlers: list[RetryHandler] = [
         CappedRateLimitRetryHandler(max_wait=max_inline_retry_after),
-        ServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
+        GatewayErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
         ConnectionErrorRetryHandler(max_retry_count=CONNECTION_ERROR_RETRIES),
     ]
     return WebClient(token=token, base_url=url, timeout=timeout, retry_handlers=handlers)
