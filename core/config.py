@@ -280,13 +280,22 @@ def structure_plugin_config(
     try:
         return _plugin_converter.structure(dict(options), cls)
     except cattrs.BaseValidationError as error:
-        details = "; ".join(_describe(line) for line in cattrs.transform_error(error, path="key"))
+        lines = cattrs.transform_error(error, path="key", format_exception=_format_exception)
+        details = "; ".join(_describe(line) for line in lines)
         valid = ", ".join(a.name for a in attrs.fields(cls)) if attrs.has(cls) else "?"
         raise ConfigError(
             f"{source}: [plugins.{plugin}] {details}. Valid keys: {valid}."
         ) from error
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{source}: [plugins.{plugin}] {error}.") from error
+
+
+def _format_exception(exc: BaseException, type_: type | None) -> str:
+    # A config class's own validator raises ValueError with a message meant for people; cattrs
+    # would reduce it to "invalid value".
+    if type(exc) is ValueError and type_ is None and str(exc):
+        return str(exc)
+    return cattrs.v.format_exception(exc, type_)
 
 
 def _describe(line: str) -> str:
