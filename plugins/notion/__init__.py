@@ -1,1 +1,152 @@
-"""The notion plugin (being written)."""
+"""The ``notion`` plugin: a post-mortem page per incident in a Notion database.
+
+- ``incident.created``: a page with the incident's properties and the seed's four sections
+  (description and Slack channel link, timeline, root cause analysis, mitigation to-dos),
+  recorded as a ``document`` link (the Slack plugin bookmarks it).
+- ``incident.resource_linked``: the Slack channel and PagerDuty URLs go into their properties.
+- ``incident.resolved``: the Timeline section is filled from the event log (UTC times, who);
+  Duration and Status are set. ``incident.reopened`` and ``incident.closed`` set the Status.
+
+See docs/plugins/notion.md for the settings and how to set up the integration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from firebell.core import (
+    Incident,
+    Link,
+    PermanentPluginError,
+    PluginSpec,
+    RecordedEvent,
+    ResourceLinked,
+    RetryLater,
+    hookimpl,
+)
+from firebell.plugins.notion.api import NotionApi
+from firebell.plugins.notion.config import NotionConfig, PropertyNames, StatusValues
+from firebell.plugins.notion.content import timeline_lines
+from firebell.plugins.notion.postmortem import Postmortems, minutes_between, postmortems_for
+from firebell.plugins.notion.properties import plan_properties
+
+__all__ = ["PLUGIN_NAME", "NotionConfig", "PropertyNames", "StatusValues", "check"]
+
+#: The name the plugin is installed under (entry point ``notion``); its links carry it.
+PLUGIN_NAME = "notion"
+
+# Which property a linked resource's URL goes to.
+_LINKED_ROLES = {"channel": "channel", "pager-incident": "pager"}
+
+
+@hookimpl
+def firebell_plugin_spec() -> PluginSpec:
+    """The Notion plugin's settings; it waits for slack so the channel link is on the page."""
+    return PluginSpec(
+        config_class=NotionConfig,
+        after=("slack",),
+        description="Writes a post-mortem page per incident in a Notion database.",
+    )
+
+
+def _page_id(incident: Incident) -> str | None:
+    page = incident.resource("document", plugin=PLUGIN_NAME)
+    return page.external_id if page else None
+
+
+@hookimpl
+def firebell_incident_created(incident: Incident, config: NotionConfig) -> Link | None:
+    """Create the post-mortem page (or find the one an interrupted delivery created)."""
+    if _page_id(incident) is not None:
+        return None
+    return postmortems_for(config).ensure_page(incident)
+
+
+@hookimpl
+def firebell_incident_resource_linked(
+    event: RecordedEvent, incident: Incident, config: NotionConfig
+) -> None:
+    """Put a newly linked Slack channel or PagerDuty incident's URL into the page's properties."""
+    data = event.data
+    if not isinstance(data, ResourceLinked) or data.kind not in _LINKED_ROLES or not data.url:
+        return
+    page_id = _page_id(incident)
+    if page_id is None:
+        return  # the page is made later, with every link known by then
+    postmortems_for(config).set_properties(
+        page_id, {_LINKED_ROLES[data.kind]: data.url}, what=f"link the {data.kind}"
+    )
+
+
+@hookimpl
+def firebell_incident_resolved(
+    event: RecordedEvent,
+    incident: Incident,
+    config: NotionConfig,
+    history: Sequence[RecordedEvent],
+) -> Link | None:
+    """Fill the Timeline section from the log and set Duration and Status."""
+    postmortems = postmortems_for(config)
+    page_id, link = _page_or_create(postmortems, incident)
+    until_now = [e for e in history if e.position <= event.position]
+    postmortems.fill_timeline(page_id, timeline_lines(until_now))
+    postmortems.set_properties(
+        page_id,
+        {
+            "duration": minutes_between(incident.declared_at, event.occurred_at),
+            "status": config.status_values.resolved,
+        },
+        what="set the duration and status",
+    )
+    return link
+
+
+@hookimpl
+def firebell_incident_reopened(incident: Incident, config: NotionConfig) -> Link | None:
+    """Set the page's Status back to open."""
+    return _set_status(incident, config, config.status_values.open)
+
+
+@hookimpl
+def firebell_incident_closed(incident: Incident, config: NotionConfig) -> Link | None:
+    """Set the page's Status to closed."""
+    return _set_status(incident, config, config.status_values.closed)
+
+
+def _page_or_create(postmortems: Postmortems, incident: Incident) -> tuple[str, Link | None]:
+    # The created delivery may have been parked (a bad token, fixed since): make the page now.
+    page_id = _page_id(incident)
+    if page_id is not None:
+        return page_id, None
+    link = postmortems.ensure_page(incident)
+    return link.external_id, link
+
+
+def _set_status(incident: Incident, config: NotionConfig, status: str) -> Link | None:
+    postmortems = postmortems_for(config)
+    page_id, link = _page_or_create(postmortems, incident)
+    postmortems.set_properties(page_id, {"status": status}, what="set the status")
+    return link
+
+
+def check(config: NotionConfig) -> list[str]:
+    """What is wrong with the Notion set-up (for ``firebell doctor``); empty when all is well.
+
+    Reads the database and its data source with a client of its own and compares the
+    properties with ``[plugins.notion]``.
+    """
+    api = NotionApi(config)
+    try:
+        plan = plan_properties(config, api.schema())
+    except (PermanentPluginError, RetryLater) as error:
+        return [f"notion: {error}"]
+    finally:
+        api.close()
+    problems = [f"notion: {problem}" for problem in plan.problems]
+    for role in plan.missing:
+        name = getattr(config.properties, role)
+        problems.append(
+            f"notion: the database has no property {name!r} (properties.{role}); Firebell "
+            f'leaves it out. Add it, or set properties.{role} = "" to say you do not want it.'
+        )
+    return problems

@@ -1,0 +1,219 @@
+"""The post-mortem page: created once, found again after a crash, its timeline replaced on resolve."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from firebell.core import Incident, Link, PermanentPluginError
+from firebell.plugins.notion.api import NotionApi
+from firebell.plugins.notion.config import NotionConfig
+from firebell.plugins.notion.content import (
+    TIMELINE_HEADING,
+    TIMELINE_PLACEHOLDER,
+    Block,
+    TimelineLine,
+    block_text,
+    chunks,
+    heading,
+    skeleton,
+    timeline_bullets,
+)
+from firebell.plugins.notion.properties import PropertyPlan, plan_properties
+
+__all__ = ["LINK_TITLE", "Postmortems", "postmortems_for"]
+
+log = logging.getLogger("firebell.plugins.notion")
+
+LINK_TITLE = "Post-mortem"
+
+_HEADINGS = {"heading_1": 1, "heading_2": 2, "heading_3": 3}
+
+
+class Postmortems:
+    """Post-mortem pages in one configured database."""
+
+    def __init__(self, config: NotionConfig, api: NotionApi | None = None) -> None:
+        self.config = config
+        self.api = api or NotionApi(config)
+        self._warned: set[str] = set()
+
+    # -- properties --------------------------------------------------------------------------
+
+    def plan(self) -> PropertyPlan:
+        """The property plan for the database as it is now; problems stop the delivery."""
+        plan = plan_properties(self.config, self.api.schema())
+        if plan.problems:
+            self.api.forget_schema()
+            raise PermanentPluginError(
+                f"The Notion post-mortems database does not fit [plugins.notion]: "
+                f"{'; '.join(plan.problems)}. Then run `firebell retry`."
+            )
+        for role in plan.missing:
+            if role not in self._warned:
+                self._warned.add(role)
+                name = getattr(self.config.properties, role)
+                log.warning(
+                    "the Notion database has no property %r (properties.%s); it is left out. "
+                    'Add it, or set properties.%s = "" to silence this.',
+                    name,
+                    role,
+                    role,
+                )
+        return plan
+
+    def set_properties(self, page_id: str, values: Mapping[str, Any], *, what: str) -> None:
+        """Write ``values`` (role → value) to the page's properties."""
+        properties = self.plan().values(values)
+        if properties:
+            self.api.call(
+                what, lambda: self.api.client.pages.update(page_id, properties=properties)
+            )
+
+    def _initial_values(self, incident: Incident) -> dict[str, Any]:
+        channel = incident.resource("channel")
+        pager = incident.resource("pager-incident")
+        values: dict[str, Any] = {
+            "name": incident.name,
+            "title": incident.title,
+            "severity": incident.severity,
+            "status": self.config.status_values.for_state(incident.state.value),
+            "channel": channel.url if channel else None,
+            "pager": pager.url if pager else None,
+            "declared_at": incident.declared_at,
+            "incident": incident.id,
+        }
+        if incident.resolved_at is not None:
+            values["duration"] = minutes_between(incident.declared_at, incident.resolved_at)
+        return values
+
+    # -- the page ----------------------------------------------------------------------------
+
+    def ensure_page(self, incident: Incident) -> Link:
+        """The incident's page: found by its ``Incident`` property, or created with the skeleton.
+
+        Looking first makes a repeated delivery (the process died after Notion created the page
+        but before Firebell recorded it) find that page instead of making a second one.
+        """
+        plan = self.plan()
+        incident_property = plan.columns["incident"][0]
+        page = self.api.find_page(incident_property, incident.id)
+        if page is None:
+            data_source_id = self.api.data_source_id()
+            properties = plan.values(self._initial_values(incident))
+            children = skeleton(incident)
+            page = self.api.call(
+                "create the post-mortem page",
+                lambda: self.api.client.pages.create(
+                    parent={"type": "data_source_id", "data_source_id": data_source_id},
+                    properties=properties,
+                    children=children,
+                ),
+            )
+        else:
+            log.info(
+                "found the post-mortem page of %s in Notion; not creating another", incident.id
+            )
+        return Link(
+            kind="document",
+            external_id=str(page["id"]),
+            url=page.get("url"),
+            title=LINK_TITLE,
+        )
+
+    # -- the timeline ------------------------------------------------------------------------
+
+    def fill_timeline(self, page_id: str, lines: Sequence[TimelineLine]) -> None:
+        """Put ``lines`` under the page's Timeline heading, replacing what Firebell put there.
+
+        The placeholder and the bullets the integration wrote before are replaced; blocks people
+        added there stay. Bullets already matching the start of ``lines`` are kept, so a retry or
+        a second resolve only writes what changed.
+        """
+        new = timeline_bullets(lines)
+        blocks = list(self.api.children(page_id))
+        found = _timeline_section(blocks)
+        if found is None:
+            # Someone removed the heading: start a fresh section at the end of the page.
+            self._append(page_id, [heading(TIMELINE_HEADING), *new], after=None)
+            return
+        head, section = found
+        author = _creator(head)
+        ours = [b for b in section if b.get("type") == "bulleted_list_item" and _by(b, author)]
+        placeholders = [
+            b
+            for b in section
+            if b.get("type") == "paragraph" and block_text(b) == TIMELINE_PLACEHOLDER
+        ]
+        keep = 0
+        while keep < min(len(ours), len(new)) and block_text(ours[keep]) == block_text(new[keep]):
+            keep += 1
+        for block in [*placeholders, *ours[keep:]]:
+            block_id = str(block["id"])
+            self.api.call(
+                "clear the old timeline", partial(self.api.client.blocks.delete, block_id)
+            )
+        after = str(ours[keep - 1]["id"]) if keep else str(head["id"])
+        self._append(page_id, new[keep:], after=after)
+
+    def _append(self, page_id: str, blocks: Sequence[Block], *, after: str | None) -> None:
+        # 100 blocks per request; each chunk goes after the last block of the one before.
+        for chunk in chunks(blocks):
+            options: dict[str, Any] = {"children": chunk}
+            if after is not None:
+                options["after"] = after
+            answer = self.api.call(
+                "write the timeline",
+                partial(self.api.client.blocks.children.append, page_id, **options),
+            )
+            results = answer.get("results") or []
+            after = str(results[-1]["id"]) if results else None
+
+
+def _timeline_section(blocks: Sequence[Block]) -> tuple[Block, list[Block]] | None:
+    """The Timeline heading and the blocks under it (up to the next heading as big or bigger)."""
+    for index, block in enumerate(blocks):
+        level = _HEADINGS.get(str(block.get("type")))
+        if level is None or "timeline" not in block_text(block).lower():
+            continue
+        section = []
+        for following in blocks[index + 1 :]:
+            other = _HEADINGS.get(str(following.get("type")))
+            if other is not None and other <= level:
+                break
+            section.append(following)
+        return block, section
+    return None
+
+
+def _creator(block: Block) -> str | None:
+    created_by = block.get("created_by")
+    return str(created_by.get("id")) if isinstance(created_by, dict) else None
+
+
+def _by(block: Block, author: str | None) -> bool:
+    """Whether ``block`` was written by ``author`` (the integration, which wrote the heading)."""
+    return author is None or _creator(block) == author
+
+
+def minutes_between(start: datetime, end: datetime) -> float:
+    """Minutes from ``start`` to ``end``, to one decimal."""
+    return round((end - start).total_seconds() / 60, 1)
+
+
+_instances: weakref.WeakKeyDictionary[NotionConfig, Postmortems] = weakref.WeakKeyDictionary()
+_instances_lock = threading.Lock()
+
+
+def postmortems_for(config: NotionConfig) -> Postmortems:
+    """The :class:`Postmortems` of ``config``, made once: one client, one data source lookup."""
+    with _instances_lock:
+        found = _instances.get(config)
+        if found is None:
+            found = _instances[config] = Postmortems(config)
+        return found
