@@ -6,6 +6,7 @@ __all__ = [
     "CommandRefused",
     "ConcurrencyConflict",
     "ConfigError",
+    "DatabaseOutOfDate",
     "DatabaseUnavailable",
     "FirebellError",
     "IncidentNotFound",
@@ -53,6 +54,14 @@ class NameSpaceExhausted(FirebellError):
 
 class DatabaseUnavailable(FirebellError):
     """Raised when the event log's database cannot be reached or is locked for too long."""
+
+
+class DatabaseOutOfDate(FirebellError):
+    """Raised when the event log's schema is not the one this Firebell needs.
+
+    The message says what to do: run ``firebell db upgrade`` (PostgreSQL logs are not upgraded
+    on open), or run the newer Firebell that wrote the log.
+    """
 
 
 class RetryLater(FirebellError):

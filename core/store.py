@@ -14,11 +14,11 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
-from firebell.core.database import create_database_engine, database_errors
+from firebell.core.database import create_database_engine, database_errors, redact_url
 from firebell.core.errors import ConcurrencyConflict, IncidentNotFound
 from firebell.core.events import Event, RecordedEvent, ResourceLinked
 from firebell.core.incident import Incident, IncidentState, apply
-from firebell.core.schema import commands, deliveries, events, incidents, metadata, resources
+from firebell.core.schema import commands, deliveries, events, incidents, resources
 from firebell.core.serialization import converter, dump_event, load_event
 from sqlalchemy.exc import IntegrityError
 
@@ -79,9 +79,35 @@ class EventStore:
         self.is_postgres = self.engine.dialect.name == "postgresql"
 
     def create_tables(self) -> None:
-        """Create missing tables (a new log); existing logs are upgraded with Alembic."""
-        with database_errors(self.url):
-            metadata.create_all(self.engine)
+        """Make the log ready: a new one is created at the newest schema revision.
+
+        An older SQLite log is upgraded; an older PostgreSQL log raises
+        :class:`~firebell.core.errors.DatabaseOutOfDate` until ``firebell db upgrade`` ran (see
+        :mod:`firebell.core.migrations`). Runs in a write transaction so that processes starting
+        together on a new log take turns (a plain ``create_all`` checks, then creates, and the
+        loser fails with "locked").
+        """
+        from firebell.core.migrations import prepare_schema
+
+        with self.write() as connection:
+            prepare_schema(connection, upgrade=not self.is_postgres, where=redact_url(self.url))
+
+    def upgrade_schema(self) -> tuple[str | None, str]:
+        """Upgrade the log to the newest schema revision (``firebell db upgrade``).
+
+        Returns the revision before (None for an empty database) and after.
+        """
+        from firebell.core.migrations import upgrade_schema
+
+        with self.write() as connection:
+            return upgrade_schema(connection)
+
+    def schema_revision(self) -> str | None:
+        """The schema revision the log is stamped with (None: empty or from before revisions)."""
+        from firebell.core.migrations import schema_revision
+
+        with self.read() as connection:
+            return schema_revision(connection)
 
     def dispose(self) -> None:
         """Close every pooled connection."""
