@@ -392,9 +392,10 @@ def deliver(state: CliState) -> None:
 
 def _register_optional_commands() -> None:
     # Commands that live in their own modules (each imports what it needs only when run).
-    from firebell.adapters.cli import demo_command
+    from firebell.adapters.cli import db_command, demo_command
 
     cli.add_command(demo_command.demo)
+    cli.add_command(db_command.db)
     try:
         from firebell.adapters.cli import run_command
     except ImportError:  # written by the Slack adapter; absent in a partial checkout

@@ -1,0 +1,81 @@
+"""``firebell db``: the event log's schema revisions (``current``) and upgrades (``upgrade``).
+
+A new log is created at the newest revision when Firebell first opens it, and an SQLite log is
+upgraded when opened. A PostgreSQL log is shared by several processes, so it is upgraded only
+when an operator runs ``firebell db upgrade`` (after a backup, from one process); until then
+every other command refuses to open it and says so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from firebell.core.config import load_config
+from firebell.core.database import redact_url
+from firebell.core.store import EventStore
+
+__all__ = ["db"]
+
+
+@contextmanager
+def _store(ctx: click.Context) -> Iterator[EventStore]:
+    # The main group's state holds --config; run alone, the default plugins.toml is used.
+    config = getattr(ctx.obj, "config", None)
+    store = EventStore(load_config(config).database_url)
+    try:
+        yield store
+    finally:
+        store.dispose()
+
+
+@click.group()
+def db() -> None:
+    """The event log's database: schema revision and upgrades."""
+
+
+@db.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def upgrade(ctx: click.Context, as_json: bool) -> None:
+    """Upgrade the event log's schema to this Firebell's (back the database up first)."""
+    from firebell.core.migrations import HEAD
+
+    with _store(ctx) as store:
+        before, after = store.upgrade_schema()
+        where = redact_url(store.url)
+    if as_json:
+        click.echo(json.dumps({"database": where, "before": before, "after": after}))
+    elif before == HEAD:
+        click.echo(f"{where} is already at schema revision {HEAD}; nothing to do.")
+    else:
+        shown = before or "an empty database"
+        click.echo(f"Upgraded {where} from {shown} to schema revision {after}.")
+
+
+@db.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def current(ctx: click.Context, as_json: bool) -> None:
+    """Show the log's schema revision and whether `firebell db upgrade` is needed."""
+    from firebell.core.migrations import HEAD
+
+    with _store(ctx) as store:
+        revision = store.schema_revision()
+        where = redact_url(store.url)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"database": where, "revision": revision, "head": HEAD, "current": revision == HEAD}
+            )
+        )
+    elif revision == HEAD:
+        click.echo(f"{where}: schema revision {revision} (up to date).")
+    else:
+        shown = revision or "none (empty, or from before revisions were tracked)"
+        click.echo(
+            f"{where}: schema revision {shown}; this Firebell needs {HEAD}. "
+            "Run `firebell db upgrade` (after a backup)."
+        )
