@@ -1,1 +1,135 @@
-"""The slack plugin (being written)."""
+"""The built-in Slack plugin: the incident channel, its summary and the announcements.
+
+On ``incident.created`` it opens ``#incd-<name>`` (another name when that one is taken), sets the
+topic, invites the reporter and the responders, bookmarks the runbook, posts the summary, sends
+the reporter a DM and announces the incident; later events are told in the channel (and the
+announcement channels), ``-resolved`` is added and dropped, and closing archives the channel.
+Other plugins' documents, pages and status incidents are bookmarked as they are linked, and a
+failing integration is reported in the channel once, as is its recovery.
+
+Every hook is safe to run again for the same event (see :mod:`.workspace`). Slack errors become
+``RetryLater`` (outages, rate limits past the client's own retries) or ``PermanentPluginError``
+(a bad token, a missing scope), see :mod:`.errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from firebell.core.config import FirebellConfig
+from firebell.core.events import RecordedEvent
+from firebell.core.hookspecs import Link, PluginSpec, hookimpl
+from firebell.core.incident import Incident
+from firebell.plugins.slack.client import make_web_client
+from firebell.plugins.slack.config import SlackConfig
+from firebell.plugins.slack.errors import slack_errors
+from firebell.plugins.slack.handlers import Delivery
+from firebell.plugins.slack.workspace import Workspace
+
+__all__ = ["SlackConfig"]
+
+T = TypeVar("T")
+
+
+def _run(
+    action: Callable[[Delivery], T],
+    event: RecordedEvent,
+    incident: Incident,
+    config: SlackConfig,
+    settings: FirebellConfig,
+) -> T:
+    with slack_errors(config.bot_token.env):
+        client = make_web_client(config.bot_token.reveal(), base_url=config.api_url)
+        delivery = Delivery(Workspace(client), config, event, incident, settings)
+        return action(delivery)
+
+
+@hookimpl
+def firebell_plugin_spec() -> PluginSpec:
+    """The Slack plugin's settings; it goes first, so others find the channel linked."""
+    return PluginSpec(
+        config_class=SlackConfig,
+        after=(),
+        description="Incident channels, summaries and announcements in Slack",
+    )
+
+
+@hookimpl
+def firebell_incident_created(
+    event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
+) -> list[Link]:
+    """Open and set up the incident channel, DM the reporter, announce the incident."""
+    return _run(Delivery.created, event, incident, config, settings)
+
+
+@hookimpl
+def firebell_incident_resource_linked(
+    event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
+) -> None:
+    """Bookmark and mention what another plugin linked; update the summary."""
+    _run(Delivery.resource_linked, event, incident, config, settings)
+
+
+@hookimpl
+def firebell_incident_resolved(
+    event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
+) -> None:
+    """Rename the channel to ``…-resolved`` and announce the resolution."""
+    _run(Delivery.resolved, event, incident, config, settings)
+
+
+@hookimpl
+def firebell_incident_reopened(
+    event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
+) -> None:
+    """Drop ``-resolved`` from the channel name and announce the reopening."""
+    _run(Delivery.reopened, event, incident, config, settings)
+
+
+@hookimpl
+def firebell_incident_closed(
+    event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
+) -> None:
+    """Post the final summary and archive the channel."""
+    _run(Delivery.closed, event, incident, config, settings)
+
+
+@hookimpl
+def firebell_incident_severity_changed(
+    event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
+) -> None:
+    """Tell the channel about the new severity."""
+    _run(Delivery.severity_changed, event, incident, config, settings)
+
+
+@hookimpl
+def firebell_incident_commander_assigned(
+    event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
+) -> None:
+    """Invite the new commander and tell the channel."""
+    _run(Delivery.commander_assigned, event, incident, config, settings)
+
+
+@hookimpl
+def firebell_incident_status_update_posted(
+    event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
+) -> None:
+    """Post the update in the channel and the announcement channels."""
+    _run(Delivery.status_update_posted, event, incident, config, settings)
+
+
+@hookimpl
+def firebell_incident_integration_failed(
+    event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
+) -> None:
+    """Warn the channel, once, that a plugin is failing for this incident."""
+    _run(Delivery.integration_failed, event, incident, config, settings)
+
+
+@hookimpl
+def firebell_incident_integration_recovered(
+    event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
+) -> None:
+    """Tell the channel the failing plugin works again."""
+    _run(Delivery.integration_recovered, event, incident, config, settings)
