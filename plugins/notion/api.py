@@ -125,7 +125,6 @@ class NotionApi:
             )
         if code == APIErrorCode.RateLimited:
             retry_after = _retry_after(error.headers)
-            self.limiter.pause(retry_after)
             return RetryLater(
                 f"Notion is rate limiting requests (429) to {what}; retrying in {retry_after:g} s.",
                 retry_after=retry_after,

@@ -13,9 +13,9 @@ __all__ = ["RateLimiter"]
 class RateLimiter:
     """At most ``per_second`` requests in any window, shared by every thread of the process.
 
-    Notion counts requests over a sliding window, so this keeps a log of recent starts rather
-    than a token bucket (a full bucket plus its refill would burst past the window's count).
-    A 429's ``Retry-After`` pauses everyone through :meth:`pause`.
+    Notion allows an average of three requests per second per integration. A log of recent
+    starts (at most ``per_second`` in any second) never goes past that average, where a token
+    bucket's full bucket plus its refill would burst above it.
     """
 
     # Requests are timed here when sent and by Notion when received; a little slack keeps two
@@ -34,7 +34,6 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._starts: deque[float] = deque()
-        self._paused_until = 0.0
         self._lock = threading.Lock()
 
     def acquire(self) -> None:
@@ -44,15 +43,8 @@ class RateLimiter:
                 now = self._clock()
                 while self._starts and now - self._starts[0] >= self.window:
                     self._starts.popleft()
-                wait = self._paused_until - now
-                if wait <= 0 and len(self._starts) < self.capacity:
+                if len(self._starts) < self.capacity:
                     self._starts.append(now)
                     return
-                if wait <= 0:
-                    wait = self.window - (now - self._starts[0])
+                wait = self.window - (now - self._starts[0])
             self._sleep(max(wait, 0.001))
-
-    def pause(self, seconds: float) -> None:
-        """Let no request start for ``seconds`` (Notion said to slow down)."""
-        with self._lock:
-            self._paused_until = max(self._paused_until, self._clock() + seconds)
