@@ -38,11 +38,15 @@ with RetryLater (so that a burst of incidents does not tie up every delivery thr
 DEFAULT_RETRY_AFTER: Final = 1.0
 """Seconds to wait after a 420/429 that does not say how long."""
 
+SPACING_MARGIN: Final = 1.1
+"""Requests are spaced 10% wider than the rate allows: Statuspage counts when a request
+arrives, and two requests sent exactly a second apart may arrive closer than that."""
+
 JsonObject = dict[str, Any]
 
 
 class RateLimiter:
-    """Spaces requests ``1 / per_second`` apart, across threads."""
+    """Spaces requests a little more than ``1 / per_second`` apart, across threads."""
 
     def __init__(
         self,
@@ -71,14 +75,9 @@ class RateLimiter:
                     f"(limit {self.per_second:g}/s); trying again later.",
                     retry_after=wait,
                 )
-            self._next_free = start + 1.0 / self.per_second
+            self._next_free = start + SPACING_MARGIN / self.per_second
         if wait > 0:
             self.sleep(wait)
-
-    def hold(self, seconds: float) -> None:
-        """Take no slot for ``seconds`` (Statuspage said to slow down)."""
-        with self._lock:
-            self._next_free = max(self._next_free, self.clock() + seconds)
 
 
 _limiters: dict[tuple[str, str], RateLimiter] = {}
@@ -264,7 +263,6 @@ class StatuspageApi:
         page_id = self.page_id
         if status in (420, 429):
             wait = retry_after_seconds(response.headers)
-            self.limiter.hold(wait)
             raise RetryLater(
                 f"Statuspage rate-limited the request to {what} (HTTP {status}); "
                 f"trying again in {wait:g} s.",
