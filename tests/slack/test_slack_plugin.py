@@ -15,6 +15,7 @@ import pytest
 from firebell.core import ConfigError, Firebell, Incident
 from firebell.core.naming import NameGenerator
 from firebell.plugins.slack.channels import MAX_CHANNEL_NAME
+
 from firebell.testing.fake_http import Fault
 from firebell.testing.fake_slack import BOT_USER_ID, TEAM_DOMAIN, FakeSlack
 from firebell.testing.pytest_plugin import MakeFirebell
