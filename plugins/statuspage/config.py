@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import attrs
 from firebell.core.secrets import Secret
@@ -60,6 +60,10 @@ DEFAULT_REOPENED_MESSAGE: Final = (
 
 _ID: Final = re.compile(r"^[A-Za-z0-9_-]+$")
 
+# Literal, not bool: the settings converter turns any string into a bool, so "false" would
+# become True (and notify every subscriber); a Literal refuses everything but true and false.
+StrictBool = Literal[True, False]
+
 
 class InvalidSetting(TypeError):
     """Raised when a ``[plugins.statuspage]`` value has the right type but is not allowed.
@@ -91,6 +95,13 @@ def _check_api_url(_: Any, attribute: attrs.Attribute[str], value: str) -> None:
 
 
 def _check_severities(_: Any, attribute: attrs.Attribute[list[str]], value: list[str]) -> None:
+    # The converter turns the string "SEV0" into ["S", "E", "V", "0"]: refuse what looks like
+    # it, or the filter would silently never match.
+    if len(value) > 1 and all(len(name) == 1 for name in value):
+        raise InvalidSetting(
+            f'{attribute.name} must be a list of severity names such as ["SEV0"], not a '
+            f"string ({''.join(value)!r})"
+        )
     for name in value:
         if not name.strip():
             raise InvalidSetting(f"{attribute.name} holds an empty severity name")
@@ -149,6 +160,11 @@ def _check_update_status(_: Any, attribute: attrs.Attribute[str | None], value: 
         )
 
 
+def _check_bool(_: Any, attribute: attrs.Attribute[bool], value: object) -> None:
+    if not isinstance(value, bool):
+        raise InvalidSetting(f"{attribute.name} must be true or false, not {value!r}")
+
+
 def _check_positive(_: Any, attribute: attrs.Attribute[float], value: float) -> None:
     if not value > 0:
         raise InvalidSetting(f"{attribute.name} must be more than 0, not {value!r}")
@@ -178,7 +194,7 @@ class StatuspageConfig:
         factory=lambda: dict(DEFAULT_IMPACT), validator=_check_impact
     )
     components: dict[str, str] = attrs.field(factory=dict, validator=_check_components)
-    deliver_notifications: bool = True
+    deliver_notifications: StrictBool = attrs.field(default=True, validator=_check_bool)
     initial_message: str = attrs.field(default=DEFAULT_INITIAL_MESSAGE, validator=_check_template)
     update_status: str | None = attrs.field(default=None, validator=_check_update_status)
     resolved_message: str = attrs.field(default=DEFAULT_RESOLVED_MESSAGE, validator=_check_template)
