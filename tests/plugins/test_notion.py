@@ -682,7 +682,7 @@ def test_a_database_without_the_incident_property_is_reported(
 def test_optional_properties_the_database_lacks_are_left_out(
     open_with: Any, notion: FakeNotion, clock: Clock
 ) -> None:
-    schema = {
+    schema: dict[str, Any] = {
         "Incident name": {"title": {}},
         "Status": {"select": {"options": []}},
         "Slack channel": "rich_text",
