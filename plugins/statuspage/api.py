@@ -272,7 +272,7 @@ class StatuspageApi:
             raise PermanentPluginError(
                 f"the Statuspage API key was refused (HTTP {status}) when asked to {what}; set "
                 f"{env} to a valid key (Statuspage > your avatar > API info), then "
-                "`firebell retry`."
+                "`firebell retry --plugin statuspage`."
             )
         if status == 404:
             if incident_id is not None:
@@ -295,7 +295,7 @@ class StatuspageApi:
         # a value Statuspage refuses); sending it again will not help.
         raise PermanentPluginError(
             f"Statuspage refused to {what} (HTTP {status}{detail}); check [plugins.statuspage] "
-            "(component ids and statuses, page_id), then `firebell retry`."
+            "(component ids and statuses, page_id), then `firebell retry --plugin statuspage`."
         )
 
     @staticmethod
