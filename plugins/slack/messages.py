@@ -98,7 +98,8 @@ def resource_label(resource: Resource) -> str:
     """``:pager: PagerDuty incident`` (linked when it has a URL)."""
     emoji, default = RESOURCE_KINDS.get(resource.kind, (":link:", resource.kind))
     label = resource.title or default
-    if resource.title and resource.kind in RESOURCE_KINDS:
+    named = resource.title and resource.title.lower().startswith(default.lower())
+    if resource.title and resource.kind in RESOURCE_KINDS and not named:
         label = f"{default}: {resource.title}"
     return f"{emoji} {link(resource.url, label)}"
 
