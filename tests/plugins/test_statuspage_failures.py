@@ -501,3 +501,29 @@ def test_crash_between_create_and_record_creates_no_second_incident(
         assert len(statuspage.incidents) == 1
         assert linked(firebell, incident_id) == status_incident["id"]
         assert backlog(firebell)[:2] == (0, 0)
+
+
+def test_parked_creation_retried_after_resolve_opens_and_resolves_at_once(
+    make_firebell: MakeFirebell, statuspage: FakeStatuspage
+) -> None:
+    refused = make_firebell(
+        document(statuspage.url), environ={"STATUSPAGE_API_KEY": "0000wrongkey0000"}
+    )
+    incident_id = declare(refused)
+    refused.deliverer.drain()
+    refused.engine.resolve(incident_id, actor="U123", summary="Rolled back.")
+    refused.deliverer.drain()  # nothing linked: the resolve has nothing to do
+    assert backlog(refused)[1] == 1
+
+    fixed = make_firebell(document(statuspage.url), environ=ENVIRON)
+    fixed.deliverer.outbox.requeue_failed(plugin="statuspage", now=datetime.now(UTC))
+    fixed.deliverer.drain()
+
+    [status_incident] = statuspage.incidents
+    assert linked(fixed, incident_id) == status_incident["id"]
+    assert status_incident["status"] == "resolved"
+    assert [u["status"] for u in reversed(status_incident["incident_updates"])] == [
+        "investigating",
+        "resolved",
+    ]
+    assert statuspage.component_status(STATUSPAGE_COMPONENT_API) == "operational"
