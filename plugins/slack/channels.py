@@ -121,5 +121,5 @@ def ensure_channel(workspace: Workspace, incident: Incident, prefix: str) -> Inc
     raise PermanentPluginError(
         f"no free Slack channel name for {incident.id}: {candidates[0]} and "
         f"{candidates[1]}…{candidates[-1]} are all taken. Rename or delete some of those "
-        "channels (archived channels keep their names), then run `firebell retry`."
+        "channels (archived channels keep their names), then run `firebell retry --plugin slack`."
     )

@@ -73,18 +73,18 @@ def _translate(error: SlackApiError, token_env: str) -> PermanentPluginError | R
         return PermanentPluginError(
             f"{_TOKEN_ERRORS[code]} ({code} on {method}). Put the app's Bot User OAuth Token "
             f"(xoxb-…, from the app's OAuth & Permissions page) in {token_env}, restart Firebell, "
-            "then run `firebell retry`."
+            "then run `firebell retry --plugin slack`."
         )
     if code == "missing_scope":
         needed = error.response.get("needed") or "a scope"
         return PermanentPluginError(
             f"the Slack app lacks the {needed} scope that {method} needs. Add {needed} to the "
             "app's bot token scopes (OAuth & Permissions, or the app manifest), reinstall the "
-            "app to the workspace, then run `firebell retry`."
+            "app to the workspace, then run `firebell retry --plugin slack`."
         )
     return PermanentPluginError(
         f"Slack refused {method}: {code or f'HTTP {status}'}. Fix the cause (see the Slack "
-        "plugin's documentation for this error), then run `firebell retry`."
+        "plugin's documentation for this error), then run `firebell retry --plugin slack`."
     )
 
 

@@ -116,7 +116,10 @@ def integration_failed_text(data: IntegrationFailed) -> str:
     if data.will_retry:
         next_step = "Firebell keeps retrying"
     else:
-        next_step = "Firebell stopped retrying: fix the cause, then run `firebell retry`"
+        next_step = (
+            "Firebell stopped retrying: fix the cause, then run "
+            f"`firebell retry --plugin {escape_mrkdwn(data.plugin)}`"
+        )
     workaround = _WORKAROUNDS.get(data.plugin)
     text = f":warning: *{name} failed* while {_doing(data.event_type)}: {error}\n{next_step}"
     text += f"; {workaround}." if workaround else "."

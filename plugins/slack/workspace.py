@@ -157,7 +157,7 @@ class Workspace:
         return channel
 
     def find_channels(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """The visible channels (archived included) called one of ``names``, by name.
+        """The public channels (archived included) called one of ``names``, by name.
 
         Pages through ``conversations.list`` only until every name is found; used only after a
         ``name_taken``, never routinely (listing is rate-limited and slow in big workspaces).
@@ -167,7 +167,7 @@ class Workspace:
         cursor: str | None = None
         while True:
             answer = self.client.conversations_list(
-                types="public_channel,private_channel",
+                types="public_channel",
                 exclude_archived=False,
                 limit=LIST_PAGE,
                 cursor=cursor,

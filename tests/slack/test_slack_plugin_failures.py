@@ -168,7 +168,10 @@ def test_a_plugin_that_gave_up_is_reported_with_what_to_do(
     assert kinds_posted(fake, channel_id) == ["summary", "integration-failed"]
     warning = text_of(fake, channel_id, "integration-failed")
     assert "the service id PXYZ is unknown" in warning
-    assert "Firebell stopped retrying: fix the cause, then run `firebell retry`" in warning
+    assert (
+        "Firebell stopped retrying: fix the cause, then run `firebell retry --plugin pagerduty`"
+        in warning
+    )
 
 
 def test_a_linked_document_is_bookmarked_once(make_firebell: MakeFirebell, fake: FakeSlack) -> None:
