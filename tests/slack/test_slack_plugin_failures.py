@@ -34,6 +34,7 @@ def open_firebell(
     make_firebell: MakeFirebell,
     fake: FakeSlack,
     *,
+    announcement_channels: list[str] | None = None,
     api_url: str | None = None,
     token: str | None = None,
     others: Mapping[str, object] | None = None,
@@ -44,6 +45,7 @@ def open_firebell(
             "slack": {
                 "bot_token": {"env": "SLACK_BOT_TOKEN"},
                 "api_url": api_url or fake.url + "/api/",
+                "announcement_channels": announcement_channels or [],
             },
             **{name: {} for name in others or {}},
         }
@@ -344,3 +346,18 @@ def test_a_missing_scope_names_the_scope_to_add(
     assert backlog.last_error is not None
     assert "lacks the channels:manage scope that conversations.create needs" in (backlog.last_error)
     assert "reinstall the app" in backlog.last_error
+
+
+def test_without_a_channel_the_failure_is_told_in_the_announcement_channels(
+    make_firebell: MakeFirebell, fake: FakeSlack
+) -> None:
+    fake.scopes.discard("channels:manage")  # the app can post, but not open channels
+    announcements = fake.add_channel("announcements")
+    firebell = open_firebell(make_firebell, fake, announcement_channels=[announcements])
+
+    incident = declare(firebell)
+
+    [warning] = [m["text"] for m in fake.messages(announcements)]
+    assert warning.startswith(f"`{incident.id}`: :warning: *Slack failed* while setting up")
+    assert "channels:manage" in warning
+    assert "`firebell retry --plugin slack`" in warning
