@@ -22,6 +22,7 @@ from firebell.core.errors import FirebellError, PermanentPluginError, RetryLater
 from firebell.plugins.pagerduty.config import PagerDutyConfig
 
 __all__ = [
+    "RETRY_HINT",
     "error_details",
     "events_client",
     "failure",
@@ -30,6 +31,9 @@ __all__ = [
     "retry_after_seconds",
     "translate_errors",
 ]
+
+RETRY_HINT = "then run `firebell retry --plugin pagerduty`"
+"""How a person queues the parked deliveries again once the cause is fixed."""
 
 
 def _verify(config: PagerDutyConfig) -> ssl.SSLContext | bool:
@@ -142,13 +146,13 @@ def failure(error: pagerduty.Error, *, doing: str, config: PagerDutyConfig) -> F
         return PermanentPluginError(
             f"PagerDuty refused {doing} (403 Forbidden): the API key may not do this. Use a "
             "full-access (not read-only) REST API key, or a user key whose user may manage "
-            "incidents on the service, then run `firebell retry`."
+            f"incidents on the service, {RETRY_HINT}."
         )
     if status == 404:
         return PermanentPluginError(
             f"PagerDuty found nothing at {response.request.url.path} while {doing} (404).{said} "
             "Check service_id and escalation_policy_id in [plugins.pagerduty] (and that the "
-            "incident was not deleted), then run `firebell retry`."
+            f"incident was not deleted), {RETRY_HINT}."
         )
     if status == 429:
         return RetryLater(
@@ -170,12 +174,12 @@ def _refused_key(config: PagerDutyConfig, doing: str) -> str:
         return (
             f"the PagerDuty routing key was refused while {doing}; set "
             f"{config.routing_key.env} to the Integration Key of an Events API v2 integration, "
-            "then run `firebell retry`"
+            f"{RETRY_HINT}"
         )
     variable = config.api_key.env if config.api_key is not None else "the api_key variable"
     return (
         f"the PagerDuty API key was refused (401) while {doing}; set {variable} to a valid "
-        "REST API key (PagerDuty > Integrations > API Access Keys), then run `firebell retry`"
+        f"REST API key (PagerDuty > Integrations > API Access Keys), {RETRY_HINT}"
     )
 
 
@@ -186,19 +190,19 @@ def _hint(details: str, config: PagerDutyConfig) -> str:
     if "requester" in lowered or ("from" in lowered and "header" in lowered):
         return (
             f" Set requester_email (now {config.requester_email!r}) to the email of an existing "
-            "PagerDuty user, then run `firebell retry`."
+            f"PagerDuty user, {RETRY_HINT}."
         )
     if "service" in lowered and "not found" in lowered:
         return (
             f" service_id = {config.service_id!r} is not a PagerDuty service; copy the id from "
-            "the service's page (…/service-directory/PXXXXXX), then run `firebell retry`."
+            f"the service's page (…/service-directory/PXXXXXX), {RETRY_HINT}."
         )
     if "escalation policy" in lowered and "not found" in lowered:
         return (
             f" escalation_policy_id = {config.escalation_policy_id!r} is not a PagerDuty "
-            "escalation policy; copy the id from its page, then run `firebell retry`."
+            f"escalation policy; copy the id from its page, {RETRY_HINT}."
         )
-    return " Fix the settings in [plugins.pagerduty], then run `firebell retry`."
+    return f" Fix the settings in [plugins.pagerduty], {RETRY_HINT}."
 
 
 @contextmanager

@@ -487,6 +487,7 @@ def test_a_refused_api_key_parks_the_delivery_without_touching_other_plugins(
     assert error is not None
     assert "the PagerDuty API key was refused" in error
     assert "set PAGERDUTY_API_KEY to a valid REST API key" in error
+    assert "then run `firebell retry --plugin pagerduty`" in error
     assert "wrong-key" not in error and "1234" not in error
     assert len(fake.calls_to(CREATE)) == 1  # never retried
     [failure] = events_of(firebell, incident_id, IntegrationFailed)
