@@ -262,6 +262,16 @@ _plugin_converter = cattrs.Converter(forbid_extra_keys=True)
 _plugin_converter.register_structure_hook(Secret, lambda value, _: _require_secret(value))
 
 
+def _strict_bool(value: Any, _: type) -> bool:
+    # cattrs would call bool("false") and get True; TOML has real booleans.
+    if isinstance(value, bool):
+        return value
+    raise TypeError(f"expected true or false, got {value!r}")
+
+
+_plugin_converter.register_structure_hook(bool, _strict_bool)
+
+
 def _require_secret(value: Any) -> Secret:
     if isinstance(value, Secret):
         return value
@@ -302,5 +312,5 @@ def _describe(line: str) -> str:
     # cattrs says "required field missing @ key.api_key"; turn it into "api_key: required …".
     message, _, where = line.partition(" @ ")
     key = where.removeprefix("key").lstrip(".") or "(table)"
-    key = key.replace("['", "").replace("']", "")
+    key = key.replace("['", ".").replace("']", "").replace("[", ".").replace("]", "")
     return f"{key}: {message}"
