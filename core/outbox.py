@@ -168,7 +168,11 @@ class Outbox:
                     subscribers=self.subscribers,
                 )
             incident = self.store.select_incident_in(connection, claim.incident_id)
-            if incident is not None and claim.plugin in incident.failing_plugins:
+            if (
+                incident is not None
+                and claim.plugin in incident.failing_plugins
+                and not self._has_parked(connection, claim.plugin, claim.incident_id)
+            ):
                 self.store.insert_events_in(
                     connection,
                     claim.incident_id,
@@ -178,6 +182,21 @@ class Outbox:
                     expected_version=None,
                     subscribers=self.subscribers,
                 )
+
+    @staticmethod
+    def _has_parked(connection: sa.Connection, plugin: str, incident_id: str) -> bool:
+        # A parked delivery is still undone, so a later success (e.g. of the failure report
+        # itself) is no recovery yet.
+        parked = connection.execute(
+            sa.select(deliveries.c.position)
+            .where(
+                deliveries.c.plugin == plugin,
+                deliveries.c.incident_id == incident_id,
+                deliveries.c.status == "failed",
+            )
+            .limit(1)
+        ).first()
+        return parked is not None
 
     def fail(
         self,
