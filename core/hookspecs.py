@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["HOOKSPEC_VERSION", "Link", "PluginSpec", "hookimpl", "hookspec"]
 
 #: Bumped when a hook is added; a plugin may check it to use newer hooks when present.
-HOOKSPEC_VERSION = 1
+#: 1: the setup and incident-event hooks. 2: ``firebell_doctor``.
+HOOKSPEC_VERSION = 2
 
 hookspec = pluggy.HookspecMarker("firebell")
 hookimpl = pluggy.HookimplMarker("firebell")
@@ -229,3 +230,20 @@ def firebell_event(
     attempt: int,
 ) -> LinkResult:
     """Called for every event, after the event's own hook: for audit logs, exports, mirrors."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Operations
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def firebell_doctor(config: Any, settings: FirebellConfig) -> Sequence[str] | None:
+    """Check the plugin's settings against the service it talks to (for ``firebell doctor``).
+
+    Called only by ``firebell doctor``, once per enabled plugin whose table was valid, never
+    during delivery. ``config`` is the plugin's config object, ``settings`` the whole
+    FirebellConfig. Make the cheapest authenticated read (never a write) and return one line
+    per problem, each saying what to fix; an empty list or None means all is well. An exception
+    is reported as a failed check. Every plugin that talks to a service should implement it.
+    """
