@@ -73,12 +73,18 @@ class NotionApi:
 
     # -- calling -----------------------------------------------------------------------------
 
-    def call(self, what: str, request: Callable[[], Any]) -> dict[str, Any]:
-        """Run one request (``what`` says what it is for, in messages) and return its answer."""
+    def call(
+        self, what: str, request: Callable[[], Any], *, page_id: str | None = None
+    ) -> dict[str, Any]:
+        """Run one request and return its answer.
+
+        ``what`` says what the request is for, in messages; ``page_id`` names the post-mortem
+        page it works on, so that a 404 points at the page rather than at the database.
+        """
         try:
             answer = request()
         except APIResponseError as error:
-            raise self._api_error(what, error) from error
+            raise self._api_error(what, error, page_id) from error
         except HTTPResponseError as error:
             raise self._http_error(what, error) from error
         except RequestTimeoutError as error:
@@ -101,7 +107,7 @@ class NotionApi:
             )
         return answer
 
-    def _api_error(self, what: str, error: APIResponseError) -> Exception:
+    def _api_error(self, what: str, error: APIResponseError, page_id: str | None) -> Exception:
         notion_says = str(error)[:_MAX_MESSAGE]
         code = error.code
         if code == APIErrorCode.Unauthorized:
@@ -115,6 +121,12 @@ class NotionApi:
                 f"Notion says the integration may not {what} (403 restricted_resource). Give it "
                 f"the Read, Update and Insert content capabilities ({_INTEGRATIONS_URL}) and "
                 "run `firebell retry`."
+            )
+        if code == APIErrorCode.ObjectNotFound and page_id is not None:
+            return PermanentPluginError(
+                f"Notion cannot find the post-mortem page {page_id} to {what} (404 "
+                "object_not_found): it was deleted or is no longer shared with the integration. "
+                "Restore it from Notion's trash or share it again, then run `firebell retry`."
             )
         if code == APIErrorCode.ObjectNotFound:
             return PermanentPluginError(
@@ -219,8 +231,8 @@ class NotionApi:
                 return dict(page)
         return None
 
-    def children(self, block_id: str) -> Iterator[dict[str, Any]]:
-        """Every child block of a page or block, following the pages of the list."""
+    def children(self, page_id: str) -> Iterator[dict[str, Any]]:
+        """Every top-level block of a page, following the pages of the list."""
         cursor: str | None = None
         while True:
             options: dict[str, Any] = {"page_size": 100}
@@ -228,7 +240,8 @@ class NotionApi:
                 options["start_cursor"] = cursor
             answer = self.call(
                 "read the post-mortem page",
-                partial(self.client.blocks.children.list, block_id, **options),
+                partial(self.client.blocks.children.list, page_id, **options),
+                page_id=page_id,
             )
             yield from answer.get("results", [])
             cursor = answer.get("next_cursor")

@@ -72,7 +72,9 @@ class Postmortems:
         properties = self.plan().values(values)
         if properties:
             self.api.call(
-                what, lambda: self.api.client.pages.update(page_id, properties=properties)
+                what,
+                partial(self.api.client.pages.update, page_id, properties=properties),
+                page_id=page_id,
             )
 
     def _initial_values(self, incident: Incident) -> dict[str, Any]:
@@ -156,7 +158,9 @@ class Postmortems:
         for block in [*placeholders, *ours[keep:]]:
             block_id = str(block["id"])
             self.api.call(
-                "clear the old timeline", partial(self.api.client.blocks.delete, block_id)
+                "clear the old timeline",
+                partial(self.api.client.blocks.delete, block_id),
+                page_id=page_id,
             )
         after = str(ours[keep - 1]["id"]) if keep else str(head["id"])
         self._append(page_id, new[keep:], after=after)
@@ -170,6 +174,7 @@ class Postmortems:
             answer = self.api.call(
                 "write the timeline",
                 partial(self.api.client.blocks.children.append, page_id, **options),
+                page_id=page_id,
             )
             results = answer.get("results") or []
             after = str(results[-1]["id"]) if results else None

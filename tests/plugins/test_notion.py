@@ -588,6 +588,22 @@ def test_a_database_not_shared_with_the_integration_says_to_share_it(
     assert unshared in error
 
 
+def test_a_post_mortem_page_gone_from_notion_is_named(
+    open_with: Any, notion: FakeNotion, clock: Clock
+) -> None:
+    firebell = open_with(document(notion, slack=False))
+    name = declare(firebell)
+    firebell.deliverer.drain()
+    page_id = the_page(notion)
+    notion.fail_next(r"/children$", notion_fault(404, "object_not_found"))
+    firebell.engine.resolve(name, actor="U0BOB")
+    firebell.deliverer.drain()
+
+    error = last_error(firebell)
+    assert f"Notion cannot find the post-mortem page {page_id}" in error
+    assert "Restore it from Notion's trash" in error
+
+
 def test_a_missing_capability_is_parked(open_with: Any, notion: FakeNotion) -> None:
     notion.fail_next(r"^/v1/pages$", notion_fault(403, "restricted_resource"))
     firebell = open_with(document(notion, slack=False))
