@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import notion_client
@@ -30,8 +30,6 @@ from notion_client.errors import (
 __all__ = ["NotionApi", "Schema"]
 
 log = logging.getLogger("firebell.plugins.notion")
-
-T = TypeVar("T")
 
 #: Property name → its schema object (``{"id", "name", "type", <type>: {...}}``).
 Schema = Mapping[str, Mapping[str, Any]]
@@ -114,7 +112,8 @@ class NotionApi:
             return PermanentPluginError(
                 f"Notion refused the token in {self.config.token.env} (401 unauthorized) "
                 f"when trying to {what}. Set {self.config.token.env} to the integration's "
-                f"Internal Integration Secret ({_INTEGRATIONS_URL}) and run `firebell retry`."
+                f"Internal Integration Secret ({_INTEGRATIONS_URL}), restart Firebell and run "
+                "`firebell retry`."
             )
         if code == APIErrorCode.RestrictedResource:
             return PermanentPluginError(

@@ -35,6 +35,7 @@ __all__ = [
     "ROOT_CAUSE_PLACEHOLDER",
     "TIMELINE_HEADING",
     "TIMELINE_PLACEHOLDER",
+    "Block",
     "TimelineLine",
     "block_text",
     "bullet",
@@ -46,6 +47,7 @@ __all__ = [
     "split_text",
     "timeline_bullets",
     "timeline_lines",
+    "to_do",
     "utc",
 ]
 
