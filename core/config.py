@@ -262,11 +262,15 @@ _plugin_converter = cattrs.Converter(forbid_extra_keys=True)
 _plugin_converter.register_structure_hook(Secret, lambda value, _: _require_secret(value))
 
 
+class _ReadableError(ValueError):
+    """A structuring error whose message is written for people (shown as is)."""
+
+
 def _strict_bool(value: Any, _: type) -> bool:
     # cattrs would call bool("false") and get True; TOML has real booleans.
     if isinstance(value, bool):
         return value
-    raise TypeError(f"expected true or false, got {value!r}")
+    raise _ReadableError(f"expected true or false, got {value!r}")
 
 
 _plugin_converter.register_structure_hook(bool, _strict_bool)
@@ -275,7 +279,7 @@ _plugin_converter.register_structure_hook(bool, _strict_bool)
 def _require_secret(value: Any) -> Secret:
     if isinstance(value, Secret):
         return value
-    raise TypeError(
+    raise _ReadableError(
         'secrets are written as environment-variable references: key = { env = "VARIABLE" }'
     )
 
@@ -303,7 +307,7 @@ def structure_plugin_config(
 def _format_exception(exc: BaseException, type_: type | None) -> str:
     # A config class's own validator raises ValueError with a message meant for people; cattrs
     # would reduce it to "invalid value".
-    if type(exc) is ValueError and type_ is None and str(exc):
+    if isinstance(exc, _ReadableError) or (type(exc) is ValueError and type_ is None and str(exc)):
         return str(exc)
     return cattrs.v.format_exception(exc, type_)
 
