@@ -99,7 +99,7 @@ def test_properties_and_status_values_can_be_renamed_or_switched_off(
         (
             {"token": "ntn_pasted_in_the_file"},
             ENVIRON,
-            "token: invalid value for type, expected Secret",
+            "token: secrets are written as environment-variable references",
         ),
         ({}, {}, "refers to the environment variable NOTION_TOKEN, which is not set"),
         ({"database_id": None}, ENVIRON, "database_id: required field missing"),
