@@ -489,6 +489,22 @@ def test_an_unusable_announcement_channel_is_reported_in_the_incident_channel(
     assert failed_deliveries(firebell) == 0
 
 
+def test_a_responder_slack_does_not_know_is_reported_not_fatal(
+    make_firebell: MakeFirebell, fake: FakeSlack
+) -> None:
+    bob = fake.add_user("bob")
+    firebell = open_firebell(make_firebell, fake, responders=["U0GONE", bob])
+
+    incident = declare(firebell, "cli:alice")
+
+    channel_id = channel_of(firebell, incident)
+    assert fake.members(channel_id) == [BOT_USER_ID, bob]
+    warning = texts(fake, channel_id)[-1]
+    assert warning.startswith(":warning:")
+    assert "could not invite <@U0GONE> (user_not_found)" in warning and "`responders`" in warning
+    assert failed_deliveries(firebell) == 0
+
+
 # -- configuration ---------------------------------------------------------------------------
 
 
@@ -499,7 +515,7 @@ def test_an_unusable_announcement_channel_is_reported_in_the_incident_channel(
         ("responders", ["bob"], "responders: 'bob' is not a Slack user id"),
         ("cc_usergroups", ["oncall"], "cc_usergroups: 'oncall' is not a Slack user group id"),
         ("runbook_url", "wiki/runbook", "runbook_url: 'wiki/runbook' is not an http(s) URL"),
-        ("bot_token", "xoxb-in-the-file", "bot_token: invalid value for type, expected Secret"),
+        ("bot_token", "xoxb-in-the-file", "bot_token: secrets are written as environment-variable references"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_key(
