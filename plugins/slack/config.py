@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import attrs
 from firebell.core.secrets import Secret
 
-__all__ = ["MAX_CHANNEL_PREFIX", "SlackConfig"]
+__all__ = ["MAX_CHANNEL_PREFIX", "SlackConfig", "is_user_id"]
 
 MAX_CHANNEL_PREFIX: Final = 20
 """Longest ``channel_prefix``: the incident name and ``-resolved`` must still fit in 80 chars."""
