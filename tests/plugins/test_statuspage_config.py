@@ -99,7 +99,7 @@ def test_every_key(make_firebell: MakeFirebell) -> None:
         pytest.param(
             {"api_key": STATUSPAGE_API_KEY},
             ENVIRON,
-            "api_key: invalid value for type, expected Secret",
+            "api_key: secrets are written as environment-variable references",
             id="plain-key",
         ),
         pytest.param({"page_id": None}, ENVIRON, "page_id", id="no-page"),
