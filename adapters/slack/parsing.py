@@ -1,0 +1,159 @@
+"""Reading what Slack sends: the ``/incident`` subcommand and its argument, a user mention, and
+whether a payload has the shape the listeners read.
+
+Pure functions, no Slack calls: the handlers decide what to do with the result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import attrs
+from firebell.core.text import MAX_TITLE, clean_text
+from firebell.plugins.slack.text import truncate
+
+__all__ = [
+    "CHANNEL_SUBCOMMANDS",
+    "Subcommand",
+    "parse_incident_text",
+    "parse_user_mention",
+    "payload_problem",
+    "title_from_description",
+]
+
+#: Subcommands that act on the incident of the channel they are typed in.
+CHANNEL_SUBCOMMANDS = frozenset({"update", "severity", "commander", "resolve", "close", "reopen"})
+
+_ALIASES = {"sev": "severity", "ic": "commander", "status": "update"}
+
+# Slack clients with "smart punctuation" turn a typed "--" into an en or em dash.
+_PUBLIC_FLAG = re.compile(r"^(?:--|[\u2013\u2014]-?|-)public(?:\s+|$)", re.IGNORECASE)
+
+# Slack sends a mention as <@U123|name> (or <@U123>) when the command escapes users.
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$")
+_BARE_ID = re.compile(r"^@?([UW][A-Z0-9]{8,})$")
+
+
+@attrs.frozen
+class Subcommand:
+    """What ``/incident <text>`` asks for.
+
+    ``name`` is ``form`` (no text: open the modal), ``help``, ``declare`` (quick declare with
+    ``argument`` as the description) or one of :data:`CHANNEL_SUBCOMMANDS`. ``public`` is the
+    ``--public`` flag of ``update``.
+    """
+
+    name: str
+    argument: str = ""
+    public: bool = False
+
+
+def parse_incident_text(text: str) -> Subcommand:
+    """Split ``/incident`` text into its subcommand and argument (see :class:`Subcommand`)."""
+    stripped = text.strip()
+    if not stripped:
+        return Subcommand("form")
+    first, _, rest = stripped.partition(" ")
+    word = first.lower()
+    word = _ALIASES.get(word, word)
+    rest = rest.strip()
+    if word in {"help", "-h", "--help", "?"}:
+        return Subcommand("help")
+    if word == "update":
+        flag = _PUBLIC_FLAG.match(rest)
+        if flag:
+            return Subcommand("update", rest[flag.end() :].strip(), public=True)
+        return Subcommand("update", rest)
+    if word in CHANNEL_SUBCOMMANDS:
+        return Subcommand(word, rest)
+    return Subcommand("declare", stripped)
+
+
+def parse_user_mention(text: str) -> str | None:
+    """The user id in ``<@U123|name>``, ``<@U123>`` or a bare ``U123…`` id; None otherwise."""
+    candidate = text.strip()
+    match = _MENTION.match(candidate) or _BARE_ID.match(candidate)
+    return match.group(1) if match else None
+
+
+def title_from_description(description: str) -> str:
+    """A title for a quick declare: the description's first line, cut to the title limit."""
+    cleaned = clean_text(description)
+    first_line = cleaned.splitlines()[0].strip() if cleaned else ""
+    return truncate(first_line, MAX_TITLE)
+
+
+_COMMAND_FIELDS = ("command", "user_id", "channel_id")
+_VIEW_TYPES = {"view_submission"}  # the modals do not ask for view_closed
+# Keys of other kinds of request (events, buttons, functions) that Bolt reads whenever present;
+# a view submission never carries them.
+_FOREIGN_KEYS = (
+    "event",
+    "actions",
+    "function_data",
+    "message",
+    "previous_message",
+    "assistant_thread",
+)
+# Keys a view submission may carry, with the type Bolt assumes when it reads them.
+_SHAPES: dict[str, type | tuple[type, ...]] = {
+    "team": Mapping,
+    "user": Mapping,
+    "view": Mapping,
+    "channel": Mapping,
+    "container": Mapping,
+    "enterprise": (Mapping, str),
+    "response_urls": list,
+    "authorizations": list,
+}
+
+
+def payload_problem(body: object) -> str | None:
+    """Why Firebell will not dispatch a request with this (parsed) body, or None.
+
+    Firebell listens to slash commands and modal submissions only; those must have the fields
+    the listeners read, as strings. Slack's own ``url_verification`` and ``ssl_check`` pass.
+    Anything else is refused before Bolt sees it, because Bolt computes every listener argument
+    up front, and several of those computations raise on unexpected or wrong-typed fields. A
+    new kind of listener (a button, a shortcut) must be allowed here too.
+    """
+    if not isinstance(body, Mapping):
+        return "the payload is not an object"
+    if "command" in body:
+        # A slash command is form-encoded: every field is a string.
+        if not all(isinstance(value, str) for value in body.values()):
+            return "slash command with a non-string field"
+        for name in _COMMAND_FIELDS:
+            if not body.get(name):
+                return f"slash command without {name}"
+        return None
+    if "ssl_check" in body:
+        return None
+    kind = body.get("type")
+    if not isinstance(kind, str):
+        return "no request type"
+    if kind == "url_verification":
+        return (
+            None if isinstance(body.get("challenge"), str) else "url_verification without challenge"
+        )
+    if kind not in _VIEW_TYPES:
+        return f"Firebell handles no {kind[:40]!r} requests"
+    for key in _FOREIGN_KEYS:
+        if key in body:
+            return f"view submission with an unexpected {key!r}"
+    for key, shape in _SHAPES.items():
+        value = body.get(key)
+        if value is not None and not isinstance(value, shape):
+            return f"view submission with a malformed {key!r}"
+        if isinstance(value, list) and not all(isinstance(item, Mapping) for item in value):
+            return f"view submission with a malformed {key!r}"
+    view = body.get("view")
+    user = body.get("user")
+    if not isinstance(view, Mapping):
+        return "view payload without a view object"
+    if not all(isinstance(view.get(key), str) for key in ("id", "type", "callback_id")):
+        return "view without a string id, type or callback_id"
+    if not isinstance(user, Mapping) or not isinstance(user.get("id"), str) or not user["id"]:
+        return "view payload without a user id"
+    return None

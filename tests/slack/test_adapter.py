@@ -1,0 +1,1028 @@
+"""The Slack adapter behind its real HTTP stack (uvicorn + Starlette + Bolt), driven by requests
+signed as Slack signs them, with the fake Slack Web API answering the app's calls (views.open,
+usergroups, and the slash commands' response_url, which points at the fake).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import attrs
+import httpx
+import pytest
+import uvicorn
+from firebell.adapters.slack import build_app, create_asgi_app, database_check
+from firebell.core import Firebell, IncidentState, Link, PluginSpec, hookimpl
+from firebell.core.incident import Incident
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from firebell.testing import slack_requests as sr
+from firebell.testing.fake_http import Answer, Request
+from firebell.testing.fake_slack import BOT_TOKEN, TEAM_ID, FakeSlack
+from firebell.testing.pytest_plugin import MakeFirebell
+
+REPORTER = "U0000REPORT"
+RESPONDER = "U0000RESPOND"
+STRANGER = "U0000STRANGE"
+GENERAL = "C0000GENERAL"
+
+T = Any
+
+
+def wait_for(predicate: Callable[[], T], *, timeout: float = 5.0, what: str = "condition") -> T:
+    """Poll ``predicate`` until it returns something truthy (the adapter works after its ack)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+class ChannelLinker:
+    """A stand-in for the Slack plugin: makes a channel in the fake for each new incident and
+    links it, exactly as the real plugin reports its channel (``Link(kind="channel")``)."""
+
+    def __init__(self, fake: FakeSlack) -> None:
+        self.fake = fake
+
+    @hookimpl
+    def firebell_plugin_spec(self) -> PluginSpec:
+        return PluginSpec(description="links a test channel")
+
+    @hookimpl
+    def firebell_incident_created(self, incident: Incident) -> Link:
+        channel_id = self.fake.add_channel(f"incd-{incident.id}", members=[REPORTER])
+        return Link(kind="channel", external_id=channel_id)
+
+
+@attrs.define
+class Sent:
+    """A slash command as sent: its HTTP answer, trigger id and reply address."""
+
+    response: httpx.Response
+    trigger_id: str
+    response_url: str
+
+
+class Harness:
+    """The adapter served by uvicorn on an ephemeral port, and the fake Slack it talks to."""
+
+    def __init__(self, firebell: Firebell, fake: FakeSlack, url: str) -> None:
+        self.firebell = firebell
+        self.fake = fake
+        self.url = url
+        self.events_url = url + "/slack/events"
+        self.http = httpx.Client(timeout=10)
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def post(self, body: bytes, **options: Any) -> httpx.Response:
+        return sr.send(self.events_url, body, client=self.http, **options)
+
+    def command(
+        self,
+        command: str,
+        text: str = "",
+        *,
+        user_id: str = REPORTER,
+        channel_id: str = GENERAL,
+        trigger_id: str | None = None,
+    ) -> Sent:
+        trigger = trigger_id or self.fake.issue_trigger_id()
+        reply_to = (
+            f"{self.fake.url}/commands/{TEAM_ID}/{secrets.randbelow(10**9)}/{secrets.token_hex(8)}"
+        )
+        body = sr.slash_command(
+            command,
+            text,
+            user_id=user_id,
+            channel_id=channel_id,
+            trigger_id=trigger,
+            response_url=reply_to,
+        )
+        response = self.post(body)
+        assert response.status_code == 200, response.text
+        return Sent(response, trigger, reply_to)
+
+    def submit(
+        self,
+        view: Mapping[str, Any],
+        values: Mapping[str, Mapping[str, Mapping[str, Any]]],
+        *,
+        user_id: str = REPORTER,
+        retry_num: int | None = None,
+    ) -> httpx.Response:
+        body = sr.view_submission(
+            view["callback_id"],
+            values,
+            user_id=user_id,
+            view_id=view["id"],
+            private_metadata=view["private_metadata"],
+        )
+        return self.post(body, retry_num=retry_num)
+
+    # -- observing ---------------------------------------------------------------------------
+
+    def replies(self, sent: Sent) -> list[dict[str, Any]]:
+        path = httpx.URL(sent.response_url).path
+        return [json.loads(c.request.body) for c in self.fake.calls if c.path == path]
+
+    def reply(self, sent: Sent) -> str:
+        """The text of the (first) ephemeral reply to ``sent``, once it arrives."""
+        replies = wait_for(lambda: self.replies(sent), what=f"a reply to {sent.trigger_id}")
+        assert replies[0]["response_type"] == "ephemeral"
+        text: str = replies[0]["text"]
+        return text
+
+    def opened_view(self, sent: Sent) -> dict[str, Any]:
+        """The modal opened with ``sent``'s trigger id."""
+
+        def find() -> dict[str, Any] | None:
+            for call in self.fake.calls_to(r"/api/views\.open$"):
+                params = call.request.json()
+                if call.status != 200 or params.get("trigger_id") != sent.trigger_id:
+                    continue
+                view = params["view"]
+                view = json.loads(view) if isinstance(view, str) else view
+                return next(
+                    v
+                    for v in self.fake.opened_views
+                    if v["private_metadata"] == view["private_metadata"]
+                )
+            return None
+
+        found: dict[str, Any] = wait_for(find, what=f"views.open with {sent.trigger_id}")
+        return found
+
+    def incidents(self) -> list[Incident]:
+        return self.firebell.store.list_incidents()
+
+    def only_incident(self) -> Incident:
+        incidents = self.incidents()
+        assert len(incidents) == 1, incidents
+        return incidents[0]
+
+    def declare(self, title: str = "Checkout is down", *, channel: bool = True) -> Incident:
+        """Declare through the form and (with ``channel``) link its incident channel."""
+        sent = self.command("/incident")
+        view = self.opened_view(sent)
+        response = self.submit(view, form(title))
+        assert response.status_code == 200 and not response.content, response.text
+        self.firebell.deliverer.drain()
+        incident = self.firebell.store.list_incidents()[0]
+        assert not channel or incident.resource("channel") is not None
+        return incident
+
+    def channel_of(self, incident: Incident) -> str:
+        current = self.firebell.engine.get(incident.id)
+        resource = current.resource("channel")
+        assert resource is not None
+        return resource.external_id
+
+
+def form(
+    title: str | None = "Checkout is down",
+    *,
+    description: str | None = "Error rate above 20% since 14:00",
+    severity: str | None = "SEV1",
+    customer_facing: bool = False,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """The declare form's ``state.values`` as Slack sends them."""
+    checked = [{"value": "customer_facing", "text": {"type": "plain_text", "text": "x"}}]
+    return {
+        "title": {"value": sr.plain_text_value(title)},
+        "description": {"value": sr.plain_text_value(description)},
+        "severity": {"value": sr.static_select_value(severity)},
+        "customer_facing": {
+            "value": {"type": "checkboxes", "selected_options": checked if customer_facing else []}
+        },
+    }
+
+
+def summary_form(text: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+    return {"summary": {"value": sr.plain_text_value(text)}}
+
+
+def _record_reply(request: Request) -> Answer:
+    return Answer(200, raw=b"ok")
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        # Slash commands' response_url points at the fake; it answers like hooks.slack.com.
+        fake.route("POST", "/commands/{team}/{first}/{second}", _record_reply)
+        fake.add_user("reporter", user_id=REPORTER)
+        fake.add_user("responder", user_id=RESPONDER)
+        fake.add_user("stranger", user_id=STRANGER)
+        yield fake
+
+
+def _serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, what="uvicorn to start")
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def make_harness(
+    make_firebell: MakeFirebell, fake_slack: FakeSlack
+) -> Iterator[Callable[..., Harness]]:
+    running: list[tuple[uvicorn.Server, threading.Thread, Harness]] = []
+
+    def make(
+        firebell_table: Mapping[str, Any] | None = None,
+        *,
+        link_channels: bool = True,
+        **options: Any,
+    ) -> Harness:
+        document: dict[str, Any] = {"firebell": dict(firebell_table or {}), "plugins": {}}
+        extra: dict[str, object] = {}
+        if link_channels:
+            document["plugins"]["channels"] = {}
+            extra["channels"] = ChannelLinker(fake_slack)
+        firebell = make_firebell(document, extra_plugins=extra, entry_points=False, **options)
+        bolt = build_app(
+            firebell,
+            bot_token=BOT_TOKEN,
+            signing_secret=sr.SIGNING_SECRET,
+            api_url=fake_slack.url + "/api",
+        )
+        asgi = create_asgi_app(
+            bolt, signing_secret=sr.SIGNING_SECRET, checks=[database_check(firebell)]
+        )
+        server, thread, url = _serve(asgi)
+        harness = Harness(firebell, fake_slack, url)
+        running.append((server, thread, harness))
+        return harness
+
+    yield make
+    for server, thread, harness in running:
+        harness.http.close()
+        server.should_exit = True
+        thread.join(5)
+
+
+@pytest.fixture
+def harness(make_harness: Callable[..., Harness]) -> Harness:
+    return make_harness()
+
+
+# -- /incident and the declare form ----------------------------------------------------------
+
+
+def test_incident_opens_the_form_with_the_configured_severities(
+    make_harness: Callable[..., Harness],
+) -> None:
+    h = make_harness(
+        {
+            "severities": {"P1": "Everything is down", "P2": "Something is slow"},
+            "default_severity": "P2",
+        }
+    )
+    sent = h.command("/incident", channel_id="C0000ORIGIN")
+    assert sent.response.content == b""  # acknowledged at once, nothing else in the answer
+    view = h.opened_view(sent)
+
+    assert view["callback_id"] == "firebell_declare"
+    blocks = {b["block_id"]: b for b in view["blocks"] if "block_id" in b}
+    assert blocks["title"]["element"]["max_length"] == 150
+    assert blocks["description"]["element"]["multiline"] is True
+    assert blocks["description"]["element"]["max_length"] == 3000
+    select = blocks["severity"]["element"]
+    assert select["type"] == "static_select"
+    assert [o["value"] for o in select["options"]] == ["P1", "P2"]
+    assert select["options"][0]["text"]["text"] == "P1: Everything is down"
+    assert select["initial_option"]["value"] == "P2"
+    assert blocks["customer_facing"]["element"]["type"] == "checkboxes"
+    assert json.loads(view["private_metadata"])["channel_id"] == "C0000ORIGIN"
+    assert h.incidents() == []
+
+
+def test_submitting_the_form_declares_one_incident(harness: Harness) -> None:
+    sent = harness.command("/incident")
+    view = harness.opened_view(sent)
+
+    response = harness.submit(
+        view,
+        form("Checkout is down", description="5xx on /pay", severity="SEV1", customer_facing=True),
+    )
+
+    assert response.status_code == 200 and response.content == b""  # the modal closes
+    incident = harness.only_incident()
+    assert (incident.title, incident.description, incident.severity) == (
+        "Checkout is down",
+        "5xx on /pay",
+        "SEV1",
+    )
+    assert incident.customer_facing is True
+    assert (incident.reporter, incident.source) == (REPORTER, "slack")
+    confirmation = harness.reply(sent)
+    assert incident.id in confirmation and "SEV1" in confirmation
+
+
+def test_a_retried_or_double_submitted_form_declares_one_incident(harness: Harness) -> None:
+    view = harness.opened_view(harness.command("/incident"))
+    first = harness.submit(view, form())
+    retried = harness.submit(view, form(), retry_num=1)
+    with httpx.Client() as other:
+        pool = [
+            threading.Thread(
+                target=lambda: sr.send(
+                    harness.events_url,
+                    sr.view_submission(
+                        view["callback_id"],
+                        form(),
+                        view_id=view["id"],
+                        private_metadata=view["private_metadata"],
+                    ),
+                    client=other,
+                )
+            )
+            for _ in range(5)
+        ]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join()
+
+    assert first.status_code == retried.status_code == 200
+    incident = harness.only_incident()
+    assert len(harness.firebell.store.select_events(incident.id)) == 1
+    # Only the first submission confirms on the response_url.
+    time.sleep(0.2)
+    assert len([c for c in harness.fake.calls if c.path.startswith("/commands/")]) == 1
+
+
+@pytest.mark.parametrize(
+    ("values", "block", "words"),
+    [
+        (form(title=""), "title", "empty"),
+        (form(title=None), "title", "empty"),
+        (form(title="x" * 151), "title", "151 characters"),
+        (form(title=" \u200b\u200f "), "title", "empty"),
+        (form(description="d" * 100_000), "description", "100000 characters"),
+        (form(severity="SEV9"), "severity", "Unknown severity"),
+    ],
+)
+def test_invalid_form_input_is_shown_inline_and_nothing_is_declared(
+    harness: Harness, values: dict[str, Any], block: str, words: str
+) -> None:
+    view = harness.opened_view(harness.command("/incident"))
+
+    response = harness.submit(view, values)
+
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["response_action"] == "errors"
+    assert list(answer["errors"]) == [block]
+    assert words in answer["errors"][block]
+    assert len(answer["errors"][block]) <= 1000
+    assert harness.incidents() == []
+
+
+def _tampered(body: bytes, change: Callable[[dict[str, Any]], None]) -> bytes:
+    """A form-encoded interactivity body with its JSON payload changed by ``change``."""
+    payload = json.loads(dict(httpx.QueryParams(body.decode()))["payload"])
+    change(payload)
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def test_a_form_with_wrong_typed_fields_gets_inline_errors_not_a_crash(harness: Harness) -> None:
+    view = harness.opened_view(harness.command("/incident"))
+    body = sr.view_submission(
+        view["callback_id"], form(), view_id=view["id"], private_metadata=view["private_metadata"]
+    )
+
+    def scramble(payload: dict[str, Any]) -> None:
+        payload["view"]["state"]["values"] = {
+            "title": {"value": {"type": "plain_text_input", "value": ["not", "a", "string"]}},
+            "severity": "SEV1",
+            "customer_facing": {"value": {"selected_options": "yes"}},
+        }
+        payload["view"]["private_metadata"] = {"channel_id": 5}
+
+    response = harness.post(_tampered(body, scramble))
+
+    errors = response.json()["errors"]
+    assert list(errors) == ["title"] and "empty" in errors["title"]
+    assert harness.incidents() == []
+
+
+def test_an_expired_trigger_is_reported_with_what_to_do(harness: Harness) -> None:
+    trigger = harness.fake.issue_trigger_id()
+    harness.fake.expire_trigger(trigger)
+
+    sent = harness.command("/incident", trigger_id=trigger)
+
+    text = harness.reply(sent)
+    assert "expired_trigger_id" in text and "/incident <what is wrong>" in text
+
+
+# -- quick declare and help ------------------------------------------------------------------
+
+
+def test_quick_declare_uses_the_default_severity_and_is_idempotent(harness: Harness) -> None:
+    trigger = harness.fake.issue_trigger_id()
+    sent = harness.command("/incident", "Login page returns 502", trigger_id=trigger)
+    text = harness.reply(sent)
+    # Slack sends a retried command with the same trigger id.
+    again = harness.command("/incident", "Login page returns 502", trigger_id=trigger)
+    harness.reply(again)
+
+    incident = harness.only_incident()
+    assert incident.title == "Login page returns 502"
+    assert incident.severity == "SEV2"  # the seed's default
+    assert incident.source == "slack" and incident.reporter == REPORTER
+    assert incident.id in text
+
+
+def test_quick_declare_of_a_long_text_keeps_it_as_the_description(harness: Harness) -> None:
+    text = "Payments fail " * 30 + "\nsecond line"
+
+    harness.reply(harness.command("/incident", text))
+
+    incident = harness.only_incident()
+    assert len(incident.title) == 150 and incident.title.endswith("…")
+    assert incident.description == text.strip()
+
+
+def test_help_lists_the_subcommands_and_severities(harness: Harness) -> None:
+    text = harness.reply(harness.command("/incident", "help"))
+
+    for needle in ("/incident update", "/incident severity", "/incident commander", "SEV0"):
+        assert needle in text
+    assert harness.incidents() == []
+
+
+# -- /resolve-incident and /close-incident ---------------------------------------------------
+
+
+def test_resolve_incident_outside_an_incident_channel_says_where_to_run_it(
+    harness: Harness,
+) -> None:
+    harness.declare()
+
+    text = harness.reply(harness.command("/resolve-incident", channel_id=GENERAL))
+
+    assert "not an incident channel" in text and "/resolve-incident" in text
+    assert harness.fake.calls_to(r"views\.open").__len__() == 1  # only the declare form
+
+
+def test_a_channel_named_like_an_incident_is_not_one(harness: Harness) -> None:
+    impostor = harness.fake.add_channel("incd-20260101-fake-channel")
+
+    text = harness.reply(harness.command("/resolve-incident", channel_id=impostor))
+
+    assert "not an incident channel" in text
+
+
+def test_resolve_incident_confirms_then_resolves_then_refuses(harness: Harness) -> None:
+    incident = harness.declare()
+    channel = harness.channel_of(incident)
+
+    sent = harness.command("/resolve-incident", "rolled back", channel_id=channel)
+    view = harness.opened_view(sent)
+    assert view["callback_id"] == "firebell_resolve"
+    summary_input = next(b for b in view["blocks"] if b.get("block_id") == "summary")
+    assert summary_input["element"]["initial_value"] == "rolled back"
+    response = harness.submit(view, summary_form("Rolled back release 42"), user_id=RESPONDER)
+    assert response.status_code == 200 and response.content == b""
+
+    resolved = harness.firebell.engine.get(incident.id)
+    assert resolved.state is IncidentState.RESOLVED and resolved.resolved_by == RESPONDER
+    # The same confirmation submitted again is the same command.
+    assert harness.submit(view, summary_form("Rolled back release 42")).content == b""
+    assert len(harness.firebell.store.select_events(incident.id)) == 3  # created, linked, resolved
+
+    again = harness.command("/resolve-incident", channel_id=channel)
+    text = harness.reply(again)
+    assert "already resolved" in text and f"<@{RESPONDER}>" in text
+    assert len(harness.fake.calls_to(r"views\.open")) == 2  # no modal for the refusal
+
+
+def test_a_resolve_confirmation_that_lost_a_race_says_so_in_the_modal(harness: Harness) -> None:
+    incident = harness.declare()
+    channel = harness.channel_of(incident)
+    view = harness.opened_view(harness.command("/resolve-incident", channel_id=channel))
+    harness.firebell.engine.resolve(incident.id, actor=RESPONDER)
+
+    response = harness.submit(view, summary_form())
+
+    assert "already resolved" in response.json()["errors"]["summary"]
+
+
+def test_close_incident_is_refused_until_resolved_then_confirms_and_closes(
+    harness: Harness,
+) -> None:
+    incident = harness.declare()
+    channel = harness.channel_of(incident)
+
+    refused = harness.reply(harness.command("/close-incident", channel_id=channel))
+    assert "still open" in refused and "Resolve it first" in refused
+
+    harness.firebell.engine.resolve(incident.id, actor=REPORTER)
+    view = harness.opened_view(harness.command("/close-incident", channel_id=channel))
+    assert view["callback_id"] == "firebell_close"
+    assert harness.submit(view, summary_form("Post-mortem done")).content == b""
+
+    assert harness.firebell.engine.get(incident.id).state is IncidentState.CLOSED
+    closed = harness.reply(harness.command("/close-incident", channel_id=channel))
+    assert "is closed" in closed
+
+
+# -- subcommands in the incident channel -----------------------------------------------------
+
+
+def test_update_severity_and_commander_subcommands(harness: Harness) -> None:
+    incident = harness.declare()
+    channel = harness.channel_of(incident)
+
+    text = harness.reply(
+        harness.command("/incident", "update --public DB failover started", channel_id=channel)
+    )
+    assert "status page" in text
+    text = harness.reply(
+        harness.command("/incident", "update \u2014public Recovering", channel_id=channel)
+    )
+    assert "status page" in text
+    harness.reply(
+        harness.command("/incident", "update smart dash\u2014public? no", channel_id=channel)
+    )
+    text = harness.reply(harness.command("/incident", "severity sev0", channel_id=channel))
+    assert "SEV0" in text
+    text = harness.reply(
+        harness.command("/incident", f"commander <@{RESPONDER}|responder>", channel_id=channel)
+    )
+    assert f"<@{RESPONDER}>" in text
+
+    current = harness.firebell.engine.get(incident.id)
+    assert current.severity == "SEV0" and current.commander == RESPONDER
+    updates = [
+        e.data
+        for e in harness.firebell.store.select_events(incident.id)
+        if e.type == "incident.status_update_posted"
+    ]
+    assert [(u.text, u.public) for u in updates] == [  # type: ignore[attr-defined]
+        ("DB failover started", True),
+        ("Recovering", True),
+        ("smart dash\u2014public? no", False),
+    ]
+
+
+def test_resolve_reopen_and_close_subcommands(harness: Harness) -> None:
+    incident = harness.declare()
+    channel = harness.channel_of(incident)
+
+    assert "is resolved" in harness.reply(
+        harness.command("/incident", "resolve fixed", channel_id=channel)
+    )
+    assert "open again" in harness.reply(
+        harness.command("/incident", "reopen not fixed", channel_id=channel)
+    )
+    harness.reply(harness.command("/incident", "resolve really fixed", channel_id=channel))
+    assert "is closed" in harness.reply(harness.command("/incident", "close", channel_id=channel))
+
+    states = [e.type for e in harness.firebell.store.select_events(incident.id)]
+    assert states[-4:] == [
+        "incident.resolved",
+        "incident.reopened",
+        "incident.resolved",
+        "incident.closed",
+    ]
+    refused = harness.reply(harness.command("/incident", "update still here?", channel_id=channel))
+    assert "is closed" in refused
+
+
+def test_subcommand_problems_are_explained(harness: Harness) -> None:
+    incident = harness.declare()
+    channel = harness.channel_of(incident)
+
+    outside = harness.reply(harness.command("/incident", "severity SEV1", channel_id=GENERAL))
+    assert "not an incident channel" in outside and "/incident severity" in outside
+    no_level = harness.reply(harness.command("/incident", "severity", channel_id=channel))
+    assert "SEV0, SEV1, SEV2" in no_level
+    unknown = harness.reply(harness.command("/incident", "severity <!here>", channel_id=channel))
+    assert "Unknown severity" in unknown and "&lt;!here&gt;" in unknown and "<!here>" not in unknown
+    same = harness.reply(harness.command("/incident", "severity SEV1", channel_id=channel))
+    assert "already SEV1" in same
+    who = harness.reply(harness.command("/incident", "commander bob", channel_id=channel))
+    assert "Mention the new commander" in who
+    empty = harness.reply(harness.command("/incident", "update", channel_id=channel))
+    assert "empty" in empty
+
+
+# -- hostile input ---------------------------------------------------------------------------
+
+
+def test_mrkdwn_and_invisible_characters_never_ping_or_hide(harness: Harness) -> None:
+    hostile = "<!channel> <@U0000STRANGE> <!subteam^S123> \u202eevil\u202c & <https://x.test|click>"
+
+    text = harness.reply(harness.command("/incident", hostile))
+
+    for raw in ("<!channel>", "<@U0000STRANGE>", "<!subteam^S123>", "<https://"):
+        assert raw not in text
+    assert "&lt;!channel&gt;" in text and "&amp;" in text
+    incident = harness.only_incident()
+    assert "\u202e" not in incident.title and "<!channel>" in incident.title  # stored as typed
+
+
+def test_a_100_kb_quick_declare_is_refused_clearly(harness: Harness) -> None:
+    text = harness.reply(harness.command("/incident", "<!channel> " + "x" * 100_000))
+
+    assert "keep it under 3000" in text
+    assert "<!channel>" not in text
+    assert harness.incidents() == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"payload=not-json",
+        b"payload=%5B1%2C2%5D",  # a JSON list
+        b'payload={"type":"view_submission","view":"V1","user":{"id":"U1"}}',
+        b'payload={"type":"view_submission","view":{"id":"V1"},"user":{"id":"U1"}}',
+        b'payload={"type":"view_submission","view":{"id":"V1","callback_id":"firebell_declare"},"user":"U1"}',
+        b'payload={"type":"view_submission","view":{"id":7,"callback_id":"firebell_declare"},"user":{"id":"U1"}}',
+        b'payload={"type":"view_submission","view":{"id":"V1","callback_id":"firebell_resolve"},"user":{"id":"U1"}}',
+        b"command=%2Fincident&text=hello",  # no user, no channel
+        b"command=/incident&user_id=U1&channel_id=C1&text=\xff\xfe\xc3\x28",  # raw invalid UTF-8
+        b"\x00\x01\x02",
+        b"",
+    ],
+)
+def test_malformed_requests_are_refused_without_a_crash(harness: Harness, body: bytes) -> None:
+    response = harness.post(body, content_type=sr.FORM)
+
+    assert response.status_code in {200, 400, 404}, response.text
+    assert "Traceback" not in response.text
+    assert harness.incidents() == []
+    # The app still serves the next request.
+    assert "/incident update" in harness.reply(harness.command("/incident", "help"))
+
+
+def test_percent_encoded_invalid_utf8_becomes_replacement_characters(harness: Harness) -> None:
+    body = sr.slash_command(
+        "/incident", "placeholder", response_url=harness.fake.url + "/commands/T/1/x"
+    )
+    body = body.replace(b"text=placeholder", b"text=%FF%FE%C3%28+down")
+
+    assert harness.post(body).status_code == 200
+
+    incident = wait_for(lambda: harness.incidents(), what="the declare")[0]
+    assert incident.title == "\ufffd\ufffd\ufffd( down"
+
+
+def test_declaring_with_only_a_title_works_from_the_bare_payload(harness: Harness) -> None:
+    view = harness.opened_view(harness.command("/incident"))
+    values = {"title": {"value": sr.plain_text_value("Only a title")}}
+
+    assert harness.submit(view, values).content == b""
+
+    incident = harness.only_incident()
+    assert incident.severity == "SEV2" and incident.description == ""
+
+
+# -- request signatures ----------------------------------------------------------------------
+
+
+def _signed_incident_command(harness: Harness) -> tuple[bytes, str]:
+    trigger = harness.fake.issue_trigger_id()
+    return sr.slash_command("/incident", "Unsigned declare", trigger_id=trigger), trigger
+
+
+def test_unsigned_requests_are_rejected(harness: Harness) -> None:
+    body, _ = _signed_incident_command(harness)
+
+    response = harness.http.post(
+        harness.events_url, content=body, headers={"Content-Type": sr.FORM}
+    )
+
+    assert response.status_code == 401
+    time.sleep(0.2)
+    assert harness.incidents() == [] and not harness.fake.calls_to(r"views\.open")
+
+
+def test_wrongly_signed_requests_are_rejected(harness: Harness) -> None:
+    body, _ = _signed_incident_command(harness)
+
+    wrong_secret = harness.post(body, signing_secret="not-the-secret")
+    headers = sr.headers_for(body)
+    tampered = harness.http.post(
+        harness.events_url, content=body.replace(b"Unsigned", b"Tampered"), headers=headers
+    )
+    garbage = harness.http.post(
+        harness.events_url,
+        content=body,
+        headers={**headers, "X-Slack-Request-Timestamp": "yesterday"},
+    )
+
+    assert wrong_secret.status_code == tampered.status_code == garbage.status_code == 401
+    time.sleep(0.2)
+    assert harness.incidents() == []
+
+
+def test_replayed_requests_with_a_stale_timestamp_are_rejected(harness: Harness) -> None:
+    body, _ = _signed_incident_command(harness)
+    view = harness.opened_view(harness.command("/incident"))
+    submission = sr.view_submission(
+        view["callback_id"], form(), view_id=view["id"], private_metadata=view["private_metadata"]
+    )
+
+    stale = harness.post(body, timestamp=int(time.time()) - 6 * 60)
+    stale_submission = harness.post(submission, timestamp=int(time.time()) - 301)
+    future = harness.post(submission, timestamp=int(time.time()) + 10 * 60)
+
+    assert stale.status_code == stale_submission.status_code == future.status_code == 401
+    time.sleep(0.2)
+    assert harness.incidents() == []
+
+
+def test_oversized_bodies_are_refused(harness: Harness) -> None:
+    body = urlencode({"command": "/incident", "text": "x" * (2 * 1024 * 1024)}).encode()
+
+    assert harness.post(body).status_code == 413
+
+
+# -- permissions -----------------------------------------------------------------------------
+
+
+def test_a_rule_restricting_close_to_the_commander_refuses_others(
+    make_harness: Callable[..., Harness],
+) -> None:
+    h = make_harness({"permissions": {"close": ["commander"]}})
+    incident = h.declare()
+    channel = h.channel_of(incident)
+    h.firebell.engine.assign_commander(incident.id, RESPONDER, actor=REPORTER)
+    h.firebell.engine.resolve(incident.id, actor=REPORTER)
+
+    refused = h.reply(h.command("/close-incident", channel_id=channel, user_id=REPORTER))
+    typed = h.reply(h.command("/incident", "close", channel_id=channel, user_id=REPORTER))
+
+    for text in (refused, typed):
+        assert "You may not close" in text and "only the commander" in text
+    assert len(h.fake.calls_to(r"views\.open")) == 1  # only the declare form
+    assert h.firebell.engine.get(incident.id).state is IncidentState.RESOLVED
+
+    view = h.opened_view(h.command("/close-incident", channel_id=channel, user_id=RESPONDER))
+    assert h.submit(view, summary_form(), user_id=RESPONDER).content == b""
+    assert h.firebell.engine.get(incident.id).state is IncidentState.CLOSED
+
+
+def test_a_group_rule_looks_up_membership_once_and_refuses_non_members(
+    make_harness: Callable[..., Harness], fake_slack: FakeSlack
+) -> None:
+    oncall = fake_slack.add_usergroup("oncall", users=[RESPONDER])
+    h = make_harness(
+        {"permissions": {"resolve": [f"group:{oncall}"], "severity": [f"group:{oncall}"]}}
+    )
+    incident = h.declare()
+    channel = h.channel_of(incident)
+
+    view = h.opened_view(h.command("/resolve-incident", channel_id=channel, user_id=STRANGER))
+    refused = h.submit(view, summary_form(), user_id=STRANGER).json()["errors"]["summary"]
+    assert "You may not resolve" in refused and oncall in refused
+    text = h.reply(h.command("/incident", "severity SEV0", channel_id=channel, user_id=STRANGER))
+    assert "may not" in text and oncall in text
+
+    h.reply(h.command("/incident", "severity SEV0", channel_id=channel, user_id=RESPONDER))
+    view = h.opened_view(h.command("/resolve-incident", channel_id=channel, user_id=RESPONDER))
+    assert h.submit(view, summary_form(), user_id=RESPONDER).content == b""
+
+    current = h.firebell.engine.get(incident.id)
+    assert current.severity == "SEV0" and current.state is IncidentState.RESOLVED
+    assert len(fake_slack.calls_to(r"usergroups\.users\.list")) == 1  # cached
+    # Declaring is not restricted, so no lookup is made for it.
+
+
+# -- failures ---------------------------------------------------------------------------------
+
+
+def test_an_unavailable_database_gets_a_clear_answer(
+    make_harness: Callable[..., Harness],
+) -> None:
+    # Nothing listens on port 9: every connection is refused at once.
+    h = make_harness(
+        {"database_url": "postgresql://firebell@127.0.0.1:9/firebell"},
+        link_channels=False,
+        create_tables=False,
+    )
+
+    quick = h.reply(h.command("/incident", "Everything is on fire"))
+    view = h.opened_view(h.command("/incident"))
+    inline = h.submit(view, form()).json()["errors"]["title"]
+    resolve = h.reply(h.command("/resolve-incident", channel_id=GENERAL))
+
+    assert "database is unavailable; nothing was recorded" in quick
+    assert "database is unavailable" in inline
+    assert "database is unavailable" in resolve
+    assert h.http.get(h.url + "/healthz").status_code == 503
+
+
+def test_healthz_answers_when_the_log_is_reachable(harness: Harness) -> None:
+    response = harness.http.get(harness.url + "/healthz")
+
+    assert response.status_code == 200 and response.json() == {"ok": True}
+
+
+# -- random input ------------------------------------------------------------------------------
+
+_TOKENS = [
+    "<!channel>",
+    "<!here>",
+    "<!everyone>",
+    "<!subteam^S0123>",
+    "<@U0000STRANGE>",
+    "<@U0000RESPOND|responder>",
+    "<#C0000GENERAL>",
+    "<https://example.test|click>",
+    "&",
+    "<",
+    ">",
+    "*bold*",
+    "\u202e",
+    "\u200b",
+    "\ufeff",
+    "\x00",
+    "update",
+    "--public",
+    "severity",
+    "sev",
+    "commander",
+    "resolve",
+    "reopen",
+    "close",
+    "help",
+    "SEV0",
+    "SEV9",
+    " ",
+    "\n",
+]
+
+_command_texts = st.lists(st.sampled_from(_TOKENS) | st.text(max_size=20), max_size=12).map(
+    "".join
+) | st.text(max_size=400)
+
+
+def _quiet(fake: FakeSlack, *, settle: float = 0.3, timeout: float = 10.0) -> None:
+    """Wait until the adapter's background work stops calling the fake."""
+    deadline = time.monotonic() + timeout
+    seen, since = len(fake.calls), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        if len(fake.calls) != seen:
+            seen, since = len(fake.calls), time.monotonic()
+        elif time.monotonic() - since >= settle:
+            return
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(texts=st.lists(_command_texts, min_size=1, max_size=3), in_channel=st.booleans())
+def test_random_command_texts_never_crash_or_ping(
+    harness: Harness, texts: list[str], in_channel: bool
+) -> None:
+    channel = GENERAL
+    if in_channel:
+        incident = harness.firebell.engine.declare(title="Fuzzed", reporter=REPORTER)
+        harness.firebell.deliverer.drain()
+        channel = harness.channel_of(incident.incident)
+    for text in texts:
+        for command in ("/incident", "/resolve-incident", "/close-incident"):
+            assert harness.command(command, text, channel_id=channel).response.status_code == 200
+    _quiet(harness.fake)
+
+    replies = [
+        json.loads(c.request.body)["text"]
+        for c in harness.fake.calls
+        if c.path.startswith("/commands/")
+    ]
+    for reply in replies:
+        assert "<!" not in reply and "<#" not in reply and "<http" not in reply, reply
+        for mention in reply.split("<@")[1:]:
+            assert re.match(r"[UW][A-Z0-9]+>", mention), reply
+        assert "Traceback" not in reply and "unexpected error" not in reply, reply
+    assert harness.http.get(harness.url + "/healthz").status_code == 200
+
+
+_json_scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=10)
+_json = st.recursive(
+    _json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "id",
+                    "type",
+                    "callback_id",
+                    "state",
+                    "values",
+                    "value",
+                    "user",
+                    "view",
+                    "private_metadata",
+                    "selected_option",
+                    "selected_options",
+                    "title",
+                    "severity",
+                    "summary",
+                    "actions",
+                    "team",
+                    "channel",
+                    "trigger_id",
+                    "response_urls",
+                ]
+            ),
+            inner,
+            max_size=5,
+        )
+    ),
+    max_leaves=20,
+)
+
+
+_views = _json | st.fixed_dictionaries(
+    {
+        "id": st.sampled_from(["V0FUZZ", "", "V0FUZZ2"]) | _json,
+        "type": st.just("modal"),
+        "callback_id": st.sampled_from(["firebell_declare", "firebell_resolve", "firebell_close"]),
+        "private_metadata": st.sampled_from(["", "{}", '{"incident_id": "nope"}', "[1]"]) | _json,
+        "state": st.fixed_dictionaries(
+            {
+                "values": st.dictionaries(
+                    st.sampled_from(["title", "description", "severity", "summary", "x"]),
+                    st.dictionaries(st.sampled_from(["value", "other"]), _json, max_size=2),
+                    max_size=4,
+                )
+            }
+        )
+        | _json,
+    }
+)
+_users = _json | st.fixed_dictionaries({"id": st.sampled_from([REPORTER, "", "U0FUZZ"])})
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    kind=st.sampled_from(["view_submission", "view_closed", "block_actions", "shortcut", None]),
+    callback=st.sampled_from(["firebell_declare", "firebell_resolve", "firebell_close", "other"]),
+    view=_views,
+    user=_users,
+    extra=st.dictionaries(
+        st.sampled_from(
+            [
+                "team",
+                "actions",
+                "channel",
+                "container",
+                "event",
+                "function_data",
+                "message",
+                "authorizations",
+                "enterprise",
+                "response_urls",
+                "is_enterprise_install",
+                "trigger_id",
+            ]
+        ),
+        _json,
+    ),
+)
+def test_random_interactivity_payloads_get_an_answer_not_a_crash(
+    harness: Harness, kind: str | None, callback: str, view: Any, user: Any, extra: Any
+) -> None:
+    if isinstance(view, dict) and callback != "other":
+        view.setdefault("callback_id", callback)
+    payload = {"type": kind, "view": view, "user": user, **extra}
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+
+    response = harness.post(body)
+
+    assert response.status_code in {200, 400}, (payload, response.text)
+    assert all(i.title for i in harness.incidents())
