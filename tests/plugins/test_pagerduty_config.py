@@ -138,7 +138,7 @@ def test_wrong_values_are_refused_naming_the_key(
 
 def test_a_key_written_in_the_file_is_refused(make_firebell: MakeFirebell) -> None:
     message = refused(make_firebell, **{**REST, "api_key": "u+secret-rest-key"})
-    assert "api_key: invalid value for type" in message
+    assert "api_key: secrets are written as environment-variable references" in message
     assert "u+secret-rest-key" not in message
 
 
