@@ -14,7 +14,7 @@ Every hook is safe to run again for the same event (see :mod:`.workspace`). Slac
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from firebell.core.config import FirebellConfig
@@ -23,6 +23,7 @@ from firebell.core.hookspecs import Link, PluginSpec, hookimpl
 from firebell.core.incident import Incident
 from firebell.plugins.slack.client import make_web_client
 from firebell.plugins.slack.config import SlackConfig
+from firebell.plugins.slack.doctor import check
 from firebell.plugins.slack.errors import slack_errors
 from firebell.plugins.slack.handlers import Delivery
 from firebell.plugins.slack.workspace import Workspace
@@ -53,6 +54,12 @@ def firebell_plugin_spec() -> PluginSpec:
         after=(),
         description="Incident channels, summaries and announcements in Slack",
     )
+
+
+@hookimpl
+def firebell_doctor(config: SlackConfig) -> Sequence[str]:
+    """Check the token, its scopes, the announcement channels, responders and groups."""
+    return check(make_web_client(config.bot_token.reveal(), base_url=config.api_url), config)
 
 
 @hookimpl
