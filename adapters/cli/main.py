@@ -392,10 +392,18 @@ def deliver(state: CliState) -> None:
 
 def _register_optional_commands() -> None:
     # Commands that live in their own modules (each imports what it needs only when run).
-    from firebell.adapters.cli import db_command, demo_command
+    from firebell.adapters.cli import (
+        db_command,
+        demo_command,
+        doctor_command,
+        export_command,
+        new_plugin_command,
+    )
 
     cli.add_command(demo_command.demo)
     cli.add_command(db_command.db)
+    for command in (doctor_command.doctor, export_command.export, new_plugin_command.new_plugin):
+        cli.add_command(command)
     try:
         from firebell.adapters.cli import run_command
     except ImportError:  # written by the Slack adapter; absent in a partial checkout
