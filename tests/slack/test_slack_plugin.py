@@ -515,7 +515,11 @@ def test_a_responder_slack_does_not_know_is_reported_not_fatal(
         ("responders", ["bob"], "responders: 'bob' is not a Slack user id"),
         ("cc_usergroups", ["oncall"], "cc_usergroups: 'oncall' is not a Slack user group id"),
         ("runbook_url", "wiki/runbook", "runbook_url: 'wiki/runbook' is not an http(s) URL"),
-        ("bot_token", "xoxb-in-the-file", "bot_token: secrets are written as environment-variable references"),
+        (
+            "bot_token",
+            "xoxb-in-the-file",
+            "bot_token: secrets are written as environment-variable references",
+        ),
     ],
 )
 def test_bad_settings_are_refused_naming_the_key(
