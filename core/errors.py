@@ -67,12 +67,17 @@ class DatabaseOutOfDate(FirebellError):
 class RetryLater(FirebellError):
     """Raised by a plugin when a delivery failed for a reason that may pass (outage, rate limit).
 
-    ``retry_after`` (seconds), when given, is honoured before the next attempt.
+    ``retry_after`` (seconds), when given, is honoured before the next attempt. ``rate_limited``
+    marks a vendor's rate limit (HTTP 429): the delivery waits and is retried, but it is not
+    reported to the responders as a failure.
     """
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, rate_limited: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.rate_limited = rate_limited
 
 
 class PermanentPluginError(FirebellError):
