@@ -26,6 +26,18 @@ class SlackSetupError(FirebellError):
     """
 
 
+class _DropTokenSkippedWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that the client's token wins; it is the same
+    token, so the warning would only mislead an operator."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+_bolt_log = logging.getLogger("firebell.slack.bolt")
+_bolt_log.addFilter(_DropTokenSkippedWarning())
+
+
 def api_base_url(api_url: str | None) -> str | None:
     """``api_url`` with the trailing slash slack_sdk needs (None keeps the client's default)."""
     if not api_url:
@@ -66,7 +78,7 @@ def build_app(
             # Bolt reads SLACK_SIGNING_SECRET when given None and would verify with an empty key
             # when that is unset; a random secret makes every HTTP request fail instead.
             signing_secret=signing_secret or secrets.token_hex(32),
-            logger=logging.getLogger("firebell.slack.bolt"),
+            logger=_bolt_log,
             name="firebell",
         )
     except BoltError as error:

@@ -1,0 +1,216 @@
+"""``firebell run``: the Slack bot and the delivery worker in one long-running process.
+
+With ``SLACK_APP_TOKEN`` set the bot connects out through Socket Mode (no public URL needed);
+otherwise it serves Slack's HTTP requests with uvicorn on ``--port`` at ``/slack/events``, each
+verified with ``SLACK_SIGNING_SECRET``, and answers ``/healthz``. ``SLACK_BOT_TOKEN`` is always
+needed; ``SLACK_API_URL`` points the Web API client elsewhere (GovSlack, tests).
+
+The delivery worker runs in a thread of the same process: it wakes whenever a command commits
+events, and on start it picks up whatever an earlier process left unfinished. SIGTERM and SIGINT
+stop both gracefully.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable, Mapping
+from types import FrameType
+from typing import Any
+
+import click
+import uvicorn
+from firebell.adapters.slack import (
+    SlackSetupError,
+    build_app,
+    create_asgi_app,
+    database_check,
+)
+from firebell.core import Firebell, open_firebell
+from slack_bolt import App
+
+__all__ = ["SettingMissing", "run"]
+
+log = logging.getLogger("firebell.run")
+
+_WORKER_RESTART_PAUSE = 5.0
+_WORKER_JOIN_TIMEOUT = 30.0
+
+
+class SettingMissing(click.ClickException):
+    """Raised when an environment variable ``firebell run`` needs is missing or refused."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        """Print ``error: <message>`` (no usage text: the fix is in the environment)."""
+        click.secho(f"error: {self.format_message()}", fg="red", err=True)
+
+
+def _settings_from(environ: Mapping[str, str]) -> tuple[str, str, str, str | None]:
+    """The bot token, app token, signing secret and API URL, checked for the chosen mode."""
+    bot_token = environ.get("SLACK_BOT_TOKEN", "").strip()
+    app_token = environ.get("SLACK_APP_TOKEN", "").strip()
+    signing_secret = environ.get("SLACK_SIGNING_SECRET", "").strip()
+    api_url = environ.get("SLACK_API_URL", "").strip() or None
+    if not bot_token:
+        raise SettingMissing(
+            "SLACK_BOT_TOKEN is not set. Export the Bot User OAuth Token (xoxb-…) from your "
+            "Slack app's OAuth & Permissions page (docs/slack-setup.md)."
+        )
+    if app_token and not app_token.startswith("xapp-"):
+        raise SettingMissing(
+            "SLACK_APP_TOKEN must be an app-level token (xapp-…) with the connections:write "
+            "scope, from the app's Basic Information page. Unset it to serve HTTP instead."
+        )
+    if not app_token and not signing_secret:
+        raise SettingMissing(
+            "SLACK_SIGNING_SECRET is not set. Without SLACK_APP_TOKEN Firebell serves HTTP and "
+            "verifies every request with the Signing Secret (the app's Basic Information page). "
+            "Set it, or set SLACK_APP_TOKEN (xapp-…) to use Socket Mode."
+        )
+    return bot_token, app_token, signing_secret, api_url
+
+
+def _open(ctx: click.Context) -> Firebell:
+    """The Firebell the main group opens for ``--config`` (or the default one when run alone)."""
+    state = ctx.obj
+    if state is not None and hasattr(state, "open"):
+        firebell: Firebell = state.open()
+        return firebell
+    return open_firebell(None)
+
+
+def _deliver_forever(firebell: Firebell, stop: threading.Event) -> None:
+    # run_forever survives an unavailable database by itself; anything else would kill the
+    # thread silently and leave incidents undelivered, so log it and start again.
+    while not stop.is_set():
+        try:
+            firebell.deliverer.run_forever(stop)
+        except Exception:
+            log.exception(
+                "the delivery worker failed; restarting it in %.0fs", _WORKER_RESTART_PAUSE
+            )
+            stop.wait(_WORKER_RESTART_PAUSE)
+
+
+def _on_signals(handler: Callable[[int, FrameType | None], None]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
+
+
+def _serve_http(
+    bolt_app: App,
+    *,
+    firebell: Firebell,
+    worker: threading.Thread,
+    signing_secret: str,
+    host: str,
+    port: int,
+    log_level: str,
+) -> None:
+    def worker_check() -> str | None:
+        return None if worker.is_alive() else "the delivery worker is not running"
+
+    asgi = create_asgi_app(
+        bolt_app, signing_secret=signing_secret, checks=[database_check(firebell), worker_check]
+    )
+    config = uvicorn.Config(
+        asgi,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="off",
+        timeout_graceful_shutdown=10,
+    )
+    log.info("serving Slack requests on http://%s:%d/slack/events", host, port)
+    # uvicorn handles SIGTERM/SIGINT while it runs (finishing requests in flight), then re-raises
+    # the signal to the handlers installed before it: ours, which only ask the worker to stop.
+    uvicorn.Server(config).run()
+
+
+def _serve_socket_mode(bolt_app: App, *, app_token: str, stop: threading.Event) -> None:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackApiError
+
+    handler = SocketModeHandler(bolt_app, app_token)
+    try:
+        handler.connect()  # type: ignore[no-untyped-call]
+    except SlackApiError as error:
+        raise SettingMissing(
+            f"Slack refused SLACK_APP_TOKEN: {error.response.get('error')}. Generate an "
+            "app-level token with the connections:write scope on the app's Basic Information "
+            "page, and check that Socket Mode is enabled."
+        ) from None
+    log.info("connected to Slack in Socket Mode")
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        handler.close()  # type: ignore[no-untyped-call]
+
+
+@click.command()
+@click.option("--port", default=3000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
+@click.pass_context
+def run(ctx: click.Context, port: int, host: str, log_level: str) -> None:
+    """Run the Slack bot and deliver events to the plugins until stopped.
+
+    Socket Mode when SLACK_APP_TOKEN is set; otherwise HTTP on --port (path /slack/events,
+    health check /healthz), verified with SLACK_SIGNING_SECRET. SLACK_BOT_TOKEN is always needed.
+    """
+    # Firebell's own log at the chosen level; libraries stay at the main group's (-v for more).
+    logging.getLogger("firebell").setLevel(log_level.upper())
+    bot_token, app_token, signing_secret, api_url = _settings_from(os.environ)
+    firebell = _open(ctx)
+    try:
+        bolt_app = build_app(
+            firebell,
+            bot_token=bot_token,
+            signing_secret=signing_secret or None,
+            api_url=api_url,
+        )
+    except SlackSetupError as error:
+        raise SettingMissing(str(error)) from None
+
+    stop = threading.Event()
+
+    def request_stop(sig: int, _frame: FrameType | None) -> None:
+        log.info("received %s; stopping", signal.Signals(sig).name)
+        stop.set()
+        firebell.deliverer.wake()
+
+    _on_signals(request_stop)
+    worker = threading.Thread(
+        target=_deliver_forever, args=(firebell, stop), name="firebell-deliverer", daemon=True
+    )
+    worker.start()
+    try:
+        if app_token:
+            _serve_socket_mode(bolt_app, app_token=app_token, stop=stop)
+        else:
+            _serve_http(
+                bolt_app,
+                firebell=firebell,
+                worker=worker,
+                signing_secret=signing_secret,
+                host=host,
+                port=port,
+                log_level=log_level,
+            )
+    finally:
+        stop.set()
+        firebell.deliverer.wake()
+        worker.join(_WORKER_JOIN_TIMEOUT)
+        if worker.is_alive():
+            log.warning("deliveries still running at exit; the next start resumes them")
+        log.info("stopped")
