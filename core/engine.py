@@ -290,8 +290,16 @@ class Engine:
                 return earlier
         for _ in range(_MAX_CONFLICT_RETRIES):
             incident = self.get(incident_id)
-            self.permissions.check(action, actor, incident, actor_groups)
-            new_events = list(decide(incident))
+            try:
+                self.permissions.check(action, actor, incident, actor_groups)
+                new_events = list(decide(incident))
+            except CommandRefused:
+                # A repeat (same key) racing its twin sees the state the twin left ("already
+                # resolved"); it gets the twin's result, as a later repeat would.
+                earlier = self._earlier(idempotency_key)
+                if earlier is not None:
+                    return earlier
+                raise
             if not new_events:
                 raise CommandRefused(f"Nothing to do for {incident.id}.")
             try:
@@ -314,6 +322,11 @@ class Engine:
             f"{incident_id} kept changing under this command ({_MAX_CONFLICT_RETRIES} tries); "
             "try again."
         )
+
+    def _earlier(self, idempotency_key: str | None) -> AppendResult | None:
+        if idempotency_key is None:
+            return None
+        return self.store.select_command_result(idempotency_key)
 
     def _committed(self, result: AppendResult) -> None:
         if self.on_commit is not None and not result.duplicate:
