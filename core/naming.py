@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from importlib.resources import files
 
@@ -37,7 +37,9 @@ class NameGenerator:
         self._rng = rng or random.SystemRandom()
 
     def draw(self, moment: datetime) -> str:
-        """A name for an incident declared at ``moment`` (UTC)."""
+        """A name for an incident declared at ``moment`` (dated in UTC whatever its zone)."""
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)
         adjective = self._rng.choice(adjectives())
         animal = self._rng.choice(animals())
         return f"{moment:%Y%m%d}-{adjective}-{animal}"
