@@ -102,6 +102,26 @@ class Outbox:
         )
         if plugins is not None:
             query = query.where(deliveries.c.plugin.in_(list(plugins)))
+        # Leave out rows whose `after` plugins still have the event pending, in the query itself:
+        # filtered only below, they could fill the whole batch (a plugin after a failing one, for
+        # many incidents) and starve the plugins that are ready.
+        dependency = deliveries.alias("dependency")
+        waiting = [
+            sa.and_(
+                deliveries.c.plugin == plugin,
+                sa.select(sa.literal(1))
+                .where(
+                    dependency.c.position == deliveries.c.position,
+                    dependency.c.plugin.in_(list(waits_for)),
+                    dependency.c.status == "pending",
+                )
+                .exists(),
+            )
+            for plugin, waits_for in dependencies.items()
+            if waits_for
+        ]
+        if waiting:
+            query = query.where(~sa.or_(*waiting))
         claims: list[Claim] = []
         with self.store.write() as connection:
             candidates = connection.execute(query).all()
