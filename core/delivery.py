@@ -99,6 +99,15 @@ class Deliverer:
         """Deliver until nothing is ready (retries not yet due are left); returns how many ran."""
         deadline = None if timeout is None else time.monotonic() + timeout
         running: dict[Future[None], Claim] = {}
+        try:
+            return self._drain(running, deadline)
+        except DatabaseUnavailable:
+            # Deliveries under way hold leases of ours: let them end before reporting, so that
+            # the caller may release what is left (see run_forever).
+            wait(running)
+            raise
+
+    def _drain(self, running: dict[Future[None], Claim], deadline: float | None) -> int:
         delivered = 0
         while True:
             free = self.max_workers - len(running)
@@ -125,13 +134,29 @@ class Deliverer:
                 delivered += 1
 
     def run_forever(self, stop: threading.Event, *, poll_interval: float = 1.0) -> None:
-        """Deliver until ``stop`` is set, waking on :meth:`wake` or every ``poll_interval``."""
-        self.release_dead_leases()
+        """Deliver until ``stop`` is set, waking on :meth:`wake` or every ``poll_interval``.
+
+        While the database is unavailable it says so once and keeps trying. When it is back,
+        the deliveries the outage cut short (their outcome unrecorded) are released at once
+        rather than after their lease, so they run again; this is the only thread delivering
+        with this deliverer's leases.
+        """
+        started = False
+        outage = False
         while not stop.is_set():
             try:
+                if not started:
+                    self.release_dead_leases()
+                    started = True
+                if outage:
+                    released = self.outbox.release_leases([self.owner])
+                    log.warning("delivery resumed; %d cut-short deliveries to run again", released)
+                    outage = False
                 self.drain()
             except DatabaseUnavailable as error:
-                log.warning("delivery paused: %s", error)
+                if not outage:
+                    log.warning("delivery paused: %s", error)
+                outage = True
             self._wake.wait(poll_interval)
             self._wake.clear()
 

@@ -123,7 +123,8 @@ class Outbox:
         if waiting:
             query = query.where(~sa.or_(*waiting))
         claims: list[Claim] = []
-        with self.store.write() as connection:
+        # Row locks (FOR UPDATE SKIP LOCKED) keep claimers apart; the append lock is not needed.
+        with self.store.write(append=False) as connection:
             candidates = connection.execute(query).all()
             if not candidates:
                 return []

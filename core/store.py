@@ -116,12 +116,16 @@ class EventStore:
     # -- transactions ----------------------------------------------------------------------
 
     @contextmanager
-    def write(self) -> Iterator[sa.Connection]:
-        """A write transaction (``BEGIN IMMEDIATE`` on SQLite, the append lock on PostgreSQL)."""
+    def write(self, *, append: bool = True) -> Iterator[sa.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite, the append lock on PostgreSQL).
+
+        ``append=False`` skips PostgreSQL's append lock, for transactions that append no events
+        and rely on row locks instead (outbox claims, so that processes claim side by side).
+        """
         with database_errors(self.url), self.engine.connect() as plain:
             connection = plain.execution_options(firebell_write=True)
             with connection.begin():
-                if self.is_postgres:
+                if self.is_postgres and append:
                     connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_APPEND_LOCK)))
                 yield connection
 
