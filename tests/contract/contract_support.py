@@ -6,8 +6,10 @@ pytest fixtures and imports pytest only where a test asks for the server.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import threading
 import time
 import uuid
@@ -210,3 +212,112 @@ def read_records(folder: Path) -> list[dict[str, Any]]:
             if line.strip():
                 records.append(json.loads(line))
     return records
+
+
+# -- a network between Firebell and PostgreSQL that can fail -------------------------------------
+
+
+class TcpProxy:
+    """Forwards a local port to a server; :meth:`down` cuts every connection and refuses new ones.
+
+    Firebell's URL points at the proxy, so that a test can take "the database" away and give it
+    back the way a network or a server restart does, without touching the server itself.
+    """
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = 0
+        self._listener: socket.socket | None = None
+        self._sockets: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def up(self) -> None:
+        """Listen (on the same port as before, if any) and forward."""
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    @property
+    def is_up(self) -> bool:
+        """Whether it forwards now."""
+        return self._listener is not None
+
+    def down(self) -> None:
+        """Cut every connection and refuse new ones (connection refused)."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone would not, and the
+            # port would go on listening.
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
+        with self._lock:
+            sockets, self._sockets = self._sockets, set()
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def url_for(self, url: str) -> str:
+        """``url`` pointed at the proxy."""
+        return sa.make_url(url).set(host="127.0.0.1", port=self.port).render_as_string(False)
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # closed by down()
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                if self._listener is not listener:
+                    client.close()
+                    upstream.close()
+                    return
+                self._sockets.update((client, upstream))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+                with self._lock:
+                    self._sockets.discard(sock)
+
+
+@contextmanager
+def tcp_proxy(url: str) -> Iterator[TcpProxy]:
+    """A running :class:`TcpProxy` to the server of ``url``."""
+    parsed = sa.make_url(url)
+    proxy = TcpProxy(parsed.host or "127.0.0.1", parsed.port or 5432)
+    proxy.up()
+    try:
+        yield proxy
+    finally:
+        proxy.down()
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float = 20.0, what: str = "") -> None:
+    """Poll ``condition`` until it holds; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
+        time.sleep(0.02)
