@@ -139,6 +139,7 @@ class NotionApi:
             return RetryLater(
                 f"Notion is rate limiting requests (429) to {what}; retrying in {retry_after:g} s.",
                 retry_after=retry_after,
+                rate_limited=True,
             )
         if code in (
             APIErrorCode.InternalServerError,

@@ -158,6 +158,7 @@ def failure(error: pagerduty.Error, *, doing: str, config: PagerDutyConfig) -> F
         return RetryLater(
             f"PagerDuty is rate limiting Firebell (429) while {doing}; Firebell will retry",
             retry_after=retry_after_seconds(response),
+            rate_limited=True,
         )
     if status >= 500 or status in (408, 409, 425):
         return RetryLater(

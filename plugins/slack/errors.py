@@ -63,6 +63,7 @@ def _translate(error: SlackApiError, token_env: str) -> PermanentPluginError | R
         return RetryLater(
             f"Slack rate-limited {method}; trying again after {wait or 'a while'} s",
             retry_after=wait,
+            rate_limited=True,
         )
     if status >= 500 or code in _TRANSIENT_ERRORS:
         return RetryLater(
