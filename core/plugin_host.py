@@ -172,10 +172,13 @@ class PluginHost:
             if name in done:
                 return
             if name in visiting:
-                cycle = " -> ".join((*path, name))
+                members = path[path.index(name) :]
+                cycle = " -> ".join((*members, name))
+                tables = " or ".join(f"[plugins.{member}]" for member in members)
                 raise ConfigError(
-                    f"{self.settings.source}: plugins wait for each other in a circle ({cycle}); "
-                    "change an `after` list so that one of them goes first."
+                    f"{self.settings.source}: [plugins.{path[-1]}] after: plugins wait for each "
+                    f"other in a circle ({cycle}); change the `after` list in {tables} so that "
+                    "one of them goes first."
                 )
             visiting.add(name)
             for dependency in self.enabled[name].after:
