@@ -252,14 +252,21 @@ def make_harness(
         firebell_table: Mapping[str, Any] | None = None,
         *,
         link_channels: bool = True,
+        plugins: Mapping[str, Any] | None = None,
         **options: Any,
     ) -> Harness:
+        """A harness; with ``plugins`` the installed plugins run (the real Slack plugin)."""
         document: dict[str, Any] = {"firebell": dict(firebell_table or {}), "plugins": {}}
         extra: dict[str, object] = {}
-        if link_channels:
+        if plugins is not None:
+            document["plugins"] = dict(plugins)
+            options.setdefault("environ", {"SLACK_BOT_TOKEN": BOT_TOKEN})
+        elif link_channels:
             document["plugins"]["channels"] = {}
             extra["channels"] = ChannelLinker(fake_slack)
-        firebell = make_firebell(document, extra_plugins=extra, entry_points=False, **options)
+        firebell = make_firebell(
+            document, extra_plugins=extra, entry_points=plugins is not None, **options
+        )
         bolt = build_app(
             firebell,
             bot_token=BOT_TOKEN,
@@ -841,6 +848,76 @@ def test_healthz_answers_when_the_log_is_reachable(harness: Harness) -> None:
     response = harness.http.get(harness.url + "/healthz")
 
     assert response.status_code == 200 and response.json() == {"ok": True}
+
+
+# -- end to end with the Slack plugin -------------------------------------------------------------
+
+
+def test_end_to_end_declare_resolve_close_through_slack(
+    make_harness: Callable[..., Harness], fake_slack: FakeSlack
+) -> None:
+    announce = fake_slack.add_channel("incidents")
+    oncall = fake_slack.add_usergroup("oncall", users=[RESPONDER])
+    h = make_harness(
+        plugins={
+            "slack": {
+                "bot_token": {"env": "SLACK_BOT_TOKEN"},
+                "api_url": fake_slack.url + "/api/",
+                "announcement_channels": [announce],
+                "cc_usergroups": [oncall],
+                "responders": [RESPONDER],
+            }
+        }
+    )
+    hostile = "Payments fail <!channel> <@U0000STRANGE> & more"
+
+    # /incident -> modal -> submit (twice: a retry) -> deliveries
+    sent = h.command("/incident")
+    view = h.opened_view(sent)
+    values = form("Checkout is down <!here>", description=hostile, severity="SEV1")
+    assert h.submit(view, values).content == b""
+    assert h.submit(view, values, retry_num=1).content == b""
+    h.firebell.deliverer.drain()
+
+    incident = h.firebell.engine.get(h.only_incident().id)
+    channel = fake_slack.channel_by_name(f"incd-{incident.id}")
+    assert channel is not None and not channel.is_archived
+    assert incident.resource("channel") is not None
+    assert incident.resource("channel").external_id == channel.id  # type: ignore[union-attr]
+    assert "Payments fail" in fake_slack.topic(channel.id)
+    assert {REPORTER, RESPONDER} <= set(fake_slack.members(channel.id))
+    summary = " ".join(m["text"] for m in fake_slack.messages(channel.id))
+    assert incident.id in summary and "SEV1" in summary
+    dm = fake_slack.dm_channel(REPORTER)
+    assert dm is not None and channel.id in " ".join(m["text"] for m in dm.messages)
+    announced = " ".join(m["text"] for m in fake_slack.messages(announce))
+    assert incident.id in announced and f"<!subteam^{oncall}>" in announced
+    assert len([c for c in fake_slack.channels.values() if c.name.startswith("incd-")]) == 1
+
+    # Nothing anywhere pings because of what the reporter typed.
+    for conversation in fake_slack.channels.values():
+        for message in conversation.messages:
+            text = json.dumps(message)
+            assert "<!channel>" not in text and "<!here>" not in text
+            assert "<@U0000STRANGE>" not in text
+
+    # /resolve-incident -> confirm -> renamed, announced
+    view = h.opened_view(h.command("/resolve-incident", channel_id=channel.id))
+    assert h.submit(view, summary_form("Rolled back"), user_id=RESPONDER).content == b""
+    h.firebell.deliverer.drain()
+    assert fake_slack.channels[channel.id].name == f"incd-{incident.id}-resolved"
+    assert "resolved" in " ".join(m["text"] for m in fake_slack.messages(announce)[1:]).lower()
+
+    # The adapter still finds the incident after the rename (by id, not by name).
+    refused = h.reply(h.command("/resolve-incident", channel_id=channel.id))
+    assert "already resolved" in refused
+
+    # /close-incident -> confirm -> archived
+    view = h.opened_view(h.command("/close-incident", channel_id=channel.id))
+    assert h.submit(view, summary_form("Post-mortem held")).content == b""
+    h.firebell.deliverer.drain()
+    assert fake_slack.channels[channel.id].is_archived
+    assert h.firebell.engine.get(incident.id).state is IncidentState.CLOSED
 
 
 # -- random input ------------------------------------------------------------------------------
