@@ -68,6 +68,12 @@ $module = ["py.typed"]
 
 [tool.pytest.ini_options]
 testpaths = ["tests"]
+
+[tool.ruff]
+line-length = 100
+
+[tool.ruff.lint]
+select = ["E", "F", "W", "I", "B", "UP"]
 """
 
 _MODULE = '''\
@@ -105,7 +111,10 @@ def _check_folder(_instance: object, _attribute: attrs.Attribute[str], value: st
 
 @attrs.frozen
 class $config_class:
-    """``[plugins.$name]``: ``folder`` holds one record per incident (default ``$name-records``)."""
+    """``[plugins.$name]``: the plugin's settings.
+
+    ``folder`` holds one record per incident (default ``$name-records``).
+    """
 
     folder: str = attrs.field(default="$name-records", validator=_check_folder)
 
