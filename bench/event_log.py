@@ -1,0 +1,308 @@
+"""Part ``event-log``: appends per second and rebuilding the read model, against the raw driver.
+
+Appends go through :meth:`EventStore.insert_events` exactly as commands call it: one
+``StatusUpdatePosted`` per call (one transaction each) on an existing incident, with the version
+the caller saw and an outbox row for each of four plugins; and batched, many events per call.
+The baselines insert the same rows with the driver alone in the same run: one event row per
+transaction, the SQL an append runs (read the incident, insert the event, update the incident,
+insert the outbox rows), and ``executemany`` batches.
+
+Rebuilding runs :meth:`EventStore.rebuild_read_model` over a generated log (see
+:mod:`bench.datagen`) against a raw ``SELECT`` of the same rows in position order, with and
+without ``json.loads`` of each payload.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from firebell.core.events import IncidentCreated, StatusUpdatePosted
+from firebell.core.serialization import converter, dump_event
+from firebell.core.store import EventStore
+
+from bench.backends import Backend, EventRow
+from bench.datagen import PLUGINS
+from bench.measure import Result, Sizes, median, rate, timed
+
+__all__ = ["measure_appends", "measure_rebuild"]
+
+Log = Callable[[str], None]
+
+_STREAMS = 20
+_UPDATE = StatusUpdatePosted(
+    "Rolled back the 14:02 deploy of payments-api; error rate is falling.", False
+)
+
+
+def _seed(store: EventStore, prefix: str) -> list[str]:
+    """Declare :data:`_STREAMS` incidents (untimed) and return their names."""
+    names = [f"20260601-{prefix}-{i:02d}" for i in range(_STREAMS)]
+    now = datetime.now(UTC)
+    for name in names:
+        store.insert_events(
+            name,
+            [IncidentCreated(name, "Checkout is down", "Payments fail", "SEV2", "U0REPORT")],
+            actor="U0REPORT",
+            occurred_at=now,
+            expected_version=0,
+        )
+    return names
+
+
+def _firebell_single(url: str, count: int) -> float:
+    store = EventStore(url)
+    try:
+        names = _seed(store, "fb")
+        versions = dict.fromkeys(names, 1)
+        now = datetime.now(UTC)
+
+        def run() -> None:
+            for i in range(count):
+                name = names[i % _STREAMS]
+                store.insert_events(
+                    name,
+                    [_UPDATE],
+                    actor="U0REPORT",
+                    occurred_at=now,
+                    expected_version=versions[name],
+                    subscribers=PLUGINS,
+                )
+                versions[name] += 1
+
+        return timed(run)
+    finally:
+        store.dispose()
+
+
+def _firebell_batched(url: str, count: int, batch: int) -> float:
+    store = EventStore(url)
+    try:
+        names = _seed(store, "fb")
+        versions = dict.fromkeys(names, 1)
+        now = datetime.now(UTC)
+        payload = [_UPDATE] * batch
+
+        def run() -> None:
+            for i in range(count // batch):
+                name = names[i % _STREAMS]
+                store.insert_events(
+                    name,
+                    payload,
+                    actor="U0REPORT",
+                    occurred_at=now,
+                    expected_version=versions[name],
+                    subscribers=PLUGINS,
+                )
+                versions[name] += batch
+
+        return timed(run)
+    finally:
+        store.dispose()
+
+
+def _row(backend: Backend, stream: str, version: int, at: object) -> EventRow:
+    return (
+        stream,
+        version,
+        _UPDATE.type,
+        _UPDATE.schema_version,
+        dump_event(_UPDATE),
+        at,
+        "U0REPORT",
+        None,
+    )
+
+
+def _rows(backend: Backend, prefix: str, count: int, first_version: int) -> list[EventRow]:
+    """``count`` rows spread over the streams in turn, as the one-per-transaction appends go."""
+    at = backend.bind_time(datetime.now(UTC))
+    return [
+        _row(backend, f"20260601-{prefix}-{i % _STREAMS:02d}", first_version + i // _STREAMS, at)
+        for i in range(count)
+    ]
+
+
+def _batches(backend: Backend, count: int, batch: int) -> list[list[EventRow]]:
+    """Batches of ``batch`` rows of one stream each, streams in turn, as the batched appends go."""
+    at = backend.bind_time(datetime.now(UTC))
+    versions = [1] * _STREAMS
+    chunks = []
+    for b in range(count // batch):
+        stream = b % _STREAMS
+        first = versions[stream]
+        chunks.append(
+            [_row(backend, f"20260601-raw-{stream:02d}", first + k, at) for k in range(batch)]
+        )
+        versions[stream] += batch
+    return chunks
+
+
+def _raw_single(backend: Backend, url: str, count: int) -> float:
+    rows = _rows(backend, "raw", count, 1)
+    raw = backend.raw(url)
+    try:
+
+        def run() -> None:
+            for row in rows:
+                raw.insert_event(row)
+
+        return timed(run)
+    finally:
+        raw.close()
+
+
+def _raw_like_firebell(backend: Backend, url: str, count: int) -> float:
+    store = EventStore(url)
+    try:
+        _seed(store, "fb")
+        incident = store.get_incident("20260601-fb-00")
+        assert incident is not None
+    finally:
+        store.dispose()
+    incident_data = json.dumps(converter.unstructure(incident), separators=(",", ":"))
+    rows = _rows(backend, "fb", count, 2)
+    raw = backend.raw(url)
+    try:
+
+        def run() -> None:
+            for row in rows:
+                raw.insert_like_firebell(row, incident_data, PLUGINS)
+
+        return timed(run)
+    finally:
+        raw.close()
+
+
+def _raw_batched(backend: Backend, url: str, count: int, batch: int) -> float:
+    chunks = _batches(backend, count, batch)
+    raw = backend.raw(url)
+    try:
+
+        def run() -> None:
+            for chunk in chunks:
+                raw.insert_events(chunk)
+
+        return timed(run)
+    finally:
+        raw.close()
+
+
+def measure_appends(sizes: Sizes, backend: Backend, log: Log) -> list[Result]:
+    """Appends per second, one per transaction and batched, beside the raw driver."""
+    part = "event-log" if backend.name == "SQLite" else "event-log-pg"
+    single, batched = sizes.appends_single, sizes.appends_batched
+    batch = sizes.batch_size
+    samples: dict[str, list[float]] = {
+        name: [] for name in ("fb1", "raw1", "rawlike", "fbN", "rawN")
+    }
+    runners: dict[str, Callable[[str], float]] = {
+        "fb1": lambda url: single / _firebell_single(url, single),
+        "raw1": lambda url: single / _raw_single(backend, url, single),
+        "rawlike": lambda url: single / _raw_like_firebell(backend, url, single),
+        "fbN": lambda url: batched / _firebell_batched(url, batched, batch),
+        "rawN": lambda url: batched / _raw_batched(backend, url, batched, batch),
+    }
+    order = list(runners)
+    for rep in range(sizes.reps):
+        # Rotate the order so that no variant always runs first (or last) on a noisy machine.
+        for name in order[rep % len(order) :] + order[: rep % len(order)]:
+            with backend.new_log() as url:
+                samples[name].append(runners[name](url))
+        log(
+            f"  {backend.name} appends, repetition {rep + 1}/{sizes.reps}: "
+            + ", ".join(f"{k}={v[-1]:,.0f}/s" for k, v in samples.items())
+        )
+    m = {name: median(values) for name, values in samples.items()}
+    extra = {"samples_per_s": samples, "plugins": list(PLUGINS), "batch": batch}
+    return [
+        Result(
+            part,
+            f"append, 1 event/transaction ({len(PLUGINS)} outbox rows)",
+            m["fb1"],
+            "/s",
+            baseline=m["raw1"],
+            baseline_name="raw INSERT",
+            goal=0.5,
+            extra=extra,
+        ),
+        Result(
+            part,
+            "append, 1 event/transaction, same SQL by hand",
+            m["fb1"],
+            "/s",
+            baseline=m["rawlike"],
+            baseline_name="raw, same rows",
+            note="the baseline runs the SQL an append runs (read incident, insert event, "
+            "update incident, insert outbox rows) with the driver alone: the gap is Python "
+            "(SQLAlchemy, cattrs, apply), not the database",
+        ),
+        Result(
+            part,
+            f"append, batches of {batch}",
+            m["fbN"],
+            "/s",
+            baseline=m["rawN"],
+            baseline_name="raw executemany",
+            goal=0.5,
+        ),
+    ]
+
+
+def _rebuild(url: str, events: int) -> float:
+    store = EventStore(url)
+    try:
+        started = time.perf_counter()
+        counted = store.rebuild_read_model()
+        seconds = time.perf_counter() - started
+    finally:
+        store.dispose()
+    if counted != events:
+        raise RuntimeError(f"the rebuild read {counted} events, not {events}")
+    return seconds
+
+
+def measure_rebuild(
+    sizes: Sizes, backend: Backend, url: str, events: int, log: Log
+) -> list[Result]:
+    """Rebuilding the read model from ``events`` events at ``url``, beside raw scans."""
+    part = "event-log" if backend.name == "SQLite" else "event-log-pg"
+    raw = backend.raw(url)
+    try:
+        raw.scan(decode=False)  # warm the caches: every variant then reads from memory
+        samples: dict[str, list[float]] = {"rebuild": [], "scan": [], "scan_json": []}
+        reps = max(1, min(sizes.reps, 3))
+        for rep in range(reps):
+            samples["scan"].append(rate(events, timed(lambda: raw.scan(decode=False))))
+            samples["scan_json"].append(rate(events, timed(lambda: raw.scan(decode=True))))
+            samples["rebuild"].append(rate(events, _rebuild(url, events)))
+            log(
+                f"  {backend.name} rebuild of {events:,} events, repetition {rep + 1}/{reps}: "
+                + ", ".join(f"{k}={v[-1]:,.0f}/s" for k, v in samples.items())
+            )
+    finally:
+        raw.close()
+    m = {name: median(values) for name, values in samples.items()}
+    extra = {"events": events, "samples_per_s": samples}
+    return [
+        Result(
+            part,
+            f"rebuild read model, {events:,} events",
+            m["rebuild"],
+            "/s",
+            baseline=m["scan"],
+            baseline_name="raw SELECT scan",
+            goal=0.3,
+            extra=extra,
+        ),
+        Result(
+            part,
+            f"rebuild read model, {events:,} events",
+            m["rebuild"],
+            "/s",
+            baseline=m["scan_json"],
+            baseline_name="raw scan + json.loads",
+        ),
+    ]
