@@ -87,15 +87,15 @@ _limiters_lock = threading.Lock()
 def limiter_for(config: StatuspageConfig) -> RateLimiter:
     """The process-wide limiter of ``config``'s API key (and API URL).
 
-    Two settings objects with the same key share one limiter (Statuspage counts per key); when
-    they ask for different rates the lower one holds.
+    Settings objects with the same key share one limiter (Statuspage counts per key), at the
+    rate of the one whose client was made last (a reloaded configuration replaces the old).
     """
     digest = hashlib.sha256(config.api_key.reveal().encode()).hexdigest()
     with _limiters_lock:
         limiter = _limiters.get((config.api_url, digest))
         if limiter is None:
             limiter = _limiters[(config.api_url, digest)] = RateLimiter(config.requests_per_second)
-        limiter.per_second = min(limiter.per_second, config.requests_per_second)
+        limiter.per_second = config.requests_per_second
         return limiter
 
 

@@ -268,7 +268,9 @@ def test_requests_keep_to_the_per_key_rate(
     make_firebell: MakeFirebell,
 ) -> None:
     with FakeStatuspage(requests_per_second=1, rate_limit_status=420) as statuspage:
-        settings = document(statuspage.url, requests_per_second=1.0)
+        # A little under Statuspage's rate, so that a loaded test machine delaying one request's
+        # arrival does not make the fake see two within a second.
+        settings = document(statuspage.url, requests_per_second=0.8)
         firebell = make_firebell(settings, environ=ENVIRON)
         incident_id = declare(firebell)
         firebell.engine.post_update(incident_id, "Looking into it.", actor="U123", public=True)
@@ -279,7 +281,7 @@ def test_requests_keep_to_the_per_key_rate(
         statuses = [call.status for call in statuspage.calls]
     # look for an earlier one, create, post the update: never refused
     assert statuses == [200, 201, 200]
-    assert elapsed >= 2.0
+    assert elapsed >= 2.5
     assert backlog(firebell)[:2] == (0, 0)
 
 
