@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -165,7 +166,8 @@ def test_every_key(make_firebell: MakeFirebell) -> None:
         pytest.param(
             {"severities": "SEV0"},
             ENVIRON,
-            'severities must be a list of severity names such as ["SEV0"], not a string',
+            # Refused by the core's converter, or by the plugin where the converter split it.
+            r"severities(: expected a list| must be a list of severity names)",
             id="severities-string",
         ),
         pytest.param(
@@ -177,7 +179,7 @@ def test_every_key(make_firebell: MakeFirebell) -> None:
         pytest.param(
             {"timeout": "soon"},
             ENVIRON,
-            "timeout: invalid value for type, expected float",
+            r"timeout: (invalid value for type, expected float|expected a number)",
             id="timeout",
         ),
     ],
@@ -193,7 +195,7 @@ def test_config_errors_name_the_table_and_key(
         make_firebell(settings, environ=environ)
     text = str(raised.value)
     assert "[plugins.statuspage]" in text
-    assert message in text
+    assert message in text or re.search(message, text), text
     assert STATUSPAGE_API_KEY not in text
 
 
