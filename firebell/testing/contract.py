@@ -24,7 +24,6 @@
 
 from __future__ import annotations
 
-import functools
 import importlib
 import importlib.metadata
 import inspect
@@ -217,53 +216,75 @@ class _Doubler:
         return namespace
 
     def _twice(self, hook: str, function: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(function)
-        def twice(**kwargs: Any) -> Any:
-            event = kwargs.get("event")
-            event_type = getattr(event, "type", "?")
-            position = getattr(event, "position", 0)
-            before = self.count_effects()
-            first = function(**kwargs)
-            middle = self.count_effects()
-            repeat = dict(kwargs)
-            if "attempt" in repeat:
-                repeat["attempt"] = kwargs["attempt"] + 1
-            where = f"{hook} on {event_type} (position {position})"
-            try:
-                second = function(**repeat)
-            except RetryLater as error:
-                self._problem(
-                    f"{where}: the repeated call raised RetryLater ({error}); a delivery that "
-                    "already took effect must succeed when repeated, not wait"
-                )
-                return first
-            except Exception as error:
-                self._problem(
-                    f"{where}: the repeated call raised {type(error).__name__}: {error}; a "
-                    "repeated delivery must find what the first call made and succeed"
-                )
-                return first
-            after = self.count_effects()
-            call = HookCall(
-                hook, event_type, position, _links(first), _links(second), (before, middle, after)
-            )
-            with self._lock:
-                self.calls.append(call)
-            if _identities(call.first) != _identities(call.second):
-                self._problem(
-                    f"{where}: the first call returned {list(call.first)!r}, the repeated call "
-                    f"{list(call.second)!r}; a repeated delivery must not create a second thing "
-                    "outside (look in incident.resources or use the service's deduplication)"
-                )
-            if after != middle:
-                self._problem(
-                    f"{where}: count_effects() was {middle!r} after the first call and "
-                    f"{after!r} after the repeated one; calling a hook twice with the same "
-                    "event must not create two things outside"
-                )
-            return first
+        # The stand-in asks for ``event`` and ``attempt`` besides what the plugin asks for (the
+        # host passes what a hook's parameters name), so that it can report the event and
+        # repeat the call as a later attempt; the plugin still gets only its own parameters.
+        wanted = [  # what pluggy passes: the parameters without defaults
+            name
+            for name, parameter in inspect.signature(function).parameters.items()
+            if parameter.default is inspect.Parameter.empty
+            and parameter.kind is not inspect.Parameter.KEYWORD_ONLY
+        ]
+        names = list(dict.fromkeys([*wanted, "event", "attempt"]))
+        source = (
+            f"def {hook}({', '.join(names)}):\n"
+            f"    return _call({{{', '.join(f'{n!r}: {n}' for n in names)}}})\n"
+        )
+        scope: dict[str, Any] = {"_call": lambda values: self._call(hook, function, wanted, values)}
+        exec(source, scope)
+        stand_in: Callable[..., Any] = scope[hook]
+        stand_in.firebell_impl = function.firebell_impl  # type: ignore[attr-defined]
+        stand_in.__doc__ = function.__doc__
+        return stand_in
 
-        return twice
+    def _call(
+        self, hook: str, function: Callable[..., Any], wanted: list[str], values: dict[str, Any]
+    ) -> Any:
+        event = values["event"]
+        where = f"{hook} on {event.type} (position {event.position})"
+        kwargs = {name: values[name] for name in wanted}
+        repeat = {**kwargs, "attempt": values["attempt"] + 1} if "attempt" in kwargs else kwargs
+        before = self.count_effects()
+        first = function(**kwargs)
+        middle = self.count_effects()
+        try:
+            second = function(**repeat)
+        except RetryLater as error:
+            self._problem(
+                f"{where}: the repeated call raised RetryLater ({error}); a delivery that "
+                "already took effect must succeed when repeated, not wait"
+            )
+            return first
+        except Exception as error:
+            self._problem(
+                f"{where}: the repeated call raised {type(error).__name__}: {error}; a "
+                "repeated delivery must find what the first call made and succeed"
+            )
+            return first
+        after = self.count_effects()
+        call = HookCall(
+            hook,
+            event.type,
+            event.position,
+            _links(first),
+            _links(second),
+            (before, middle, after),
+        )
+        with self._lock:
+            self.calls.append(call)
+        if _identities(call.first) != _identities(call.second):
+            self._problem(
+                f"{where}: the first call returned {list(call.first)!r}, the repeated call "
+                f"{list(call.second)!r}; a repeated delivery must not create a second thing "
+                "outside (look in incident.resources or use the service's deduplication)"
+            )
+        if after != middle:
+            self._problem(
+                f"{where}: count_effects() was {middle!r} after the first call and "
+                f"{after!r} after the repeated one; calling a hook twice with the same "
+                "event must not create two things outside"
+            )
+        return first
 
     def _problem(self, text: str) -> None:
         with self._lock:
