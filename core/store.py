@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import sqlalchemy as sa
@@ -21,6 +21,9 @@ from firebell.core.incident import Incident, IncidentState, apply
 from firebell.core.schema import commands, deliveries, events, incidents, resources
 from firebell.core.serialization import converter, dump_event, load_event
 from sqlalchemy.exc import IntegrityError
+
+if TYPE_CHECKING:
+    from firebell.core.migrations import SchemaUpgrade
 
 __all__ = ["AppendResult", "EventStore", "row_to_event"]
 
@@ -92,11 +95,8 @@ class EventStore:
         with self.write() as connection:
             prepare_schema(connection, upgrade=not self.is_postgres, where=redact_url(self.url))
 
-    def upgrade_schema(self) -> tuple[str | None, str]:
-        """Upgrade the log to the newest schema revision (``firebell db upgrade``).
-
-        Returns the revision before (None for an empty database) and after.
-        """
+    def upgrade_schema(self) -> SchemaUpgrade:
+        """Upgrade the log to the newest schema revision (``firebell db upgrade``)."""
         from firebell.core.migrations import upgrade_schema
 
         with self.write() as connection:

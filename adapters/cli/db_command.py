@@ -41,18 +41,33 @@ def db() -> None:
 @click.pass_context
 def upgrade(ctx: click.Context, as_json: bool) -> None:
     """Upgrade the event log's schema to this Firebell's (back the database up first)."""
-    from firebell.core.migrations import HEAD
+    from firebell.core.migrations import BASELINE
 
     with _store(ctx) as store:
-        before, after = store.upgrade_schema()
+        done = store.upgrade_schema()
         where = redact_url(store.url)
     if as_json:
-        click.echo(json.dumps({"database": where, "before": before, "after": after}))
-    elif before == HEAD:
-        click.echo(f"{where} is already at schema revision {HEAD}; nothing to do.")
+        click.echo(
+            json.dumps(
+                {
+                    "database": where,
+                    "before": done.before,
+                    "after": done.after,
+                    "adopted": done.adopted,
+                }
+            )
+        )
+    elif done.adopted:
+        click.echo(
+            f"Adopted {where}: a log from before schema revisions were tracked, stamped "
+            f"{BASELINE}" + (f", then upgraded to {done.after}." if done.after != BASELINE else ".")
+        )
+    elif done.before == done.after:
+        click.echo(f"{where} is already at schema revision {done.after}; nothing to do.")
+    elif done.before is None:
+        click.echo(f"Created the event log in the empty database {where} at {done.after}.")
     else:
-        shown = before or "an empty database"
-        click.echo(f"Upgraded {where} from {shown} to schema revision {after}.")
+        click.echo(f"Upgraded {where} from {done.before} to schema revision {done.after}.")
 
 
 @db.command()

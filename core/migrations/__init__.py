@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+import attrs
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -31,6 +32,7 @@ from firebell.core.schema import metadata
 __all__ = [
     "BASELINE",
     "HEAD",
+    "SchemaUpgrade",
     "alembic_config",
     "prepare_schema",
     "schema_revision",
@@ -106,11 +108,23 @@ def prepare_schema(connection: sa.Connection, *, upgrade: bool, where: str) -> N
     upgrade_schema(connection)
 
 
-def upgrade_schema(connection: sa.Connection) -> tuple[str | None, str]:
+@attrs.frozen
+class SchemaUpgrade:
+    """What :func:`upgrade_schema` did.
+
+    ``before`` is the revision found (None: an empty database, or ``adopted``), ``after`` the one
+    left; ``adopted`` says a log from before revisions were tracked was stamped :data:`BASELINE`.
+    """
+
+    before: str | None
+    after: str
+    adopted: bool = False
+
+
+def upgrade_schema(connection: sa.Connection) -> SchemaUpgrade:
     """Upgrade the database at ``connection`` (in a write transaction) to :data:`HEAD`.
 
-    A log from before revisions were tracked is stamped :data:`BASELINE` first. Returns the
-    revision before (None for an empty database) and after.
+    A log from before revisions were tracked is stamped :data:`BASELINE` first.
     """
     before = schema_revision(connection)
     if before is not None and not _known(before):
@@ -118,9 +132,9 @@ def upgrade_schema(connection: sa.Connection) -> tuple[str | None, str]:
             f"The database is at schema revision {before!r}, which this Firebell does not know "
             f"(its newest is {HEAD!r}); a newer Firebell wrote it. Nothing was changed."
         )
-    if before is None and _has_log(connection):
+    adopted = before is None and _has_log(connection)
+    if adopted:
         MigrationContext.configure(connection).stamp(_scripts(), BASELINE)
-        before = BASELINE
-    if before != HEAD:
+    if (BASELINE if adopted else before) != HEAD:
         command.upgrade(alembic_config(connection), "head")
-    return before, HEAD
+    return SchemaUpgrade(before, HEAD, adopted)

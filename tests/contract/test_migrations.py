@@ -1,0 +1,142 @@
+"""Schema revisions (Alembic) on SQLite and PostgreSQL, and what opening a log does about them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from click.testing import CliRunner
+from contract_support import declare
+from firebell.adapters.cli.main import cli
+from firebell.core import DatabaseOutOfDate
+from firebell.core.migrations import BASELINE, HEAD, SchemaUpgrade, alembic_config
+from firebell.core.schema import metadata
+from firebell.core.store import EventStore
+
+
+def differences(store: EventStore) -> list[object]:
+    """What Alembic's autogenerate finds between the database and the metadata."""
+    with store.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, metadata))
+
+
+def firebell_db(database_url: str, *args: str) -> str:
+    """Run ``firebell db ARGS`` on ``database_url``; returns its output (it must succeed)."""
+    result = CliRunner().invoke(
+        cli, ["db", *args], env={"FIREBELL_DATABASE_URL": database_url, "FIREBELL_CONFIG": ""}
+    )
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result.output
+
+
+def create_like_an_old_firebell(store: EventStore) -> None:
+    """The tables as Firebell created them before it tracked revisions (no alembic_version)."""
+    metadata.create_all(store.engine)
+    declare(store, "20260101-old-owl")
+
+
+def test_head_is_the_newest_revision_and_the_baseline_the_first() -> None:
+    scripts = ScriptDirectory.from_config(alembic_config())
+    assert scripts.get_current_head() == HEAD
+    assert scripts.get_base() == BASELINE
+
+
+def test_upgrading_an_empty_database_gives_exactly_the_metadatas_schema(database_url: str) -> None:
+    store = EventStore(database_url)
+    try:
+        assert store.upgrade_schema() == SchemaUpgrade(None, HEAD, adopted=False)
+        assert differences(store) == []
+        assert store.schema_revision() == HEAD
+        declare(store, "a")  # and it works as a log
+        assert store.get_incident("a") is not None
+    finally:
+        store.dispose()
+
+
+def test_a_new_log_opened_by_firebell_starts_at_head(store: EventStore) -> None:
+    assert store.schema_revision() == HEAD
+    assert differences(store) == []
+    assert "already at schema revision" in firebell_db(store.url, "upgrade")
+
+
+def test_downgrading_to_nothing_and_upgrading_again(database_url: str) -> None:
+    store = EventStore(database_url)
+    try:
+        store.upgrade_schema()
+        with store.write() as connection:
+            command.downgrade(alembic_config(connection), "base")
+        with store.read() as connection:
+            assert not sa.inspect(connection).has_table("events")
+        store.upgrade_schema()
+        assert differences(store) == []
+    finally:
+        store.dispose()
+
+
+def test_an_sqlite_log_from_before_revisions_is_upgraded_when_opened(tmp_path: object) -> None:
+    store = EventStore(f"sqlite:///{tmp_path}/old.db")
+    try:
+        create_like_an_old_firebell(store)
+        assert store.schema_revision() is None
+        store.create_tables()
+        assert store.schema_revision() == HEAD
+        assert store.get_incident("20260101-old-owl") is not None
+    finally:
+        store.dispose()
+
+
+@pytest.mark.postgres
+def test_a_postgresql_log_from_before_revisions_needs_firebell_db_upgrade(
+    postgres_url: str,
+) -> None:
+    store = EventStore(postgres_url)
+    try:
+        create_like_an_old_firebell(store)
+        with pytest.raises(DatabaseOutOfDate) as refused:
+            store.create_tables()
+        message = str(refused.value)
+        assert "from before revisions were tracked" in message
+        assert "firebell db upgrade" in message and "pg_dump" in message
+        assert store.schema_revision() is None  # opening changed nothing
+
+        output = firebell_db(postgres_url, "upgrade")
+
+        assert f"a log from before schema revisions were tracked, stamped {BASELINE}" in output
+        store.create_tables()
+        assert store.get_incident("20260101-old-owl") is not None
+        assert differences(store) == []
+    finally:
+        store.dispose()
+
+
+def test_a_log_written_by_a_newer_firebell_is_refused(store: EventStore) -> None:
+    with store.write() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+
+    with pytest.raises(DatabaseOutOfDate, match="'9999', which this Firebell does not know"):
+        store.create_tables()
+    with pytest.raises(DatabaseOutOfDate, match="newer Firebell"):
+        store.upgrade_schema()
+    assert store.schema_revision() == "9999"
+
+
+def test_firebell_db_current_says_whether_an_upgrade_is_needed(database_url: str) -> None:
+    shown = json.loads(firebell_db(database_url, "current", "--json"))
+    assert shown["revision"] is None and shown["head"] == HEAD and shown["current"] is False
+
+    assert "Created the event log in the empty database" in firebell_db(database_url, "upgrade")
+
+    assert "(up to date)" in firebell_db(database_url, "current")
+    shown = json.loads(firebell_db(database_url, "current", "--json"))
+    assert shown == {
+        "database": shown["database"],
+        "revision": HEAD,
+        "head": HEAD,
+        "current": True,
+    }
