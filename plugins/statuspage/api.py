@@ -74,6 +74,7 @@ class RateLimiter:
                     f"Statuspage requests for this API key are queued {wait:.0f} s ahead "
                     f"(limit {self.per_second:g}/s); trying again later.",
                     retry_after=wait,
+                    rate_limited=True,
                 )
             self._next_free = start + SPACING_MARGIN / self.per_second
         if wait > 0:
@@ -267,6 +268,7 @@ class StatuspageApi:
                 f"Statuspage rate-limited the request to {what} (HTTP {status}); "
                 f"trying again in {wait:g} s.",
                 retry_after=wait,
+                rate_limited=True,
             )
         if status in (401, 403):
             raise PermanentPluginError(
