@@ -66,6 +66,11 @@ STILL_WORKING = (
     "Firebell's database is slow to answer, so this may not be recorded yet. Press the button "
     "again in a moment: it will not be recorded twice."
 )
+IN_INCIDENT_CHANNEL = (
+    "This is the channel of *{name}*. For it: `/incident update <text>` (see `/incident help`). "
+    "To declare another incident, use the form (`/incident` with no text) or run the command in "
+    "another channel."
+)
 INCOMPLETE_FORM = "Slack sent an incomplete form. Close it and run the command again."
 
 _INLINE_ERROR_LIMIT = 1000
@@ -197,6 +202,12 @@ class SlackAdapter:
     def _quick_declare(
         self, request: SlashCommand, sub: Subcommand, respond: Respond | None
     ) -> None:
+        current = self._incident_in(request.channel_id)
+        if current is not None:
+            # Text typed in an incident's channel is far more often meant for that incident than
+            # for a second one; declaring one by accident would make a duplicate.
+            _reply(respond, IN_INCIDENT_CHANNEL.format(name=escape_mrkdwn(current.id)))
+            return
         title = title_from_description(sub.argument)
         description = sub.argument if sub.argument.strip() != title else ""
         result = self.engine.declare(
@@ -239,7 +250,7 @@ class SlackAdapter:
                 result = self.engine.change_severity(incident.id, sub.argument, **common)
                 text = f"*{name}* is now {escape_mrkdwn(result.incident.severity)}."
         elif sub.name == "commander":
-            commander = parse_user_mention(sub.argument)
+            commander = parse_user_mention(sub.argument, me=actor)
             if commander is None:
                 text = "Mention the new commander: `/incident commander @name`."
             else:

@@ -70,9 +70,14 @@ def parse_incident_text(text: str) -> Subcommand:
     return Subcommand("declare", stripped)
 
 
-def parse_user_mention(text: str) -> str | None:
-    """The user id in ``<@U123|name>``, ``<@U123>`` or a bare ``U123…`` id; None otherwise."""
+def parse_user_mention(text: str, *, me: str | None = None) -> str | None:
+    """The user id in ``<@U123|name>``, ``<@U123>`` or a bare ``U123…`` id; None otherwise.
+
+    ``me`` (the person typing) is the answer to ``me``.
+    """
     candidate = text.strip()
+    if me is not None and candidate.lower() in {"me", "myself", "@me"}:
+        return me
     match = _MENTION.match(candidate) or _BARE_ID.match(candidate)
     return match.group(1) if match else None
 

@@ -92,7 +92,7 @@ def help_text(settings: FirebellConfig) -> str:
         "`/incident update [--public] <text>`: post a status update (`--public` may reach the "
         "status page)\n"
         "`/incident severity <SEVn>`: change the severity\n"
-        "`/incident commander @person`: hand over the command\n"
+        "`/incident commander @person` (or `me`): hand over the command\n"
         "`/incident resolve [summary]`, `/resolve-incident`: mark it resolved\n"
         "`/incident reopen [reason]`: reopen a resolved incident\n"
         "`/incident close [summary]`, `/close-incident`: close it after the post-mortem "

@@ -595,6 +595,30 @@ def test_update_severity_and_commander_subcommands(harness: Harness) -> None:
     ]
 
 
+def test_free_text_in_an_incident_channel_does_not_declare_a_second_incident(
+    harness: Harness,
+) -> None:
+    incident = harness.declare()
+    channel = harness.channel_of(incident)
+
+    text = harness.reply(harness.command("/incident", "DB is back", channel_id=channel))
+
+    assert f"channel of *{incident.id}*" in text and "/incident update" in text
+    assert len(harness.incidents()) == 1
+
+
+def test_commander_me_takes_the_command(harness: Harness) -> None:
+    incident = harness.declare()
+    channel = harness.channel_of(incident)
+
+    text = harness.reply(
+        harness.command("/incident", "commander me", channel_id=channel, user_id=RESPONDER)
+    )
+
+    assert f"<@{RESPONDER}> is now the commander" in text
+    assert harness.firebell.engine.get(incident.id).commander == RESPONDER
+
+
 def test_resolve_reopen_and_close_subcommands(harness: Harness) -> None:
     incident = harness.declare()
     channel = harness.channel_of(incident)
