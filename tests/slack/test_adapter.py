@@ -9,6 +9,7 @@ import json
 import re
 import secrets
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -253,6 +254,7 @@ def make_harness(
         *,
         link_channels: bool = True,
         plugins: Mapping[str, Any] | None = None,
+        app_options: Mapping[str, Any] | None = None,
         **options: Any,
     ) -> Harness:
         """A harness; with ``plugins`` the installed plugins run (the real Slack plugin)."""
@@ -272,6 +274,7 @@ def make_harness(
             bot_token=BOT_TOKEN,
             signing_secret=sr.SIGNING_SECRET,
             api_url=fake_slack.url + "/api",
+            **(app_options or {}),
         )
         asgi = create_asgi_app(
             bolt, signing_secret=sr.SIGNING_SECRET, checks=[database_check(firebell)]
@@ -844,6 +847,22 @@ def test_a_group_rule_looks_up_membership_once_and_refuses_non_members(
     # Declaring is not restricted, so no lookup is made for it.
 
 
+def test_when_slack_will_not_list_a_group_its_members_are_refused_not_let_through(
+    make_harness: Callable[..., Harness], fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    oncall = fake_slack.add_usergroup("oncall", users=[RESPONDER])
+    fake_slack.scopes.discard("usergroups:read")
+    h = make_harness({"permissions": {"severity": [f"group:{oncall}"]}})
+    incident = h.declare()
+    channel = h.channel_of(incident)
+
+    text = h.reply(h.command("/incident", "severity SEV0", channel_id=channel, user_id=RESPONDER))
+
+    assert "may not" in text and oncall in text
+    assert h.firebell.engine.get(incident.id).severity == "SEV1"
+    assert "usergroups:read" in caplog.text
+
+
 # -- failures ---------------------------------------------------------------------------------
 
 
@@ -866,6 +885,27 @@ def test_an_unavailable_database_gets_a_clear_answer(
     assert "database is unavailable" in inline
     assert "database is unavailable" in resolve
     assert h.http.get(h.url + "/healthz").status_code == 503
+
+
+def test_a_slow_database_keeps_the_modal_open_and_a_resubmit_records_once(
+    make_harness: Callable[..., Harness],
+) -> None:
+    h = make_harness(app_options={"submit_deadline": 0.5})
+    view = h.opened_view(h.command("/incident"))
+    path = h.firebell.settings.database_url.removeprefix("sqlite:///")
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the log
+    try:
+        answer = h.submit(view, form()).json()
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+
+    assert "slow to answer" in answer["errors"]["title"]
+    assert "will not be recorded twice" in answer["errors"]["title"]
+    wait_for(h.incidents, what="the declare to finish once the log is free")
+    assert h.submit(view, form()).content == b""  # Submit again: the modal closes
+    assert len(h.incidents()) == 1
 
 
 def test_healthz_answers_when_the_log_is_reachable(harness: Harness) -> None:
