@@ -4,7 +4,7 @@ incident lifecycle driver and the plugin contract check.
 The fixtures (``make_firebell``, ``firebell``, ``incident_lifecycle``, ``fake_slack``) come with
 the ``pytest11`` entry point; import the rest from here::
 
-    from firebell.testing import IncidentLifecycle, check_plugin_contract
+    from firebell.testing import IncidentLifecycle, check_plugin_contract, temporary_firebell
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from firebell.testing.contract import (
     check_plugin_contract,
 )
 from firebell.testing.lifecycle import FULL_LIFECYCLE, IncidentLifecycle
+from firebell.testing.temporary import temporary_firebell
 
 __all__ = [
     "FULL_LIFECYCLE",
@@ -22,4 +23,5 @@ __all__ = [
     "IncidentLifecycle",
     "PluginContractError",
     "check_plugin_contract",
+    "temporary_firebell",
 ]

@@ -27,7 +27,6 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import inspect
-import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -38,13 +37,12 @@ import attrs
 import pluggy
 
 from firebell.core import hookspecs
-from firebell.core.config import parse_config
 from firebell.core.errors import RetryLater
 from firebell.core.hookspecs import Link, PluginSpec, hookimpl
 from firebell.core.incident import Incident
 from firebell.core.plugin_host import ENTRY_POINT_GROUP
-from firebell.core.runtime import open_firebell
 from firebell.testing.lifecycle import FULL_LIFECYCLE, IncidentLifecycle
+from firebell.testing.temporary import temporary_firebell
 
 __all__ = [
     "ContractReport",
@@ -347,25 +345,15 @@ def check_plugin_contract(
     doubler = _Doubler(count_effects)
     raw: dict[str, Any] = {key: dict(value) for key, value in (document or {}).items()}
     raw.setdefault("plugins", {})[name] = dict(table or {})
-    raw["plugins"][COMPANION] = {}
-    with tempfile.TemporaryDirectory(dir=directory) as folder:
-        raw.setdefault("firebell", {}).setdefault(
-            "database_url", f"sqlite:///{Path(folder) / 'contract.db'}"
-        )
-        settings = parse_config(raw, path=Path(folder) / "plugins.toml", environ=environ or {})
-        firebell = open_firebell(
-            settings,
-            extra_plugins={name: doubler.stand_in(target), COMPANION: _Companion()},
-            retry_base=0.0,
-        )
-        try:
-            lifecycle = IncidentLifecycle(firebell)
-            lifecycle.run(steps)
-            left = lifecycle.undelivered()
-            event_types = tuple(lifecycle.event_types())
-            hooks = tuple(hook for hook in hook_names() if firebell.host.implements(name, hook))
-        finally:
-            firebell.close()
+    stand_ins = {name: doubler.stand_in(target), COMPANION: _Companion()}
+    with temporary_firebell(
+        stand_ins, document=raw, environ=environ, directory=directory
+    ) as firebell:
+        lifecycle = IncidentLifecycle(firebell)
+        lifecycle.run(steps)
+        left = lifecycle.undelivered()
+        event_types = tuple(lifecycle.event_types())
+        hooks = tuple(hook for hook in hook_names() if firebell.host.implements(name, hook))
     problems = list(doubler.problems)
     if name in left:
         problems.append(
