@@ -16,9 +16,16 @@ from firebell.core.errors import DatabaseUnavailable
 from sqlalchemy import event as sa_event
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "create_database_engine", "database_errors", "redact_url"]
+__all__ = [
+    "BUSY_TIMEOUT_SECONDS",
+    "CONNECT_TIMEOUT_SECONDS",
+    "create_database_engine",
+    "database_errors",
+    "redact_url",
+]
 
 BUSY_TIMEOUT_SECONDS = 30.0
+CONNECT_TIMEOUT_SECONDS = 10.0
 
 
 def redact_url(url: str) -> str:
@@ -26,14 +33,39 @@ def redact_url(url: str) -> str:
     return sa.make_url(url).render_as_string(hide_password=True)
 
 
-def create_database_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> sa.Engine:
-    """An SQLAlchemy engine for ``url``; creates the folder of an SQLite file when missing."""
+def create_database_engine(
+    url: str,
+    *,
+    busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+    connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+) -> sa.Engine:
+    """An SQLAlchemy engine for ``url``; creates the folder of an SQLite file when missing.
+
+    ``busy_timeout`` is how long a writer waits for another's lock (SQLite's busy timeout,
+    PostgreSQL's ``lock_timeout``) before giving up with :class:`DatabaseUnavailable`;
+    ``connect_timeout`` how long a PostgreSQL server may take to answer a new connection.
+    """
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, busy_timeout)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return sa.create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = max(1, round(connect_timeout))
+    engine = sa.create_engine(
+        parsed, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args
+    )
+    if parsed.get_backend_name() == "postgresql":
+
+        @sa_event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # A writer stuck behind a hung process's lock gives up, as on SQLite.
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f"SET lock_timeout = {int(busy_timeout * 1000)}")
+            dbapi_connection.commit()
+
+    return engine
 
 
 def _sqlite_engine(url: sa.URL, busy_timeout: float) -> sa.Engine:

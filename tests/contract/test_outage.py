@@ -9,8 +9,10 @@ backup or a second process would.
 from __future__ import annotations
 
 import logging
+import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -264,3 +266,65 @@ def test_a_refused_command_is_not_an_outage(outage: Outage, bench: Bench) -> Non
     bench.engine.resolve(name, actor="U_ANA")
     with pytest.raises(CommandRefused, match="already resolved"):
         bench.engine.resolve(name, actor="U_BO")
+
+
+def test_a_writer_stuck_behind_a_hung_one_gives_up_after_the_busy_timeout(
+    database_url: str,
+) -> None:
+    hung = EventStore(database_url)
+    hung.create_tables()
+    store = EventStore(
+        database_url, engine=create_database_engine(database_url, busy_timeout=BUSY_TIMEOUT)
+    )
+    holding, release = threading.Event(), threading.Event()
+
+    def hang() -> None:
+        with hung.write():  # a process that stopped in the middle of an append
+            holding.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=hang)
+    thread.start()
+    try:
+        holding.wait(10)
+        engine = Engine(store, settings_for(database_url))
+        started = time.monotonic()
+        with pytest.raises(DatabaseUnavailable, match="cannot be reached or is locked"):
+            engine.declare(title="Checkout is down", reporter="U_ANA")
+        assert time.monotonic() - started < 10
+        release.set()
+        thread.join(10)
+        engine.declare(title="Checkout is down", reporter="U_ANA")
+        assert store.count_incidents() == 1
+    finally:
+        release.set()
+        thread.join(10)
+        store.dispose()
+        hung.dispose()
+
+
+def test_a_postgresql_server_that_never_answers_is_unavailable_after_the_connect_timeout() -> None:
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel completes the handshake; nobody ever answers
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{silent.getsockname()[1]}/firebell"
+    store = EventStore(url, engine=create_database_engine(url, connect_timeout=2))
+    outcome: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            store.get_incident("20260601-calm-otter")
+        except BaseException as error:
+            outcome.append(error)
+
+    try:
+        asking = threading.Thread(target=ask, daemon=True)  # without a timeout it would hang
+        asking.start()
+        asking.join(10)
+        assert not asking.is_alive(), "still waiting for the silent server after 10s"
+        [error] = outcome
+        assert isinstance(error, DatabaseUnavailable)
+        assert "cannot be reached" in str(error)
+    finally:
+        store.dispose()
+        silent.close()
