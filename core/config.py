@@ -276,6 +276,35 @@ def _strict_bool(value: Any, _: type) -> bool:
 _plugin_converter.register_structure_hook(bool, _strict_bool)
 
 
+# cattrs calls str(value), int(value) and float(value), so `folder = 3` became "3" and
+# `retries = 2.5` became 2; a wrong type in plugins.toml is refused instead.
+def _strict_str(value: Any, _: type) -> str:
+    if isinstance(value, str):
+        return value
+    raise _ReadableError(f"expected a string in quotes, got {value!r}")
+
+
+def _strict_int(value: Any, _: type) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        raise ValueError(value)  # cattrs' own "invalid value for type, expected int", as before
+    raise _ReadableError(f"expected a whole number, got {value!r}")
+
+
+def _strict_float(value: Any, _: type) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        raise ValueError(value)  # cattrs' own "invalid value for type, expected float", as before
+    raise _ReadableError(f"expected a number, got {value!r}")
+
+
+_plugin_converter.register_structure_hook(str, _strict_str)
+_plugin_converter.register_structure_hook(int, _strict_int)
+_plugin_converter.register_structure_hook(float, _strict_float)
+
+
 def _require_secret(value: Any) -> Secret:
     if isinstance(value, Secret):
         return value
