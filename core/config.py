@@ -68,6 +68,9 @@ class FirebellConfig:
     default_severity: str = "SEV2"
     plugins: Mapping[str, PluginTable] = attrs.field(factory=dict)
     permissions: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    #: The ``[firebell.web]`` table as written, secrets resolved; the web console
+    #: (``firebell.adapters.web``) checks its keys when it starts.
+    web: Mapping[str, Any] = attrs.field(factory=dict)
 
     @property
     def source(self) -> str:
@@ -86,7 +89,7 @@ class FirebellConfig:
         return [name for name, table in self.plugins.items() if table.enabled]
 
 
-_ENGINE_KEYS = {"database_url", "default_severity", "severities", "permissions"}
+_ENGINE_KEYS = {"database_url", "default_severity", "severities", "permissions", "web"}
 _PERMISSION_ACTIONS = {"declare", "resolve", "reopen", "close", "severity", "update", "commander"}
 
 
@@ -158,6 +161,7 @@ def parse_config(
         default_severity=default_severity,
         plugins=plugins,
         permissions=_permissions(engine, source),
+        web=_web(engine, source, environ),
     )
 
 
@@ -220,6 +224,16 @@ def _permissions(engine: Mapping[str, Any], source: str) -> dict[str, tuple[str,
             )
         result[action] = tuple(who)
     return result
+
+
+def _web(engine: Mapping[str, Any], source: str, environ: Mapping[str, str]) -> dict[str, Any]:
+    table = engine.get("web", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [firebell.web] must be a table (enabled, port, token...).")
+    return {
+        key: _resolve_secrets(value, source, "[firebell.web]", key, environ)
+        for key, value in table.items()
+    }
 
 
 def _plugin_table(name: str, table: Any, source: str, environ: Mapping[str, str]) -> PluginTable:
