@@ -73,6 +73,27 @@ def _incident_row(incident: Incident) -> dict[str, Any]:
     }
 
 
+def _incident_filters(
+    state: IncidentState | None, severity: str | None, search: str | None
+) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if state is not None:
+        conditions.append(incidents.c.state == state.value)
+    if severity is not None:
+        conditions.append(incidents.c.severity == severity)
+    if search:
+        # The text is matched as typed: % and _ are not wildcards.
+        escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        conditions.append(
+            sa.or_(
+                sa.func.lower(incidents.c.id).like(pattern, escape="\\"),
+                sa.func.lower(incidents.c.title).like(pattern, escape="\\"),
+            )
+        )
+    return conditions
+
+
 class EventStore:
     """The append-only event log with its read model, on SQLite or PostgreSQL."""
 
@@ -344,31 +365,30 @@ class EventStore:
         offset: int = 0,
     ) -> list[Incident]:
         """Incidents from the read model, newest first."""
-        query = sa.select(incidents.c.data).order_by(
-            incidents.c.declared_at.desc(), incidents.c.id.desc()
+        query = (
+            sa.select(incidents.c.data)
+            .where(*_incident_filters(state, severity, search))
+            .order_by(incidents.c.declared_at.desc(), incidents.c.id.desc())
         )
-        if state is not None:
-            query = query.where(incidents.c.state == state.value)
-        if severity is not None:
-            query = query.where(incidents.c.severity == severity)
-        if search:
-            pattern = f"%{search.lower()}%"
-            query = query.where(
-                sa.or_(
-                    sa.func.lower(incidents.c.id).like(pattern),
-                    sa.func.lower(incidents.c.title).like(pattern),
-                )
-            )
         with self.read() as connection:
             rows = connection.execute(query.limit(limit).offset(offset)).scalars()
             return [_incident_from_json(data) for data in rows]
 
-    def count_incidents(self) -> int:
-        """How many incidents the read model holds."""
+    def count_incidents(
+        self,
+        *,
+        state: IncidentState | None = None,
+        severity: str | None = None,
+        search: str | None = None,
+    ) -> int:
+        """How many incidents the read model holds (those :meth:`list_incidents` would list)."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(incidents)
+            .where(*_incident_filters(state, severity, search))
+        )
         with self.read() as connection:
-            return int(
-                connection.execute(sa.select(sa.func.count()).select_from(incidents)).scalar_one()
-            )
+            return int(connection.execute(query).scalar_one())
 
     def select_events(
         self, incident_id: str | None = None, *, after: int = 0, limit: int | None = None
