@@ -6,6 +6,9 @@ SQLite runs in WAL mode with a busy timeout; writers take the write lock up fron
 
 from __future__ import annotations
 
+import random
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,7 +81,7 @@ def _sqlite_engine(url: sa.URL, busy_timeout: float) -> sa.Engine:
         # Let us issue BEGIN ourselves (pysqlite's implicit transactions would defer the lock).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(cursor, busy_timeout)
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -91,6 +94,21 @@ def _sqlite_engine(url: sa.URL, busy_timeout: float) -> sa.Engine:
             connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def _enable_wal(cursor: Any, busy_timeout: float) -> None:
+    # Switching a new file to WAL needs an exclusive lock, and SQLite answers "database is
+    # locked" at once (no busy handler) while another process is switching it or creating the
+    # tables: processes starting together on a new log wait their turn here instead.
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01 + random.random() * 0.04)
 
 
 @contextmanager
