@@ -99,11 +99,15 @@ def prepare_schema(connection: sa.Connection, *, upgrade: bool, where: str) -> N
             "version (or newer), or restore a backup taken before the upgrade."
         )
     if not upgrade:
-        shown = repr(revision) if revision else "from before revisions were tracked"
+        found = (
+            f"is at schema revision {revision!r}"
+            if revision
+            else "was created before Firebell tracked schema revisions"
+        )
         raise DatabaseOutOfDate(
-            f"The event log at {where} is at schema revision {shown}; this Firebell needs "
-            f"{HEAD!r}. Back it up (pg_dump), then run `firebell db upgrade` once, from one "
-            "process; the other processes can start after it."
+            f"The event log at {where} {found}; this Firebell needs revision {HEAD!r}. Back it "
+            "up (pg_dump), then run `firebell db upgrade` once, from one process; start the "
+            "others after it."
         )
     upgrade_schema(connection)
 

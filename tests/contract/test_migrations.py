@@ -101,7 +101,7 @@ def test_a_postgresql_log_from_before_revisions_needs_firebell_db_upgrade(
         with pytest.raises(DatabaseOutOfDate) as refused:
             store.create_tables()
         message = str(refused.value)
-        assert "from before revisions were tracked" in message
+        assert "was created before Firebell tracked schema revisions" in message
         assert "firebell db upgrade" in message and "pg_dump" in message
         assert store.schema_revision() is None  # opening changed nothing
 
