@@ -311,3 +311,10 @@ def test_manifest_scopes_are_read_in_block_and_flow_style() -> None:
     flow = "oauth_config:\n  scopes:\n    user: [search:read]\n    bot: [chat:write, 'commands']\n"
     assert manifest_bot_scopes(flow) == ["chat:write", "commands"]
     assert manifest_bot_scopes("features:\n  bot: [x]\n") == []
+
+
+def test_the_repository_manifest_is_read_and_the_fake_grants_it() -> None:
+    manifest = Path(__file__).resolve().parents[2] / "slack-app-manifest.yaml"
+    scopes = manifest_bot_scopes(manifest.read_text(encoding="utf-8"))
+    assert {"channels:manage", "chat:write", "commands"} <= set(scopes)
+    assert set(scopes) <= set(DEFAULT_SCOPES), "the fake Slack should grant what the app asks for"
