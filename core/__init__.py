@@ -36,10 +36,17 @@ from firebell.core.events import (
     event_type,
 )
 from firebell.core.hookspecs import HOOKSPEC_VERSION, Link, PluginSpec, hookimpl
-from firebell.core.incident import Incident, IncidentState, Resource
+from firebell.core.incident import FollowUp, Incident, IncidentState, Resource, TimelineItem
 from firebell.core.runtime import Firebell, open_firebell
 from firebell.core.secrets import Secret
 from firebell.core.store import AppendResult, EventStore
+from firebell.core.timeline_events import (
+    FollowUpAdded,
+    FollowUpDone,
+    ReminderSent,
+    TimelineEntryAdded,
+    TimelineEntryRemoved,
+)
 
 __all__ = [
     "HOOKSPEC_VERSION",
@@ -56,6 +63,9 @@ __all__ = [
     "Firebell",
     "FirebellConfig",
     "FirebellError",
+    "FollowUp",
+    "FollowUpAdded",
+    "FollowUpDone",
     "Incident",
     "IncidentClosed",
     "IncidentCreated",
@@ -71,6 +81,7 @@ __all__ = [
     "PermanentPluginError",
     "PluginSpec",
     "RecordedEvent",
+    "ReminderSent",
     "Resource",
     "ResourceLinked",
     "RetryLater",
@@ -78,6 +89,9 @@ __all__ = [
     "Severity",
     "SeverityChanged",
     "StatusUpdatePosted",
+    "TimelineEntryAdded",
+    "TimelineEntryRemoved",
+    "TimelineItem",
     "event_type",
     "hookimpl",
     "load_config",

@@ -25,8 +25,24 @@ from firebell.core.events import (
     SeverityChanged,
     StatusUpdatePosted,
 )
+from firebell.core.timeline_events import (
+    FollowUpAdded,
+    FollowUpDone,
+    ReminderSent,
+    TimelineEntryAdded,
+    TimelineEntryRemoved,
+)
 
-__all__ = ["Incident", "IncidentState", "Resource", "apply", "replay"]
+__all__ = [
+    "FollowUp",
+    "Incident",
+    "IncidentState",
+    "Reminded",
+    "Resource",
+    "TimelineItem",
+    "apply",
+    "replay",
+]
 
 
 class IncidentState(enum.StrEnum):
@@ -46,6 +62,51 @@ class Resource:
     external_id: str
     url: str | None = None
     title: str | None = None
+
+
+@attrs.frozen
+class TimelineItem:
+    """An entry on the incident's timeline: a marked message of its channel, or a note.
+
+    ``at`` is when the message was written (for a note, when it was added); ``author`` wrote it,
+    ``added_by`` marked it.
+    """
+
+    entry_id: str
+    at: datetime
+    author: str
+    text: str
+    source: str = "note"
+    added_by: str | None = None
+    message_ts: str | None = None
+    permalink: str | None = None
+    channel_id: str | None = None
+
+
+@attrs.frozen
+class FollowUp:
+    """A mitigation task for section 4 of the post-mortem; ``id`` counts from 1 per incident."""
+
+    id: int
+    text: str
+    owner: str | None
+    added_at: datetime
+    added_by: str
+    done_at: datetime | None = None
+    done_by: str | None = None
+
+    @property
+    def done(self) -> bool:
+        """Whether someone marked it done."""
+        return self.done_at is not None
+
+
+@attrs.frozen
+class Reminded:
+    """When the last reminder of ``kind`` went out (one per kind is kept)."""
+
+    kind: str
+    at: datetime
 
 
 def _at(moment: datetime | None) -> str:
@@ -76,6 +137,12 @@ class Incident:
     last_position: int = 0
     resources: tuple[Resource, ...] = ()
     failing_plugins: tuple[str, ...] = ()
+    # The record kept during and after the incident (core/timeline_events.py).
+    timeline_entries: tuple[TimelineItem, ...] = ()
+    follow_ups: tuple[FollowUp, ...] = ()
+    reminders: tuple[Reminded, ...] = ()
+    first_update_at: datetime | None = None
+    reopened_at: datetime | None = None
 
     @property
     def name(self) -> str:
@@ -88,6 +155,18 @@ class Incident:
             if resource.kind == kind and (plugin is None or resource.plugin == plugin):
                 return resource
         return None
+
+    def timeline_entry(self, entry_id: str) -> TimelineItem | None:
+        """The timeline entry called ``entry_id`` (``slack:<channel>:<ts>``), or None."""
+        return next((e for e in self.timeline_entries if e.entry_id == entry_id), None)
+
+    def follow_up(self, follow_up_id: int) -> FollowUp | None:
+        """Follow-up number ``follow_up_id``, or None."""
+        return next((f for f in self.follow_ups if f.id == follow_up_id), None)
+
+    def last_reminded_at(self, kind: str) -> datetime | None:
+        """When the last reminder of ``kind`` was sent, or None."""
+        return next((r.at for r in self.reminders if r.kind == kind), None)
 
     # -- guards --------------------------------------------------------------------------------
 
@@ -176,7 +255,13 @@ def apply(incident: Incident | None, recorded: RecordedEvent) -> Incident:
                 resolved_by=recorded.actor,
             )
         case IncidentReopened():
-            return attrs.evolve(base, state=IncidentState.OPEN, resolved_at=None, resolved_by=None)
+            return attrs.evolve(
+                base,
+                state=IncidentState.OPEN,
+                resolved_at=None,
+                resolved_by=None,
+                reopened_at=recorded.occurred_at,
+            )
         case IncidentClosed():
             return attrs.evolve(
                 base,
@@ -187,7 +272,11 @@ def apply(incident: Incident | None, recorded: RecordedEvent) -> Incident:
         case SeverityChanged(severity=severity):
             return attrs.evolve(base, severity=severity)
         case StatusUpdatePosted():
-            return attrs.evolve(base, last_update_at=recorded.occurred_at)
+            return attrs.evolve(
+                base,
+                last_update_at=recorded.occurred_at,
+                first_update_at=incident.first_update_at or recorded.occurred_at,
+            )
         case CommanderAssigned(commander=commander):
             return attrs.evolve(base, commander=commander)
         case ResourceLinked(
@@ -204,8 +293,48 @@ def apply(incident: Incident | None, recorded: RecordedEvent) -> Incident:
         case IntegrationRecovered(plugin=plugin):
             kept = tuple(p for p in incident.failing_plugins if p != plugin)
             return attrs.evolve(base, failing_plugins=kept)
+        case TimelineEntryAdded() | TimelineEntryRemoved() | FollowUpAdded() | FollowUpDone():
+            return _record(base, recorded)
+        case ReminderSent(kind=kind):
+            others = tuple(r for r in incident.reminders if r.kind != kind)
+            return attrs.evolve(base, reminders=(*others, Reminded(kind, recorded.occurred_at)))
     # Events added by later versions or by plugins only move the version.
     return base
+
+
+def _record(incident: Incident, recorded: RecordedEvent) -> Incident:
+    """The timeline and follow-up events applied to ``incident``."""
+    match recorded.data:
+        case TimelineEntryAdded() as data:
+            item = TimelineItem(
+                entry_id=data.entry_id,
+                at=data.posted_at or recorded.occurred_at,
+                author=data.author,
+                text=data.text,
+                source=data.source,
+                added_by=recorded.actor,
+                message_ts=data.message_ts,
+                permalink=data.permalink,
+                channel_id=data.channel_id,
+            )
+            kept = tuple(e for e in incident.timeline_entries if e.entry_id != data.entry_id)
+            return attrs.evolve(incident, timeline_entries=(*kept, item))
+        case TimelineEntryRemoved(entry_id=entry_id):
+            kept = tuple(e for e in incident.timeline_entries if e.entry_id != entry_id)
+            return attrs.evolve(incident, timeline_entries=kept)
+        case FollowUpAdded(follow_up_id=number, text=text, owner=owner):
+            task = FollowUp(number, text, owner, recorded.occurred_at, recorded.actor)
+            kept_tasks = tuple(f for f in incident.follow_ups if f.id != number)
+            return attrs.evolve(incident, follow_ups=(*kept_tasks, task))
+        case FollowUpDone(follow_up_id=number):
+            done = tuple(
+                attrs.evolve(f, done_at=recorded.occurred_at, done_by=recorded.actor)
+                if f.id == number
+                else f
+                for f in incident.follow_ups
+            )
+            return attrs.evolve(incident, follow_ups=done)
+    return incident
 
 
 def replay(events: Iterable[RecordedEvent]) -> Incident | None:

@@ -1,0 +1,237 @@
+"""Commands on an incident's record: timeline entries, notes and follow-ups.
+
+Each runs through :meth:`Engine.append <firebell.core.engine.Engine.append>`, so it gets the
+same conflict retries, permissions and idempotency as the lifecycle commands. They are allowed
+while the incident is open or resolved (the post-mortem is written after the resolve) and
+refused once it is closed. Permissions: ``timeline`` (entries and notes) and ``followup``
+(follow-ups) in ``[firebell.permissions]``.
+
+Idempotency: a Slack event carries an ``event_id`` that Slack keeps when it delivers the event
+again, so ``slack-event:<event_id>`` makes a re-delivered pin add nothing, while a genuine
+pin -> unpin -> pin (three events, three ids) adds, removes and adds again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from firebell.core.engine import Engine
+from firebell.core.errors import CommandRefused, InvalidInput
+from firebell.core.events import Event
+from firebell.core.incident import Incident
+from firebell.core.store import AppendResult
+from firebell.core.text import MAX_UPDATE, clean_text, require_text
+from firebell.core.timeline_events import (
+    FollowUpAdded,
+    FollowUpDone,
+    TimelineEntryAdded,
+    TimelineEntryRemoved,
+    message_entry_id,
+)
+
+__all__ = [
+    "EMPTY_MESSAGE",
+    "add_follow_up",
+    "add_note",
+    "add_timeline_entry",
+    "complete_follow_up",
+    "remove_timeline_entry",
+]
+
+#: What the timeline shows for a marked message without text (a file, an image).
+EMPTY_MESSAGE = "(a message without text)"
+
+_ELLIPSIS = "…"
+
+
+def _cut(text: str, limit: int = MAX_UPDATE) -> str:
+    # A pinned message is what it is: a long one is shortened, not refused.
+    cleaned = clean_text(text)
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + _ELLIPSIS
+
+
+def add_timeline_entry(
+    engine: Engine,
+    incident_id: str,
+    *,
+    actor: str,
+    author: str,
+    text: str,
+    channel_id: str,
+    message_ts: str,
+    permalink: str | None = None,
+    posted_at: datetime | None = None,
+    source: str = "pin",
+    idempotency_key: str | None = None,
+    actor_groups: Sequence[str] = (),
+) -> AppendResult:
+    """Put a message of the incident channel on the timeline (``timeline.entry_added``).
+
+    Refused when the message is already on it (pinned and reacted to: one entry) or the
+    incident is closed. ``posted_at`` is when the message was written (default: now).
+    """
+    entry_id = message_entry_id(channel_id, message_ts)
+    body = _cut(text) or EMPTY_MESSAGE
+
+    def decide(incident: Incident) -> list[Event]:
+        incident.check_not_closed("given timeline entries")
+        if incident.timeline_entry(entry_id) is not None:
+            raise CommandRefused(f"That message is already on the timeline of {incident.id}.")
+        return [
+            TimelineEntryAdded(
+                entry_id=entry_id,
+                author=author,
+                text=body,
+                message_ts=message_ts,
+                permalink=permalink,
+                channel_id=channel_id,
+                posted_at=posted_at,
+                source=source,
+            )
+        ]
+
+    return engine.append(
+        incident_id,
+        decide,
+        actor=actor,
+        action="timeline",
+        idempotency_key=idempotency_key,
+        actor_groups=actor_groups,
+    )
+
+
+def remove_timeline_entry(
+    engine: Engine,
+    incident_id: str,
+    *,
+    actor: str,
+    channel_id: str,
+    message_ts: str,
+    idempotency_key: str | None = None,
+    actor_groups: Sequence[str] = (),
+) -> AppendResult:
+    """Take a message off the timeline (``timeline.entry_removed``); refused when it is not on."""
+    entry_id = message_entry_id(channel_id, message_ts)
+
+    def decide(incident: Incident) -> list[Event]:
+        incident.check_not_closed("changed")
+        if incident.timeline_entry(entry_id) is None:
+            raise CommandRefused(f"That message is not on the timeline of {incident.id}.")
+        return [TimelineEntryRemoved(entry_id, message_ts=message_ts, channel_id=channel_id)]
+
+    return engine.append(
+        incident_id,
+        decide,
+        actor=actor,
+        action="timeline",
+        idempotency_key=idempotency_key,
+        actor_groups=actor_groups,
+    )
+
+
+def add_note(
+    engine: Engine,
+    incident_id: str,
+    text: str,
+    *,
+    actor: str,
+    idempotency_key: str | None = None,
+    actor_groups: Sequence[str] = (),
+) -> AppendResult:
+    """Write a note straight onto the timeline, at the current time, by ``actor``."""
+    body = require_text(text, field="note", limit=MAX_UPDATE)
+
+    def decide(incident: Incident) -> list[Event]:
+        incident.check_not_closed("given notes")
+        # The stream's next version is unique to this append, whatever else is added meanwhile.
+        return [TimelineEntryAdded(f"note:{incident.version + 1}", actor, body)]
+
+    return engine.append(
+        incident_id,
+        decide,
+        actor=actor,
+        action="timeline",
+        idempotency_key=idempotency_key,
+        actor_groups=actor_groups,
+    )
+
+
+def add_follow_up(
+    engine: Engine,
+    incident_id: str,
+    text: str,
+    *,
+    actor: str,
+    owner: str | None = None,
+    idempotency_key: str | None = None,
+    actor_groups: Sequence[str] = (),
+) -> AppendResult:
+    """Record a mitigation task (``followup.added``), numbered 1, 2, … within the incident.
+
+    The new follow-up is ``result.incident.follow_ups[-1]`` (its number also in the event).
+    """
+    body = require_text(text, field="follow-up", limit=MAX_UPDATE)
+    who = clean_text(owner or "") or None
+
+    def decide(incident: Incident) -> list[Event]:
+        incident.check_not_closed("given follow-ups")
+        number = max((f.id for f in incident.follow_ups), default=0) + 1
+        return [FollowUpAdded(number, body, who)]
+
+    return engine.append(
+        incident_id,
+        decide,
+        actor=actor,
+        action="followup",
+        idempotency_key=idempotency_key,
+        actor_groups=actor_groups,
+    )
+
+
+def complete_follow_up(
+    engine: Engine,
+    incident_id: str,
+    follow_up_id: int | str,
+    *,
+    actor: str,
+    idempotency_key: str | None = None,
+    actor_groups: Sequence[str] = (),
+) -> AppendResult:
+    """Mark follow-up ``follow_up_id`` done (``followup.done``); ``"#2"`` and ``"2"`` work too."""
+    number = _number(follow_up_id)
+
+    def decide(incident: Incident) -> list[Event]:
+        incident.check_not_closed("changed")
+        task = incident.follow_up(number)
+        if task is None:
+            open_ones = ", ".join(f"#{f.id}" for f in incident.follow_ups if not f.done)
+            hint = f"Open ones: {open_ones}." if open_ones else "It has no open follow-ups."
+            raise CommandRefused(f"{incident.id} has no follow-up #{number}. {hint}")
+        if task.done:
+            raise CommandRefused(
+                f"Follow-up #{number} of {incident.id} is already done (by {task.done_by})."
+            )
+        return [FollowUpDone(number)]
+
+    return engine.append(
+        incident_id,
+        decide,
+        actor=actor,
+        action="followup",
+        idempotency_key=idempotency_key,
+        actor_groups=actor_groups,
+    )
+
+
+def _number(value: int | str) -> int:
+    if isinstance(value, int):
+        return value
+    text = value.strip().lstrip("#")
+    if not text.isdigit():
+        raise InvalidInput(
+            f"{value!r} is not a follow-up number; give the number `firebell followups` or "
+            "`/incident followups` shows, like 2.",
+            field="follow-up",
+        )
+    return int(text)
