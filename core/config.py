@@ -15,6 +15,11 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 from firebell.core.errors import ConfigError
+from firebell.core.record_settings import (
+    ReminderSettings,
+    parse_close_requires_followups,
+    parse_reminders,
+)
 from firebell.core.secrets import Secret
 
 __all__ = [
@@ -71,6 +76,9 @@ class FirebellConfig:
     #: The ``[firebell.web]`` table as written, secrets resolved; the web console
     #: (``firebell.adapters.web``) checks its keys when it starts.
     web: Mapping[str, Any] = attrs.field(factory=dict)
+    #: ``confirm``: closing an incident without follow-ups asks first; ``off``: it does not.
+    close_requires_followups: str = "confirm"
+    reminders: ReminderSettings = attrs.field(factory=ReminderSettings)
 
     @property
     def source(self) -> str:
@@ -89,8 +97,14 @@ class FirebellConfig:
         return [name for name, table in self.plugins.items() if table.enabled]
 
 
-_ENGINE_KEYS = {"database_url", "default_severity", "severities", "permissions", "web"}
-_PERMISSION_ACTIONS = {"declare", "resolve", "reopen", "close", "severity", "update", "commander"}
+_ENGINE_KEYS = {
+    *("database_url", "default_severity", "severities", "permissions", "web"),
+    *("close_requires_followups", "reminders"),
+}
+_PERMISSION_ACTIONS = {
+    *("declare", "resolve", "reopen", "close", "severity", "update", "commander"),
+    *("timeline", "followup"),
+}
 
 
 def load_config(
@@ -162,6 +176,8 @@ def parse_config(
         plugins=plugins,
         permissions=_permissions(engine, source),
         web=_web(engine, source, environ),
+        close_requires_followups=parse_close_requires_followups(engine, source),
+        reminders=parse_reminders(engine, source, [s.name for s in severities]),
     )
 
 
