@@ -1,11 +1,15 @@
 """An incident's history as lines a person reads: time, who, what.
 
 The CLI's ``show``, the markdown post-mortem and other doc stores share this wording.
+:func:`timeline` is the log as it happened, one line per event; :func:`incident_timeline` is
+the post-mortem's timeline: the system events merged with the entries people marked in the
+channel (pins, reactions, notes), each at the time its message was written, in time order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
 import attrs
 from firebell.core.events import (
@@ -21,8 +25,40 @@ from firebell.core.events import (
     SeverityChanged,
     StatusUpdatePosted,
 )
+from firebell.core.incident import TimelineItem, replay
+from firebell.core.timeline_events import (
+    FollowUpAdded,
+    FollowUpDone,
+    ReminderSent,
+    TimelineEntryAdded,
+    TimelineEntryRemoved,
+)
 
-__all__ = ["TimelineEntry", "describe", "timeline"]
+__all__ = [
+    "RECORD_EVENT_TYPES",
+    "TimelineEntry",
+    "describe",
+    "describe_entry",
+    "follow_up_line",
+    "incident_timeline",
+    "timeline",
+    "timeline_items",
+]
+
+#: Events that are not lines of the merged timeline: entries become lines of their own (at the
+#: time their message was written), follow-ups go to the post-mortem's section 4, and
+#: reminders are Firebell talking to itself.
+RECORD_EVENT_TYPES = frozenset(
+    {
+        TimelineEntryAdded.type,
+        TimelineEntryRemoved.type,
+        FollowUpAdded.type,
+        FollowUpDone.type,
+        ReminderSent.type,
+    }
+)
+
+_UTC_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
 
 
 @attrs.frozen
@@ -33,10 +69,15 @@ class TimelineEntry:
     actor: str
     text: str
     type: str
+    #: Where the line points (a pinned message's permalink), if anywhere.
+    link: str | None = None
+    #: The same time as ``at``, as a datetime (for sorting and JSON).
+    moment: datetime | None = None
 
     def as_markdown(self) -> str:
-        """``- **14:02 UTC** — text (actor)``."""
-        return f"- **{self.at}** — {self.text} ({self.actor})"
+        """``- **14:02 UTC** — text (actor)``, the text linked when there is a link."""
+        text = f"[{self.text}]({self.link})" if self.link else self.text
+        return f"- **{self.at}** — {text} ({self.actor})"
 
 
 def describe(event: RecordedEvent) -> str:
@@ -64,17 +105,80 @@ def describe(event: RecordedEvent) -> str:
             return f"{plugin} failed ({then}): {error}"
         case IntegrationRecovered(plugin=plugin, attempts=attempts):
             return f"{plugin} works again (after {attempts} attempts)"
+        case TimelineEntryAdded(text=text, source=source, author=author):
+            if source == "note":
+                return f"Note: {text}"
+            return f"Marked for the timeline ({source}), a message by {author}: {text}"
+        case TimelineEntryRemoved(entry_id=entry_id):
+            return f"Taken off the timeline: {entry_id}"
+        case FollowUpAdded(follow_up_id=number, text=text, owner=owner):
+            return f"Follow-up #{number}: {text}{' — ' + owner if owner else ''}"
+        case FollowUpDone(follow_up_id=number):
+            return f"Follow-up #{number} done"
+        case ReminderSent(kind=kind, recipient=recipient):
+            return f"Reminder sent ({kind}){' to ' + recipient if recipient else ''}"
     return event.type
+
+
+def describe_entry(entry: TimelineItem) -> str:
+    """What a timeline entry says: the message's text (a note's is marked as one)."""
+    return f"Note: {entry.text}" if entry.source == "note" else entry.text
+
+
+def follow_up_line(text: str, owner: str | None) -> str:
+    """``text — owner`` (or just ``text``): a follow-up as section 4 lists it."""
+    return f"{text} — {owner}" if owner else text
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(_UTC_FORMAT)
 
 
 def timeline(events: Iterable[RecordedEvent]) -> list[TimelineEntry]:
     """The timeline of an incident's events, oldest first, times in UTC."""
     return [
         TimelineEntry(
-            at=event.occurred_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            at=_utc(event.occurred_at),
             actor=event.actor,
             text=describe(event),
             type=event.type,
+            moment=event.occurred_at,
         )
         for event in events
     ]
+
+
+def timeline_items(history: Sequence[RecordedEvent]) -> list[RecordedEvent | TimelineItem]:
+    """The system events of ``history`` and its timeline entries still marked, in time order.
+
+    An entry sits at the time its message was written, so a message pinned an hour later
+    still lands where it happened. Equal times keep the log's order, entries after events.
+    """
+    incident = replay(history)
+    entries: list[TimelineItem] = list(incident.timeline_entries) if incident else []
+    items: list[tuple[datetime, int, RecordedEvent | TimelineItem]] = [
+        (event.occurred_at, 0, event) for event in history if event.type not in RECORD_EVENT_TYPES
+    ]
+    items += [(entry.at, 1, entry) for entry in entries]
+    # sorted() is stable: the log's order breaks ties between events.
+    return [item for _, _, item in sorted(items, key=lambda row: (row[0], row[1]))]
+
+
+def incident_timeline(history: Sequence[RecordedEvent]) -> list[TimelineEntry]:
+    """The post-mortem's timeline of ``history``: system events and entries, by time (UTC)."""
+    lines = []
+    for item in timeline_items(history):
+        if isinstance(item, TimelineItem):
+            lines.append(
+                TimelineEntry(
+                    at=_utc(item.at),
+                    actor=item.author,
+                    text=describe_entry(item),
+                    type=TimelineEntryAdded.type,
+                    link=item.permalink,
+                    moment=item.at,
+                )
+            )
+        else:
+            lines.extend(timeline([item]))
+    return lines
