@@ -20,6 +20,8 @@
    must return the same links (a different one means a second thing was created outside) and
    must not change ``count_effects()`` (a caller-supplied count of what the plugin made outside:
    channels in the fake Slack, lines in a file, ...).
+3. **Doctor.** A ``firebell_doctor`` implementation is called once and must return ``None`` or a
+   list of lines (problems are the service's business; raising or returning a string is not).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from firebell.core.errors import RetryLater
 from firebell.core.hookspecs import Link, PluginSpec, hookimpl
 from firebell.core.incident import Incident
 from firebell.core.plugin_host import ENTRY_POINT_GROUP
+from firebell.core.runtime import Firebell
 from firebell.testing.lifecycle import FULL_LIFECYCLE, IncidentLifecycle
 from firebell.testing.temporary import temporary_firebell
 
@@ -354,7 +357,8 @@ def check_plugin_contract(
         left = lifecycle.undelivered()
         event_types = tuple(lifecycle.event_types())
         hooks = tuple(hook for hook in hook_names() if firebell.host.implements(name, hook))
-    problems = list(doubler.problems)
+        doctor_problems = _doctor_problems(firebell, name)
+    problems = [*doubler.problems, *doctor_problems]
     if name in left:
         problems.append(
             f"deliveries to {name!r} did not all succeed during the lifecycle ({left[name]}); "
@@ -367,6 +371,30 @@ def check_plugin_contract(
     if problems:
         raise PluginContractError(_message(name, problems))
     return ContractReport(name, hooks, tuple(doubler.calls), event_types)
+
+
+def _doctor_problems(firebell: Firebell, name: str) -> list[str]:
+    """Call the plugin's ``firebell_doctor`` once: it must return None or a list of str."""
+    values = {"config": firebell.host.enabled[name].config, "settings": firebell.settings}
+    problems = []
+    for impl in firebell.host.manager.hook.firebell_doctor.get_hookimpls():
+        if impl.plugin_name != name:
+            continue
+        try:
+            result = impl.function(**{arg: values[arg] for arg in impl.argnames})
+        except Exception as error:
+            problems.append(
+                f"firebell_doctor raised {type(error).__name__}: {error}; return the problem as "
+                "a line instead, so that firebell doctor can print it"
+            )
+            continue
+        if result is not None and (
+            isinstance(result, str)
+            or not isinstance(result, Sequence)
+            or not all(isinstance(line, str) for line in result)
+        ):
+            problems.append(f"firebell_doctor returned {result!r}; return a list of str or None")
+    return problems
 
 
 def _message(name: str, problems: Sequence[str]) -> str:

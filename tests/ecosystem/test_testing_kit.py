@@ -258,3 +258,21 @@ def test_a_plugin_whose_deliveries_fail_is_reported(tmp_path: Path) -> None:
 def test_an_unknown_plugin_name_is_explained() -> None:
     with pytest.raises(PluginContractError, match="pip install the package"):
         check_plugin_contract("no_such_plugin_anywhere")
+
+
+def test_a_doctor_hook_must_return_lines(tmp_path: Path) -> None:
+    class Sloppy:
+        @hookimpl
+        def firebell_doctor(self) -> str:
+            return "everything is fine"
+
+    with pytest.raises(PluginContractError, match="firebell_doctor returned 'everything is fine'"):
+        check_plugin_contract(Sloppy(), name="sloppy", directory=tmp_path)
+
+    class Raising:
+        @hookimpl
+        def firebell_doctor(self) -> list[str]:
+            raise ConnectionError("no network")
+
+    with pytest.raises(PluginContractError, match="firebell_doctor raised ConnectionError"):
+        check_plugin_contract(Raising(), name="raising", directory=tmp_path)
