@@ -109,6 +109,7 @@ class SlashCommand:
 
 
 def _reject_malformed(body: Any, next: Callable[[], None], resp: BoltResponse) -> BoltResponse:
+    # The HTTP endpoint refuses these before Bolt; Socket Mode envelopes come here directly.
     problem = payload_problem(body)
     if problem is not None:
         log.warning("refused a malformed Slack request: %s", problem)
@@ -146,10 +147,6 @@ class SlackAdapter:
         app.view(DECLARE_CALLBACK)(self.declare_submitted)
         app.view(RESOLVE_CALLBACK)(self.resolve_submitted)
         app.view(CLOSE_CALLBACK)(self.close_submitted)
-
-    def close(self) -> None:
-        """Let running submissions finish and stop the worker threads."""
-        self._pool.shutdown(wait=True)
 
     # -- slash commands ----------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ VALUE_ACTION = "value"
 CUSTOMER_FACING_VALUE = "customer_facing"
 
 _OPTION_TEXT_LIMIT = 75  # Slack's limit for an option's text
+_MAX_OPTIONS = 100  # Slack's limit for a static_select
 _METADATA_LIMIT = 3000  # Slack's limit for private_metadata
 
 
@@ -97,7 +98,8 @@ def _severity_option(name: str, description: str) -> dict[str, Any]:
 
 def declare_modal(settings: FirebellConfig, *, metadata: ModalMetadata) -> dict[str, Any]:
     """The ``/incident`` form: title, description, severity and "customer facing"."""
-    options = [_severity_option(s.name, s.description) for s in settings.severities]
+    severities = settings.severities[:_MAX_OPTIONS]
+    options = [_severity_option(s.name, s.description) for s in severities]
     default = next(
         (o for o in options if o["value"] == settings.default_severity),
         options[-1] if options else None,
