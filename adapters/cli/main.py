@@ -398,12 +398,14 @@ def _register_optional_commands() -> None:
         doctor_command,
         export_command,
         new_plugin_command,
+        web_command,
     )
 
     cli.add_command(demo_command.demo)
     cli.add_command(db_command.db)
     for command in (doctor_command.doctor, export_command.export, new_plugin_command.new_plugin):
         cli.add_command(command)
+    cli.add_command(web_command.web)
     try:
         from firebell.adapters.cli import run_command
     except ImportError:  # written by the Slack adapter; absent in a partial checkout
