@@ -2,7 +2,8 @@
 
 It writes a ``plugins.toml`` with the ``console`` announcer and the ``markdown`` post-mortem
 store into a folder, then declares, updates, escalates, resolves and closes an incident, and
-prints the timeline and the post-mortem file: what a new user sees first.
+prints the timeline, the post-mortem file and the web console address: what a new user sees
+first.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import click
 from firebell.adapters.cli.output import print_incident
+from firebell.adapters.web.settings import web_settings
 from firebell.core import open_firebell
 
 __all__ = ["DEMO_CONFIG", "demo"]
@@ -82,6 +84,13 @@ def demo(folder: str) -> None:
         click.echo(
             f"  try:         firebell --config {config} list    "
             f"/    firebell --config {config} show {name}"
+        )
+        web = web_settings(firebell.settings)
+        click.echo("")
+        click.secho(
+            f"See it in the browser: firebell --config {config} web  →  "
+            f"http://{web.host}:{web.port}/incidents/{name}",
+            bold=True,
         )
     finally:
         firebell.close()
