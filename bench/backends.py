@@ -8,12 +8,11 @@ doing the same inserts and scans with no SQLAlchemy, cattrs or Firebell in betwe
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,6 +27,8 @@ __all__ = ["Backend", "PostgresBackend", "RawLog", "SqliteBackend", "postgres_ur
 #: A row of the events table without its position: incident_id, version, event_type,
 #: schema_version, data, occurred_at (as the driver binds it), actor, causation_id.
 EventRow = tuple[str, int, str, int, str, Any, str, str | None]
+#: What a scan hands its rows to, a batch at a time.
+Consume = Callable[[Sequence[Any]], None]
 
 _COLUMNS = (
     "incident_id, version, event_type, schema_version, data, occurred_at, actor, causation_id"
@@ -53,9 +54,10 @@ class RawLog(Protocol):
         """In one transaction, the SQL an append does: read the incident's row, insert the
         event, update the incident's row, insert one outbox row per plugin."""
 
-    def scan(self, *, decode: bool) -> int:
-        """Read every event row in position order (``json.loads`` the payload when ``decode``);
-        returns how many."""
+    def scan(self, consume: Consume | None = None) -> int:
+        """Read every event row in position order, handing each batch to ``consume``; returns
+        how many. A row is (position, incident_id, version, event_type, schema_version, data,
+        occurred_at as the driver returns it, actor, causation_id)."""
 
     def close(self) -> None:
         """Close the connection."""
@@ -118,19 +120,17 @@ class _SqliteRaw:
         )
         cursor.execute("COMMIT")
 
-    def scan(self, *, decode: bool) -> int:
+    def scan(self, consume: Consume | None = None) -> int:
         cursor = self.connection.cursor()
         cursor.execute("BEGIN")
         cursor.execute(f"SELECT {_SCAN_COLUMNS} FROM events ORDER BY position")
         count = 0
-        loads = json.loads
         while True:
             rows = cursor.fetchmany(20000)
             if not rows:
                 break
-            if decode:
-                for row in rows:
-                    loads(row[5])
+            if consume is not None:
+                consume(rows)
             count += len(rows)
         cursor.execute("COMMIT")
         return count
@@ -261,9 +261,8 @@ class _PostgresRaw:
             )
         self.connection.commit()
 
-    def scan(self, *, decode: bool) -> int:
+    def scan(self, consume: Consume | None = None) -> int:
         count = 0
-        loads = json.loads
         with self.connection.cursor(name="bench_scan") as cursor:
             cursor.itersize = 20000
             cursor.execute(f"SELECT {_SCAN_COLUMNS} FROM events ORDER BY position")
@@ -271,9 +270,8 @@ class _PostgresRaw:
                 rows = cursor.fetchmany(20000)
                 if not rows:
                     break
-                if decode:
-                    for row in rows:
-                        loads(row[5])
+                if consume is not None:
+                    consume(rows)
                 count += len(rows)
         self.connection.commit()
         return count

@@ -110,7 +110,7 @@ def measure_burst(
         with ThreadPoolExecutor(max_workers=32) as pool:
             list(pool.map(submit, range(count)))
         submitted = time.perf_counter() - started
-        running.wait_quiet(timeout=900)
+        running.wait_quiet(timeout=900, check_parked=False)
         stamps = [
             s for s in running.stamps.since(started) if not s.request.path.startswith("/commands")
         ]

@@ -4,6 +4,9 @@ Parts: ``event-log`` (SQLite appends and rebuild), ``read-model`` (list, show, s
 ``declare`` (declare to done through the Slack app), ``burst`` (100 incidents under Slack's rate
 limits), ``postgres`` (the event-log part on PostgreSQL). No part named: all of them. The table
 goes to stdout, progress to stderr, the results as JSON to ``bench/results/``.
+
+``python -m bench profile [--delay MS]`` profiles the declare path instead (see
+:mod:`bench.profile_declare`; the delay defaults to 0 there).
 """
 
 from __future__ import annotations
@@ -96,6 +99,14 @@ def _burst(sizes: Sizes, options: argparse.Namespace) -> list[Result]:
     return measure_burst(sizes, _log, time_scale=options.time_scale, delay=options.delay / 1000.0)
 
 
+def _profile(options: argparse.Namespace) -> None:
+    from bench.profile_declare import profile_declare
+
+    sizes = Sizes.for_mode("smoke" if options.smoke else "quick" if options.quick else "full")
+    delay = 0.0 if options.delay is None else options.delay / 1000.0
+    print(profile_declare(sizes, delay, _log))
+
+
 _RUNNERS: dict[str, Callable[[Sizes, argparse.Namespace], list[Result]]] = {
     "event-log": _event_log,
     "read-model": _read_model,
@@ -140,6 +151,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run the chosen parts and print the table."""
     parser = _parser()
     options = parser.parse_args(argv)
+    if options.parts == ["profile"]:
+        _profile(options)
+        return
     unknown = [part for part in options.parts if part not in PARTS]
     if unknown:
         parser.error(f"unknown part {unknown[0]!r}; choose from {', '.join(PARTS)}")

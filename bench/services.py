@@ -23,9 +23,11 @@ from typing import Any, TypeVar
 
 import attrs
 import httpx
+import sqlalchemy as sa
 import uvicorn
 from firebell.core.config import parse_config
 from firebell.core.runtime import Firebell, open_firebell
+from firebell.core.schema import deliveries
 
 from firebell.testing import slack_requests as sr
 from firebell.testing.fake_http import Answer, FakeService, Request
@@ -163,13 +165,22 @@ class Running:
             private_metadata=view["private_metadata"],
         )
 
-    def pending_deliveries(self) -> int:
-        """Deliveries not yet done (failed ones count: they are not done)."""
-        backlog = self.firebell.deliverer.outbox.backlog()
-        return sum(b.pending + b.failed for b in backlog.values())
+    def pending_deliveries(self) -> bool:
+        """Whether any delivery is still pending (a cheap indexed query: this is polled)."""
+        with self.firebell.store.read() as connection:
+            row = connection.execute(
+                sa.select(deliveries.c.position).where(deliveries.c.status == "pending").limit(1)
+            ).first()
+        return row is not None
 
-    def wait_quiet(self, *, timeout: float = 120.0) -> None:
-        """Wait until the outbox has nothing pending (every side effect of every event done)."""
+    def wait_quiet(
+        self, *, timeout: float = 120.0, poll: float = 0.02, check_parked: bool = True
+    ) -> None:
+        """Wait until the outbox has nothing pending (every side effect of every event done).
+
+        Only the end of the wait depends on ``poll``; the times measured come from the fakes'
+        stamps. A parked (failed) delivery is reported as an error.
+        """
         deadline = time.monotonic() + timeout
         while self.pending_deliveries():
             if time.monotonic() > deadline:
@@ -177,7 +188,16 @@ class Running:
                     f"deliveries still pending after {timeout:.0f} s: "
                     f"{self.firebell.deliverer.outbox.backlog()}"
                 )
-            time.sleep(0.005)
+            time.sleep(poll)
+        if not check_parked:
+            return
+        parked = {
+            name: b.last_error
+            for name, b in self.firebell.deliverer.outbox.backlog().items()
+            if b.failed
+        }
+        if parked:
+            raise RuntimeError(f"parked deliveries: {parked}")
 
 
 def _reply(_request: Request) -> Answer:
