@@ -398,6 +398,7 @@ def _register_optional_commands() -> None:
         doctor_command,
         export_command,
         new_plugin_command,
+        run_command,
         web_command,
     )
 
@@ -406,10 +407,6 @@ def _register_optional_commands() -> None:
     for command in (doctor_command.doctor, export_command.export, new_plugin_command.new_plugin):
         cli.add_command(command)
     cli.add_command(web_command.web)
-    try:
-        from firebell.adapters.cli import run_command
-    except ImportError:  # written by the Slack adapter; absent in a partial checkout
-        return
     cli.add_command(run_command.run)
 
 
