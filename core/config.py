@@ -367,7 +367,10 @@ def _format_exception(exc: BaseException, type_: type | None) -> str:
     # A config class's own validator raises ValueError with a message meant for people; cattrs
     # would reduce it to "invalid value".
     if isinstance(exc, _ReadableError) or (type(exc) is ValueError and type_ is None and str(exc)):
-        return str(exc)
+        # attrs' own validators (in_, instance_of...) raise ValueError(message, attribute, ...):
+        # str() of that is a tuple with the attribute's repr; the message alone is for people.
+        first = exc.args[0] if exc.args else ""
+        return first if len(exc.args) > 1 and isinstance(first, str) else str(exc)
     return cattrs.v.format_exception(exc, type_)
 
 
