@@ -30,6 +30,8 @@ __all__ = ["AppendResult", "EventStore", "row_to_event"]
 # PostgreSQL hands out identity values before commit, so two writers could commit out of order
 # and a reader following positions would skip one. Appends take this transaction-scoped lock.
 _PG_APPEND_LOCK = 0x0F1EBE11
+# From this offset on, list_incidents seeks the page through the declared_at index.
+_DEEP_OFFSET = 1000
 
 
 @attrs.frozen
@@ -365,14 +367,35 @@ class EventStore:
         offset: int = 0,
     ) -> list[Incident]:
         """Incidents from the read model, newest first."""
-        query = (
-            sa.select(incidents.c.data)
-            .where(*_incident_filters(state, severity, search))
-            .order_by(incidents.c.declared_at.desc(), incidents.c.id.desc())
-        )
+        conditions = _incident_filters(state, severity, search)
         with self.read() as connection:
-            rows = connection.execute(query.limit(limit).offset(offset)).scalars()
-            return [_incident_from_json(data) for data in rows]
+            if offset >= _DEEP_OFFSET:
+                # Skipping rows one by one reads each from the table; the declared_at index finds
+                # the page's first time without touching them, and only ties are skipped below.
+                boundary = connection.execute(
+                    sa.select(incidents.c.declared_at)
+                    .where(*conditions)
+                    .order_by(incidents.c.declared_at.desc())
+                    .limit(1)
+                    .offset(offset)
+                ).scalar()
+                if boundary is None:
+                    return []
+                newer = connection.execute(
+                    sa.select(sa.func.count())
+                    .select_from(incidents)
+                    .where(*conditions, incidents.c.declared_at > boundary)
+                ).scalar_one()
+                conditions = [*conditions, incidents.c.declared_at <= boundary]
+                offset -= int(newer)
+            query = (
+                sa.select(incidents.c.data)
+                .where(*conditions)
+                .order_by(incidents.c.declared_at.desc(), incidents.c.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+            return [_incident_from_json(data) for data in connection.execute(query).scalars()]
 
     def count_incidents(
         self,
