@@ -31,6 +31,7 @@ from firebell.core.timeline_events import (
     ReminderSent,
     TimelineEntryAdded,
     TimelineEntryRemoved,
+    parse_moment,
 )
 
 __all__ = [
@@ -308,7 +309,7 @@ def _record(incident: Incident, recorded: RecordedEvent) -> Incident:
         case TimelineEntryAdded() as data:
             item = TimelineItem(
                 entry_id=data.entry_id,
-                at=data.posted_at or recorded.occurred_at,
+                at=parse_moment(data.posted_at) if data.posted_at else recorded.occurred_at,
                 author=data.author,
                 text=data.text,
                 source=data.source,

@@ -34,7 +34,7 @@ from firebell.core.events import Event
 from firebell.core.incident import Incident, IncidentState
 from firebell.core.record_settings import ReminderSettings
 from firebell.core.store import AppendResult
-from firebell.core.timeline_events import ReminderSent
+from firebell.core.timeline_events import ReminderSent, write_moment
 
 __all__ = [
     "REMINDER_ACTOR",
@@ -168,7 +168,8 @@ class ReminderScheduler:
             still = due_reminders(incident, self.settings, self.engine.clock())
             if not any(r.kind == reminder.kind and r.due_at == reminder.due_at for r in still):
                 raise CommandRefused(f"the {reminder.kind} reminder of {incident.id} is not due")
-            return [ReminderSent(reminder.kind, reminder.due_at, reminder.recipient)]
+            due_at = write_moment(reminder.due_at)
+            return [ReminderSent(reminder.kind, due_at, reminder.recipient)]
 
         try:
             return self.engine.append(

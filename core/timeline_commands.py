@@ -28,6 +28,7 @@ from firebell.core.timeline_events import (
     TimelineEntryAdded,
     TimelineEntryRemoved,
     message_entry_id,
+    write_moment,
 )
 
 __all__ = [
@@ -86,7 +87,7 @@ def add_timeline_entry(
                 message_ts=message_ts,
                 permalink=permalink,
                 channel_id=channel_id,
-                posted_at=posted_at,
+                posted_at=write_moment(posted_at) if posted_at else None,
                 source=source,
             )
         ]

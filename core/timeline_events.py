@@ -13,7 +13,7 @@ this module, so their names are known to every reader of the log) and applied by
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import attrs
 from firebell.core.events import Event, event_type
@@ -26,10 +26,29 @@ __all__ = [
     "TimelineEntryAdded",
     "TimelineEntryRemoved",
     "message_entry_id",
+    "parse_moment",
+    "write_moment",
 ]
 
 #: What a reminder is about: no status update for a while, no commander, the post-mortem.
 REMINDER_KINDS = ("update", "commander", "postmortem")
+
+
+def write_moment(moment: datetime) -> str:
+    """``moment`` as the ISO 8601 UTC text the record events carry.
+
+    Payloads hold only JSON types (strings, numbers, booleans), so that a plugin that writes
+    ``attrs.asdict(event.data)`` as JSON keeps working; times travel as text.
+    """
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}; events carry UTC times")
+    return moment.astimezone(UTC).isoformat()
+
+
+def parse_moment(text: str) -> datetime:
+    """The datetime of a :func:`write_moment` text (UTC)."""
+    parsed = datetime.fromisoformat(text)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def message_entry_id(channel_id: str, message_ts: str) -> str:
@@ -43,9 +62,9 @@ class TimelineEntryAdded(Event):
     """A message became an entry of the incident's timeline (pinned, reacted to, or a note).
 
     ``entry_id`` names the entry (``slack:<channel>:<ts>`` for a message, ``note:<n>`` for a
-    note); ``author`` wrote the text; ``posted_at`` is when the message was written (the timeline
-    places the entry there, not when it was marked); ``source`` is ``pin``, ``reaction`` or
-    ``note``. The event's actor is who marked it.
+    note); ``author`` wrote the text; ``posted_at`` is when the message was written, as ISO 8601
+    UTC text (the timeline places the entry there, not when it was marked; None: when marked);
+    ``source`` is ``pin``, ``reaction`` or ``note``. The event's actor is who marked it.
     """
 
     entry_id: str
@@ -54,7 +73,7 @@ class TimelineEntryAdded(Event):
     message_ts: str | None = None
     permalink: str | None = None
     channel_id: str | None = None
-    posted_at: datetime | None = None
+    posted_at: str | None = None
     source: str = "note"
 
 
@@ -91,11 +110,11 @@ class FollowUpDone(Event):
 class ReminderSent(Event):
     """A reminder fell due: ``kind`` is one of :data:`REMINDER_KINDS`.
 
-    ``due_at`` is the moment it was due (the scheduler's idempotency key names it, so it is
-    sent once however many schedulers run); ``recipient`` is whom it asks to act (the reporter
+    ``due_at`` is the moment it was due, as ISO 8601 UTC text (the scheduler's idempotency key
+    names it, so it is sent once however many schedulers run); ``recipient`` is whom it asks to act (the reporter
     for a missing commander), or None for the whole channel.
     """
 
     kind: str
-    due_at: datetime
+    due_at: str
     recipient: str | None = None
