@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 __all__ = ["HOOKSPEC_VERSION", "Link", "PluginSpec", "hookimpl", "hookspec"]
 
 #: Bumped when a hook is added; a plugin may check it to use newer hooks when present.
-#: 1: the setup and incident-event hooks. 2: ``firebell_doctor``.
-HOOKSPEC_VERSION = 2
+#: 1: the setup and incident-event hooks. 2: ``firebell_doctor``. 3: the record hooks
+#: (timeline entries, follow-ups, reminders).
+HOOKSPEC_VERSION = 3
 
 hookspec = pluggy.HookspecMarker("firebell")
 hookimpl = pluggy.HookimplMarker("firebell")
@@ -230,6 +231,87 @@ def firebell_event(
     attempt: int,
 ) -> LinkResult:
     """Called for every event, after the event's own hook: for audit logs, exports, mirrors."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The incident's record: timeline entries, follow-ups, reminders (core/timeline_events.py).
+# Same parameters, return value and redelivery rule as the incident events above.
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def firebell_timeline_entry_added(
+    event: RecordedEvent,
+    incident: Incident,
+    config: Any,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
+    attempt: int,
+) -> LinkResult:
+    """Called when a message or note joins the timeline (``timeline.entry_added``).
+
+    ``event.data``: ``entry_id``, ``author``, ``text``, ``source`` (``pin``, ``reaction`` or
+    ``note``), ``posted_at``, and for a Slack message ``channel_id``, ``message_ts`` and
+    ``permalink``. ``event.actor`` marked it. Doc stores may refresh their timeline.
+    """
+
+
+@hookspec
+def firebell_timeline_entry_removed(
+    event: RecordedEvent,
+    incident: Incident,
+    config: Any,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
+    attempt: int,
+) -> LinkResult:
+    """Called when an entry leaves the timeline (``timeline.entry_removed``; ``entry_id``)."""
+
+
+@hookspec
+def firebell_followup_added(
+    event: RecordedEvent,
+    incident: Incident,
+    config: Any,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
+    attempt: int,
+) -> LinkResult:
+    """Called when a follow-up is recorded (``followup.added``).
+
+    ``event.data``: ``follow_up_id`` (1, 2, … within the incident), ``text`` and ``owner`` (or
+    None). A tracker plugin may open a ticket here and return it as a ``Link``.
+    """
+
+
+@hookspec
+def firebell_followup_done(
+    event: RecordedEvent,
+    incident: Incident,
+    config: Any,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
+    attempt: int,
+) -> LinkResult:
+    """Called when a follow-up is done (``followup.done``; ``event.data.follow_up_id``)."""
+
+
+@hookspec
+def firebell_reminder_sent(
+    event: RecordedEvent,
+    incident: Incident,
+    config: Any,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
+    attempt: int,
+) -> LinkResult:
+    """Called when a reminder falls due (``reminder.sent``): tell the people.
+
+    ``event.data.kind`` is ``update`` (no status update for a while), ``commander`` (no
+    commander: ask ``event.data.recipient``, the reporter, to take or hand out the role) or
+    ``postmortem`` (fill in the post-mortem, ``incident.resource("document")``, and schedule
+    its meeting); ``event.data.due_at`` is when it fell due.
+    """
 
 
 # ---------------------------------------------------------------------------------------------

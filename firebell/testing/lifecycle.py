@@ -17,11 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from firebell.core import timeline_commands
 from firebell.core.engine import Engine
-from firebell.core.events import RecordedEvent
+from firebell.core.events import Event, RecordedEvent
 from firebell.core.incident import Incident
+from firebell.core.reminders import REMINDER_ACTOR
 from firebell.core.runtime import Firebell
 from firebell.core.store import AppendResult
+from firebell.core.timeline_events import ReminderSent, write_moment
 
 __all__ = ["FULL_LIFECYCLE", "IncidentLifecycle"]
 
@@ -31,11 +34,21 @@ FULL_LIFECYCLE = (
     "assign_commander",
     "change_severity",
     "update",
+    "mark_message",
+    "note",
+    "unmark_message",
+    "remind",
     "resolve",
+    "follow_up",
+    "complete_follow_up",
     "reopen",
     "resolve",
     "close",
 )
+
+#: The incident channel and message :meth:`IncidentLifecycle.mark_message` marks.
+LIFECYCLE_CHANNEL = "C0LIFECYCLE"
+LIFECYCLE_MESSAGE_TS = "1780000000.000100"
 
 
 class IncidentLifecycle:
@@ -172,11 +185,81 @@ class IncidentLifecycle:
             lambda engine: engine.close(self.incident_id, actor=self.actor, summary=summary)
         )
 
+    def mark_message(self, text: str = "Deploy 4127 rolled back at 14:20.") -> Incident:
+        """Put a message of the channel on the timeline, as a pin does
+        (``timeline.entry_added``)."""
+        return self._step(
+            lambda engine: timeline_commands.add_timeline_entry(
+                engine,
+                self.incident_id,
+                actor=self.actor,
+                author=self.actor,
+                text=text,
+                channel_id=LIFECYCLE_CHANNEL,
+                message_ts=LIFECYCLE_MESSAGE_TS,
+            )
+        )
+
+    def unmark_message(self) -> Incident:
+        """Take that message off the timeline, as an unpin does (``timeline.entry_removed``)."""
+        return self._step(
+            lambda engine: timeline_commands.remove_timeline_entry(
+                engine,
+                self.incident_id,
+                actor=self.actor,
+                channel_id=LIFECYCLE_CHANNEL,
+                message_ts=LIFECYCLE_MESSAGE_TS,
+            )
+        )
+
+    def note(self, text: str = "Error rate back under 1%.") -> Incident:
+        """Write a note on the timeline (``timeline.entry_added``)."""
+        return self._step(
+            lambda engine: timeline_commands.add_note(
+                engine, self.incident_id, text, actor=self.actor
+            )
+        )
+
+    def remind(self, kind: str = "update") -> Incident:
+        """Send a reminder of ``kind`` now, as the scheduler does when one falls due
+        (``reminder.sent``)."""
+
+        def decide(incident: Incident) -> list[Event]:
+            return [
+                ReminderSent(kind, write_moment(self.firebell.engine.clock()), incident.reporter)
+            ]
+
+        return self._step(
+            lambda engine: engine.append(
+                self.incident_id, decide, actor=REMINDER_ACTOR, action="remind"
+            )
+        )
+
+    def follow_up(
+        self, text: str = "Alert on card timeouts", owner: str = "cli:oncall-lead"
+    ) -> Incident:
+        """Record a follow-up (``followup.added``)."""
+        return self._step(
+            lambda engine: timeline_commands.add_follow_up(
+                engine, self.incident_id, text, actor=self.actor, owner=owner
+            )
+        )
+
+    def complete_follow_up(self, follow_up_id: int | None = None) -> Incident:
+        """Mark a follow-up done, by default the last one recorded (``followup.done``)."""
+        chosen = follow_up_id or self.incident.follow_ups[-1].id
+        return self._step(
+            lambda engine: timeline_commands.complete_follow_up(
+                engine, self.incident_id, chosen, actor=self.actor
+            )
+        )
+
     def run(self, steps: tuple[str, ...] = FULL_LIFECYCLE) -> Incident:
         """Take ``steps`` in order (method names of this class, defaults included).
 
         The default goes through every command: declare, commander, severity, a public update,
-        resolve, reopen, resolve again and close, so every event hook of every plugin fires.
+        a marked message, a note, the message unmarked, a reminder, resolve, a follow-up and its
+        completion, reopen, resolve again and close, so every event hook of every plugin fires.
         """
         for step in steps:
             if step not in FULL_LIFECYCLE:

@@ -43,6 +43,16 @@ RELEASED: dict[int, dict[str, tuple[str, ...]]] = {
         "firebell_event": EVENT_PARAMETERS,
     },
     2: {"firebell_doctor": ("config", "settings")},
+    3: {
+        f"firebell_{name}": EVENT_PARAMETERS
+        for name in (
+            "timeline_entry_added",
+            "timeline_entry_removed",
+            "followup_added",
+            "followup_done",
+            "reminder_sent",
+        )
+    },
 }
 
 

@@ -133,6 +133,13 @@ def steps_cover_every_command() -> bool:
         "resolve",
         "reopen",
         "close",
+        # the incident's record (core/timeline_commands.py, core/reminders.py)
+        "mark_message",
+        "note",
+        "unmark_message",
+        "remind",
+        "follow_up",
+        "complete_follow_up",
     }
 
 
