@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import attrs
 from firebell.core.config import FirebellConfig
@@ -65,6 +66,10 @@ SUMMARY_KIND = "slack-summary"
 #: The summary is one per incident; its key does not depend on an event's position.
 _SUMMARY_POSITION = 0
 
+#: The set-up calls of a new channel besides the announcements: topic, invites, bookmarks,
+#: summary and the reporter's DM.
+_SETUP_CALLS = 5
+
 _GONE = frozenset({"is_archived", "channel_not_found", "message_not_found", "cant_update_message"})
 
 
@@ -111,12 +116,19 @@ class Delivery:
         """Post a line in each announcement channel; returns the channels that refused, why."""
         problems: dict[str, str] = {}
         for channel_id in self.config.announcement_channels:
-            try:
-                self.post(channel_id, kind, section_message(text))
-            except ChannelUnavailable as problem:
-                log.warning("cannot announce in %s: %s", channel_id, problem.code)
-                problems[channel_id] = problem.code
+            code = self._announce_in(channel_id, kind, text)
+            if code is not None:
+                problems[channel_id] = code
         return problems
+
+    def _announce_in(self, channel_id: str, kind: str, text: str) -> str | None:
+        """Post a line in one announcement channel; Slack's reason when it refused, or None."""
+        try:
+            self.post(channel_id, kind, section_message(text))
+        except ChannelUnavailable as problem:
+            log.warning("cannot announce in %s: %s", channel_id, problem.code)
+            return problem.code
+        return None
 
     def refresh_summary(self) -> None:
         """Rewrite the summary message with the incident as it is now (resources, commander)."""
@@ -157,21 +169,45 @@ class Delivery:
             links.append(
                 Link("channel", channel.id, team.channel_url(channel.id), f"#{channel.name}")
             )
-        ws.set_topic(channel.id, truncate(topic_text(incident), TOPIC_LIMIT), fresh=channel.fresh)
-        problems: list[str] = []
         invitees = [incident.reporter] if is_user_id(incident.reporter) else []
         invitees += config.responders
-        for user, code in ws.invite(channel.id, invitees).items():
-            problems.append(f"could not invite <@{user}> ({code})")
-        self._bookmark_known(channel.id)
         summary_key = MessageKey(incident.id, _SUMMARY_POSITION, "summary")
-        ts = ws.post_once(
-            channel.id,
-            summary_key,
-            self.summary(channel.id),
-            since=self.event.occurred_at,
-            fresh=channel.fresh,
-        )
+        announced = announcement_new(incident, channel.id, config.cc_usergroups)
+        # Everything below needs only the channel, and nothing here needs anything else here:
+        # the calls go side by side, so the set-up takes the longest of them (a lookup and a
+        # post) instead of the sum of a dozen round trips to Slack.
+        announcements = config.announcement_channels
+        with ThreadPoolExecutor(
+            max_workers=_SETUP_CALLS + len(announcements), thread_name_prefix="firebell-slack"
+        ) as pool:
+            topic = pool.submit(
+                ws.set_topic,
+                channel.id,
+                truncate(topic_text(incident), TOPIC_LIMIT),
+                fresh=channel.fresh,
+            )
+            invited = pool.submit(ws.invite, channel.id, invitees)
+            bookmarked = pool.submit(self._bookmark_known, channel.id)
+            summary = pool.submit(
+                ws.post_once,
+                channel.id,
+                summary_key,
+                self.summary(channel.id),
+                since=self.event.occurred_at,
+                fresh=channel.fresh,
+            )
+            dm = pool.submit(self._direct_message, channel.id)
+            announcing = {
+                target: pool.submit(self._announce_in, target, "announce", announced)
+                for target in announcements
+            }
+        # Failures surface in the order the calls used to run in, once every call has ended.
+        topic.result()
+        problems = [
+            f"could not invite <@{user}> ({code})" for user, code in invited.result().items()
+        ]
+        bookmarked.result()
+        ts = summary.result()
         if incident.resource(SUMMARY_KIND, plugin="slack") is None:
             links.append(
                 Link(
@@ -181,10 +217,11 @@ class Delivery:
                     "Incident summary",
                 )
             )
-        self._direct_message(channel.id)
-        announced = announcement_new(incident, channel.id, config.cc_usergroups)
-        for announcement_channel, code in self.announce("announce", announced).items():
-            problems.append(f"could not post in <#{announcement_channel}> ({code})")
+        dm.result()
+        for target, future in announcing.items():
+            code = future.result()
+            if code is not None:
+                problems.append(f"could not post in <#{target}> ({code})")
         if problems:
             self._setup_warning(channel.id, problems, fresh=channel.fresh)
         return links
