@@ -39,6 +39,9 @@ __all__ = ["DeclareRun", "DeliveryLog", "declare_once", "measure_declare"]
 
 Log = Callable[[str], None]
 PART = "declare"
+#: Seconds between declarations: longer than Statuspage's 1.1 s request spacing and Notion's
+#: 1.05 s window.
+SETTLE = 1.2
 
 _DELIVERY = re.compile(
     r"delivery plugin=(?P<plugin>\S+) event=(?P<event>\S+) .* attempt=(?P<attempt>\d+) "
@@ -160,6 +163,9 @@ def declare_once(running: Running, deliveries: DeliveryLog, title: str) -> Decla
     """Declare one incident through the form and wait until every delivery is done."""
     view = running.open_form()
     running.wait_quiet()
+    # Statuspage's and Notion's client-side limiters are per process: let the slots the last
+    # declaration took expire, so that each declaration is timed on its own.
+    time.sleep(SETTLE)
     body = running.submission(view, title)
     headers = sr.headers_for(body)
     started = time.perf_counter()
