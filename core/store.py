@@ -76,7 +76,7 @@ def _incident_row(incident: Incident) -> dict[str, Any]:
 
 
 def _incident_filters(
-    state: IncidentState | None, severity: str | None, search: str | None
+    state: IncidentState | None, severity: str | None, search: str | None, *, postgres: bool
 ) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
     if state is not None:
@@ -85,12 +85,19 @@ def _incident_filters(
         conditions.append(incidents.c.severity == severity)
     if search:
         # The text is matched as typed: % and _ are not wildcards.
-        escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{escaped}%"
+        # SQLite's LIKE ignores ASCII case already (as its lower() does), and twice as fast
+        # without lower(); PostgreSQL's LIKE is case-sensitive, its ILIKE is not.
+        columns = (incidents.c.id, incidents.c.title)
         conditions.append(
             sa.or_(
-                sa.func.lower(incidents.c.id).like(pattern, escape="\\"),
-                sa.func.lower(incidents.c.title).like(pattern, escape="\\"),
+                *(
+                    column.ilike(pattern, escape="\\")
+                    if postgres
+                    else column.like(pattern, escape="\\")
+                    for column in columns
+                )
             )
         )
     return conditions
@@ -367,7 +374,7 @@ class EventStore:
         offset: int = 0,
     ) -> list[Incident]:
         """Incidents from the read model, newest first."""
-        conditions = _incident_filters(state, severity, search)
+        conditions = _incident_filters(state, severity, search, postgres=self.is_postgres)
         with self.read() as connection:
             if offset >= _DEEP_OFFSET:
                 # Skipping rows one by one reads each from the table; the declared_at index finds
@@ -408,7 +415,7 @@ class EventStore:
         query = (
             sa.select(sa.func.count())
             .select_from(incidents)
-            .where(*_incident_filters(state, severity, search))
+            .where(*_incident_filters(state, severity, search, postgres=self.is_postgres))
         )
         with self.read() as connection:
             return int(connection.execute(query).scalar_one())
