@@ -133,26 +133,34 @@ class _Console:
         state = IncidentState(state_name) if state_name in set(IncidentState) else None
         severity_filter = severity if severity in self.severities else None
         try:
-            page_number = max(1, int(params.get("page", "1")))
+            page_number = min(max(1, int(params.get("page", "1"))), 10_000_000)
         except ValueError:
             page_number = 1
         store = self.firebell.store
-        total = store.count_incidents(state=state, severity=severity_filter, search=search or None)
-        pager = Pager(
-            page_number,
-            PAGE_SIZE,
-            total,
-            {"q": search, "state": state.value if state else "", "severity": severity_filter or ""},
-        )
-        if pager.number > pager.pages:
-            pager = attrs.evolve(pager, number=pager.pages)
+        text = search or None
         incidents = store.list_incidents(
             state=state,
             severity=severity_filter,
-            search=search or None,
+            search=text,
             limit=PAGE_SIZE,
-            offset=pager.offset,
+            offset=(page_number - 1) * PAGE_SIZE,
         )
+        if page_number == 1 and len(incidents) < PAGE_SIZE:
+            # They all fit on the first page: no second pass to count them (a search scans).
+            total = len(incidents)
+        else:
+            total = store.count_incidents(state=state, severity=severity_filter, search=text)
+        filters = {"q": search, "state": state.value if state else "", "severity": severity_filter}
+        pager = Pager(page_number, PAGE_SIZE, total, {k: v or "" for k, v in filters.items()})
+        if pager.number > pager.pages:  # past the end (an old link): show the last page
+            pager = attrs.evolve(pager, number=pager.pages)
+            incidents = store.list_incidents(
+                state=state,
+                severity=severity_filter,
+                search=text,
+                limit=PAGE_SIZE,
+                offset=pager.offset,
+            )
         return self.render(
             request,
             "list.html",
