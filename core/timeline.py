@@ -41,6 +41,7 @@ __all__ = [
     "describe_entry",
     "follow_up_line",
     "incident_timeline",
+    "markdown_inline",
     "timeline",
     "timeline_items",
 ]
@@ -75,9 +76,21 @@ class TimelineEntry:
     moment: datetime | None = None
 
     def as_markdown(self) -> str:
-        """``- **14:02 UTC** — text (actor)``, the text linked when there is a link."""
-        text = f"[{self.text}]({self.link})" if self.link else self.text
-        return f"- **{self.at}** — {text} ({self.actor})"
+        """``- **14:02 UTC** — text (actor)`` on one line, the text linked when there is a link.
+
+        Text people typed is kept on one line and cannot open an HTML comment or tag (so it
+        can never end the block between the post-mortem's markers).
+        """
+        text = markdown_inline(self.text)
+        if self.link:
+            label = text.replace("[", "\\[").replace("]", "\\]")
+            text = f"[{label}](<{self.link.replace('>', '%3E').replace(' ', '%20')}>)"
+        return f"- **{self.at}** — {text} ({markdown_inline(self.actor)})"
+
+
+def markdown_inline(text: str) -> str:
+    """``text`` as one line of Markdown: whitespace runs become one space, ``<`` is escaped."""
+    return " ".join(text.split()).replace("<", "&lt;")
 
 
 def describe(event: RecordedEvent) -> str:
