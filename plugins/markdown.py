@@ -2,8 +2,10 @@
 
 On ``incident.created`` it writes the seed's four sections (1. description and channel link,
 2. timeline, 3. root cause analysis, 4. mitigation tasks) to ``<folder>/<name>.md``; on
-``incident.resolved`` and ``incident.closed`` it replaces the timeline section (between markers)
-with the incident's events, leaving everything people wrote by hand alone.
+``incident.resolved`` and ``incident.closed``, and whenever a timeline entry or a follow-up is
+added, removed or done, it replaces the timeline (the system events merged with the messages
+people marked, in time order) and the follow-ups (``- [ ] text — owner``) between their
+markers, leaving everything people wrote by hand alone.
 """
 
 from __future__ import annotations
@@ -14,13 +16,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
-from firebell.core import Incident, Link, PluginSpec, RecordedEvent, hookimpl
-from firebell.core.timeline import timeline
+from firebell.core import FollowUp, Incident, Link, PluginSpec, RecordedEvent, hookimpl
+from firebell.core.incident import replay
+from firebell.core.timeline import follow_up_line, incident_timeline, markdown_inline
 
-__all__ = ["MarkdownConfig", "render_skeleton", "replace_timeline"]
+__all__ = ["MarkdownConfig", "render_skeleton", "replace_follow_ups", "replace_timeline"]
 
 TIMELINE_START = "<!-- firebell:timeline:start -->"
 TIMELINE_END = "<!-- firebell:timeline:end -->"
+FOLLOW_UPS_START = "<!-- firebell:followups:start -->"
+FOLLOW_UPS_END = "<!-- firebell:followups:end -->"
+MITIGATION_HEADING = "## 4. Mitigation tasks"
+NO_FOLLOW_UPS = (
+    "_No follow-ups yet: `/incident followup <task> @owner` in Slack, or "
+    "`firebell followup NAME TASK --owner WHO`._"
+)
 
 
 @attrs.frozen
@@ -46,8 +56,19 @@ def _path(config: MarkdownConfig | None, incident: Incident) -> Path:
 
 
 def _timeline_block(events: Sequence[RecordedEvent]) -> str:
-    lines = [entry.as_markdown() for entry in timeline(events)] or ["_No events yet._"]
+    lines = [entry.as_markdown() for entry in incident_timeline(events)] or ["_No events yet._"]
     return "\n".join([TIMELINE_START, *lines, TIMELINE_END])
+
+
+def follow_up_markdown(task: FollowUp) -> str:
+    """``- [ ] text — owner`` (``- [x]`` once done)."""
+    box = "[x]" if task.done else "[ ]"
+    return f"- {box} {markdown_inline(follow_up_line(task.text, task.owner))}"
+
+
+def _follow_ups_block(follow_ups: Sequence[FollowUp]) -> str:
+    lines = [follow_up_markdown(task) for task in follow_ups] or [NO_FOLLOW_UPS]
+    return "\n".join([FOLLOW_UPS_START, *lines, FOLLOW_UPS_END])
 
 
 def render_skeleton(incident: Incident, events: Sequence[RecordedEvent]) -> str:
@@ -73,7 +94,8 @@ def render_skeleton(incident: Incident, events: Sequence[RecordedEvent]) -> str:
             "",
             "## 2. Timeline",
             "",
-            "Filled in from the incident's events when it is resolved (times in UTC).",
+            "Filled in from the incident's events and the messages marked in its channel "
+            "(pinned, or given the timeline reaction), times in UTC.",
             "",
             _timeline_block(events),
             "",
@@ -81,9 +103,9 @@ def render_skeleton(incident: Incident, events: Sequence[RecordedEvent]) -> str:
             "",
             "_What caused it, and why our defences did not catch it._",
             "",
-            "## 4. Mitigation tasks",
+            MITIGATION_HEADING,
             "",
-            "- [ ] _Task — owner_",
+            _follow_ups_block(incident.follow_ups),
             "",
         ]
     )
@@ -98,6 +120,24 @@ def replace_timeline(document: str, events: Sequence[RecordedEvent]) -> str:
         # The markers were edited away: append the timeline rather than lose it.
         return document.rstrip("\n") + "\n\n## Timeline (from Firebell)\n\n" + block + "\n"
     return document[:start] + block + document[end + len(TIMELINE_END) :]
+
+
+def replace_follow_ups(document: str, follow_ups: Sequence[FollowUp]) -> str:
+    """``document`` with the text between the follow-up markers replaced by ``follow_ups``.
+
+    A document written before follow-ups existed gets the block under its "4. Mitigation
+    tasks" heading (or at the end, when that heading is gone too).
+    """
+    start = document.find(FOLLOW_UPS_START)
+    end = document.find(FOLLOW_UPS_END)
+    block = _follow_ups_block(follow_ups)
+    if start != -1 and end > start:
+        return document[:start] + block + document[end + len(FOLLOW_UPS_END) :]
+    heading = document.find(MITIGATION_HEADING)
+    if heading == -1:
+        return document.rstrip("\n") + "\n\n## Follow-ups (from Firebell)\n\n" + block + "\n"
+    after = heading + len(MITIGATION_HEADING)
+    return document[:after] + "\n\n" + block + document[after:]
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -128,7 +168,10 @@ def _refresh(
 ) -> None:
     path = _path(config, incident)
     document = path.read_text(encoding="utf-8") if path.exists() else render_skeleton(incident, [])
-    _write_atomically(path, replace_timeline(document, history))
+    # The follow-ups as the history says (the incident may be ahead of the event delivered).
+    state = replay(history) or incident
+    document = replace_follow_ups(replace_timeline(document, history), state.follow_ups)
+    _write_atomically(path, document)
 
 
 @hookimpl
@@ -144,4 +187,36 @@ def firebell_incident_closed(
     incident: Incident, config: MarkdownConfig | None, history: Sequence[RecordedEvent]
 ) -> None:
     """Bring the timeline up to date once more (events after the resolve included)."""
+    _refresh(incident, config, history)
+
+
+@hookimpl
+def firebell_timeline_entry_added(
+    incident: Incident, config: MarkdownConfig | None, history: Sequence[RecordedEvent]
+) -> None:
+    """Put the newly marked message (or note) into the timeline."""
+    _refresh(incident, config, history)
+
+
+@hookimpl
+def firebell_timeline_entry_removed(
+    incident: Incident, config: MarkdownConfig | None, history: Sequence[RecordedEvent]
+) -> None:
+    """Take the unmarked message out of the timeline."""
+    _refresh(incident, config, history)
+
+
+@hookimpl
+def firebell_followup_added(
+    incident: Incident, config: MarkdownConfig | None, history: Sequence[RecordedEvent]
+) -> None:
+    """List the new follow-up in section 4."""
+    _refresh(incident, config, history)
+
+
+@hookimpl
+def firebell_followup_done(
+    incident: Incident, config: MarkdownConfig | None, history: Sequence[RecordedEvent]
+) -> None:
+    """Tick the follow-up off in section 4."""
     _refresh(incident, config, history)
