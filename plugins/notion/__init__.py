@@ -4,8 +4,12 @@
   (description and Slack channel link, timeline, root cause analysis, mitigation to-dos),
   recorded as a ``document`` link (the Slack plugin bookmarks it).
 - ``incident.resource_linked``: the Slack channel and PagerDuty URLs go into their properties.
-- ``incident.resolved``: the Timeline section is filled from the event log (UTC times, who);
-  Duration and Status are set. ``incident.reopened`` and ``incident.closed`` set the Status.
+- ``incident.resolved``: the Timeline section is filled from the event log (UTC times, who),
+  merged with the messages marked in the channel; Duration and Status are set.
+  ``incident.reopened`` and ``incident.closed`` set the Status.
+- ``timeline.entry_added`` / ``_removed`` after the resolve: the Timeline is brought up to date
+  (before it, the resolve fills it).
+- ``followup.added`` / ``followup.done``: the to-dos under "4. Mitigation tasks" follow them.
 
 See docs/plugins/notion.md for the settings and how to set up the integration.
 """
@@ -16,6 +20,7 @@ from collections.abc import Sequence
 
 from firebell.core import (
     Incident,
+    IncidentState,
     Link,
     PermanentPluginError,
     PluginSpec,
@@ -24,6 +29,7 @@ from firebell.core import (
     RetryLater,
     hookimpl,
 )
+from firebell.core.incident import replay
 from firebell.plugins.notion.api import NotionApi
 from firebell.plugins.notion.config import NotionConfig, PropertyNames, StatusValues
 from firebell.plugins.notion.content import timeline_lines
@@ -111,6 +117,63 @@ def firebell_incident_reopened(incident: Incident, config: NotionConfig) -> Link
 def firebell_incident_closed(incident: Incident, config: NotionConfig) -> Link | None:
     """Set the page's Status to closed."""
     return _set_status(incident, config, config.status_values.closed)
+
+
+def _refresh_timeline(
+    event: RecordedEvent,
+    incident: Incident,
+    config: NotionConfig,
+    history: Sequence[RecordedEvent],
+) -> Link | None:
+    until_now = [e for e in history if e.position <= event.position]
+    state = replay(until_now)
+    if state is None or state.state is not IncidentState.RESOLVED:
+        return None  # while the incident runs, the resolve fills the whole timeline
+    postmortems = postmortems_for(config)
+    page_id, link = _page_or_create(postmortems, incident)
+    postmortems.fill_timeline(page_id, timeline_lines(until_now))
+    return link
+
+
+@hookimpl
+def firebell_timeline_entry_added(
+    event: RecordedEvent,
+    incident: Incident,
+    config: NotionConfig,
+    history: Sequence[RecordedEvent],
+) -> Link | None:
+    """After the resolve, bring the Timeline section up to date with the new entry."""
+    return _refresh_timeline(event, incident, config, history)
+
+
+@hookimpl
+def firebell_timeline_entry_removed(
+    event: RecordedEvent,
+    incident: Incident,
+    config: NotionConfig,
+    history: Sequence[RecordedEvent],
+) -> Link | None:
+    """After the resolve, take the unmarked message out of the Timeline section."""
+    return _refresh_timeline(event, incident, config, history)
+
+
+def _fill_follow_ups(incident: Incident, config: NotionConfig) -> Link | None:
+    postmortems = postmortems_for(config)
+    page_id, link = _page_or_create(postmortems, incident)
+    postmortems.fill_follow_ups(page_id, incident.follow_ups)
+    return link
+
+
+@hookimpl
+def firebell_followup_added(incident: Incident, config: NotionConfig) -> Link | None:
+    """Add the follow-up as a to-do under "4. Mitigation tasks"."""
+    return _fill_follow_ups(incident, config)
+
+
+@hookimpl
+def firebell_followup_done(incident: Incident, config: NotionConfig) -> Link | None:
+    """Tick the follow-up's to-do."""
+    return _fill_follow_ups(incident, config)
 
 
 def _page_or_create(postmortems: Postmortems, incident: Incident) -> tuple[str, Link | None]:

@@ -26,12 +26,15 @@ from firebell.core import (
     ResourceLinked,
     SeverityChanged,
     StatusUpdatePosted,
+    TimelineItem,
 )
+from firebell.core.timeline import describe_entry, timeline_items
 
 __all__ = [
     "MAX_BLOCKS_PER_REQUEST",
     "MAX_RICH_TEXT_ITEMS",
     "MAX_RICH_TEXT_LENGTH",
+    "MITIGATION_HEADING",
     "ROOT_CAUSE_PLACEHOLDER",
     "TIMELINE_HEADING",
     "TIMELINE_PLACEHOLDER",
@@ -139,9 +142,9 @@ def bullet(*runs: list[dict[str, Any]]) -> list[Block]:
     return _text_blocks("bulleted_list_item", [item for run in runs for item in run])
 
 
-def to_do(text: str = "") -> Block:
-    """An unchecked to-do block."""
-    return _text_blocks("to_do", rich_text(text), checked=False)[0]
+def to_do(text: str = "", *, checked: bool = False) -> Block:
+    """A to-do block (unchecked unless ``checked``)."""
+    return _text_blocks("to_do", rich_text(text), checked=checked)[0]
 
 
 def block_text(block: Block) -> str:
@@ -244,13 +247,17 @@ def _describe(event: RecordedEvent) -> tuple[str, str | None] | None:
 
 
 def timeline_lines(history: Iterable[RecordedEvent]) -> list[TimelineLine]:
-    """The timeline of ``history``, in the log's order."""
+    """The timeline of ``history``: its events merged with the entries marked in the channel
+    (pinned messages, reactions, notes, each at the time it was written), in time order."""
     lines = []
-    for event in history:
-        described = _describe(event)
+    for item in timeline_items(list(history)):
+        if isinstance(item, TimelineItem):
+            lines.append(TimelineLine(item.at, item.author, describe_entry(item), item.permalink))
+            continue
+        described = _describe(item)
         if described is not None:
             text, link = described
-            lines.append(TimelineLine(event.occurred_at, event.actor, text, link))
+            lines.append(TimelineLine(item.occurred_at, item.actor, text, link))
     return lines
 
 

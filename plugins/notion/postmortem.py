@@ -1,4 +1,5 @@
-"""The post-mortem page: created once, found again after a crash, its timeline replaced on resolve."""
+"""The post-mortem page: created once, found again after a crash, its timeline replaced on resolve,
+its mitigation to-dos kept in step with the incident's follow-ups."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from firebell.core import Incident, Link, PermanentPluginError
+from firebell.core import FollowUp, Incident, Link, PermanentPluginError
+from firebell.core.timeline import follow_up_line
 from firebell.plugins.notion.api import NotionApi
 from firebell.plugins.notion.config import NotionConfig
 from firebell.plugins.notion.content import (
+    MITIGATION_HEADING,
     TIMELINE_HEADING,
     TIMELINE_PLACEHOLDER,
     Block,
@@ -23,6 +26,7 @@ from firebell.plugins.notion.content import (
     heading,
     skeleton,
     timeline_bullets,
+    to_do,
 )
 from firebell.plugins.notion.properties import PropertyPlan, plan_properties
 
@@ -165,14 +169,74 @@ class Postmortems:
         after = str(ours[keep - 1]["id"]) if keep else str(head["id"])
         self._append(page_id, new[keep:], after=after)
 
-    def _append(self, page_id: str, blocks: Sequence[Block], *, after: str | None) -> None:
+    # -- the follow-ups -----------------------------------------------------------------------
+
+    def fill_follow_ups(self, page_id: str, follow_ups: Sequence[FollowUp]) -> None:
+        """Make the to-dos under the Mitigation heading match ``follow_ups``.
+
+        A follow-up without its to-do gets one (after the integration's last to-do), a done one
+        gets its box ticked, and the skeleton's empty to-do goes once there is a follow-up. Boxes
+        people ticked stay ticked, and to-dos they wrote stay. A repeated delivery finds its
+        to-dos and writes nothing.
+        """
+        if not follow_ups:
+            return
+        blocks = list(self.api.children(page_id))
+        found = _section(blocks, "mitigation")
+        if found is None:
+            # Someone removed the heading: start a fresh section at the end of the page.
+            new = [to_do(follow_up_line(f.text, f.owner), checked=f.done) for f in follow_ups]
+            self._append(page_id, [heading(MITIGATION_HEADING), *new], after=None)
+            return
+        head, section = found
+        author = _creator(head)
+        ours = [b for b in section if b.get("type") == "to_do" and _by(b, author)]
+        unused = [b for b in ours if block_text(b)]
+        missing: list[Block] = []
+        for task in follow_ups:
+            text = follow_up_line(task.text, task.owner)
+            block = next((b for b in unused if block_text(b) == text), None)
+            if block is None:
+                missing.append(to_do(text, checked=task.done))
+                continue
+            unused.remove(block)
+            if task.done and not _checked(block):
+                self.api.call(
+                    "tick the follow-up",
+                    partial(
+                        self.api.client.blocks.update,
+                        str(block["id"]),
+                        to_do={"rich_text": to_do(text)["to_do"]["rich_text"], "checked": True},
+                    ),
+                    page_id=page_id,
+                )
+        for block in ours:
+            if not block_text(block):  # the skeleton's empty to-do
+                self.api.call(
+                    "clear the empty to-do",
+                    partial(self.api.client.blocks.delete, str(block["id"])),
+                    page_id=page_id,
+                )
+        if missing:
+            written = [b for b in ours if block_text(b)]
+            after = str(written[-1]["id"]) if written else str(head["id"])
+            self._append(page_id, missing, after=after, what="write the follow-ups")
+
+    def _append(
+        self,
+        page_id: str,
+        blocks: Sequence[Block],
+        *,
+        after: str | None,
+        what: str = "write the timeline",
+    ) -> None:
         # 100 blocks per request; each chunk goes after the last block of the one before.
         for chunk in chunks(blocks):
             options: dict[str, Any] = {"children": chunk}
             if after is not None:
                 options["after"] = after
             answer = self.api.call(
-                "write the timeline",
+                what,
                 partial(self.api.client.blocks.children.append, page_id, **options),
                 page_id=page_id,
             )
@@ -182,9 +246,15 @@ class Postmortems:
 
 def _timeline_section(blocks: Sequence[Block]) -> tuple[Block, list[Block]] | None:
     """The Timeline heading and the blocks under it (up to the next heading as big or bigger)."""
+    return _section(blocks, "timeline")
+
+
+def _section(blocks: Sequence[Block], word: str) -> tuple[Block, list[Block]] | None:
+    """The first heading containing ``word`` and the blocks under it (to the next heading as
+    big or bigger)."""
     for index, block in enumerate(blocks):
         level = _HEADINGS.get(str(block.get("type")))
-        if level is None or "timeline" not in block_text(block).lower():
+        if level is None or word not in block_text(block).lower():
             continue
         section = []
         for following in blocks[index + 1 :]:
@@ -194,6 +264,11 @@ def _timeline_section(blocks: Sequence[Block]) -> tuple[Block, list[Block]] | No
             section.append(following)
         return block, section
     return None
+
+
+def _checked(block: Block) -> bool:
+    content = block.get("to_do")
+    return bool(content.get("checked")) if isinstance(content, dict) else False
 
 
 def _creator(block: Block) -> str | None:
