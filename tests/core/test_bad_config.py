@@ -1,0 +1,194 @@
+"""A wrong plugins.toml stops Firebell at start with a message naming file, table and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+import pytest
+from core_support import Recorder
+from firebell.core import ConfigError, PluginSpec, Secret, hookimpl, load_config, open_firebell
+
+SECRET_VARIABLE = "FIREBELL_TEST_VAULT_TOKEN"
+
+
+@attrs.frozen
+class VaultConfig:
+    """A plugin config with a secret and a number."""
+
+    token: Secret
+    timeout: float = 10.0
+
+
+class Vault:
+    """A plugin whose table needs a secret."""
+
+    @hookimpl
+    def firebell_plugin_spec(self) -> PluginSpec:
+        return PluginSpec(config_class=VaultConfig)
+
+
+CASES = {
+    "invalid-toml": (
+        "[firebell\ndatabase_url = 'sqlite://'\n",
+        ["not valid TOML", "line 1", "Fix the syntax there"],
+    ),
+    "unknown-top-level-table": (
+        "[plugin.console]\n",
+        ["unknown table 'plugin'", "Valid top-level tables are [firebell] and [plugins.<name>]"],
+    ),
+    "unknown-firebell-key": (
+        "[firebell]\ndatabse_url = 'sqlite://'\n",
+        ["[firebell] has unknown key 'databse_url'", "Valid keys:", "database_url"],
+    ),
+    "firebell-key-wrong-type": (
+        "[firebell]\ndatabase_url = 5\n",
+        ["[firebell] database_url must be a non-empty string, got 5"],
+    ),
+    "default-severity-not-a-severity": (
+        "[firebell]\ndefault_severity = 'SEV3'\n",
+        ["[firebell] default_severity = 'SEV3' is not one of the severities (SEV0, SEV1, SEV2)"],
+    ),
+    "default-severity-not-among-own-severities": (
+        "[firebell]\ndefault_severity = 'SEV2'\n[firebell.severities]\nP1 = 'Down'\n",
+        ["[firebell] default_severity = 'SEV2' is not one of the severities (P1)"],
+    ),
+    "severity-description-wrong-type": (
+        "[firebell.severities]\nSEV1 = 1\n",
+        ["[firebell.severities] SEV1 must be a description string, got 1"],
+    ),
+    "unknown-permission-action": (
+        "[firebell.permissions]\nresolv = ['anyone']\n",
+        ["[firebell.permissions] unknown action 'resolv'", "Valid actions:", "resolve"],
+    ),
+    "plugin-not-a-table": (
+        "[plugins]\nvault = 3\n",
+        ["[plugins.vault] must be a table, got 3"],
+    ),
+    "unknown-plugin": (
+        "[plugins.vaultt]\n",
+        ["[plugins.vaultt]: no plugin named 'vaultt' is installed", "installed: ", "vault"],
+    ),
+    "unknown-plugin-key": (
+        "[plugins.vault]\ntoken = { env = 'FIREBELL_TEST_VAULT_TOKEN' }\ntimout = 3\n",
+        ["[plugins.vault]", "timout", "Valid keys: token, timeout"],
+    ),
+    "plugin-key-wrong-type": (
+        "[plugins.vault]\ntoken = { env = 'FIREBELL_TEST_VAULT_TOKEN' }\ntimeout = 'soon'\n",
+        ["[plugins.vault] timeout: invalid value for type, expected float", "Valid keys"],
+    ),
+    "plugin-key-boolean-for-number": (
+        "[plugins.vault]\ntoken = { env = 'FIREBELL_TEST_VAULT_TOKEN' }\ntimeout = true\n",
+        ["[plugins.vault] timeout: expected a number, got True"],
+    ),
+    "enabled-wrong-type": (
+        "[plugins.vault]\nenabled = 'no'\n",
+        ["[plugins.vault] enabled must be true or false, got 'no'"],
+    ),
+    "after-wrong-type": (
+        "[plugins.vault]\nafter = 'recorder'\n",
+        ["[plugins.vault] after must be a list of plugin names, got 'recorder'"],
+    ),
+    "missing-required-key": (
+        "[plugins.vault]\ntimeout = 3\n",
+        ["[plugins.vault] token: required field missing", "Valid keys: token, timeout"],
+    ),
+    "missing-secret-variable": (
+        "[plugins.vault]\ntoken = { env = 'FIREBELL_TEST_MISSING_TOKEN' }\n",
+        [
+            "[plugins.vault] token refers to the environment variable FIREBELL_TEST_MISSING_TOKEN",
+            "which is not set",
+            "Export FIREBELL_TEST_MISSING_TOKEN=...",
+        ],
+    ),
+    "secret-written-in-the-file": (
+        "[plugins.vault]\ntoken = 'hunter2-literal'\n",
+        [
+            "[plugins.vault] token: secrets are written as environment-variable references",
+            'key = { env = "VARIABLE" }',
+        ],
+    ),
+    "circle-of-after": (
+        "[plugins.vault]\ntoken = { env = 'FIREBELL_TEST_VAULT_TOKEN' }\nafter = ['recorder']\n"
+        "[plugins.recorder]\nafter = ['vault']\n",
+        [
+            "[plugins.recorder] after: plugins wait for each other in a circle",
+            "(vault -> recorder -> vault)",
+            "change the `after` list in [plugins.vault] or [plugins.recorder]",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_bad_plugins_toml_is_an_error_naming_file_table_and_key(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text, fragments = CASES[case]
+    path = tmp_path / "plugins.toml"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setenv(SECRET_VARIABLE, "s3cret-value")
+    monkeypatch.delenv("FIREBELL_TEST_MISSING_TOKEN", raising=False)
+    monkeypatch.delenv("FIREBELL_DATABASE_URL", raising=False)
+    with pytest.raises(ConfigError) as error:
+        firebell = open_firebell(
+            path, entry_points=False, extra_plugins={"vault": Vault(), "recorder": Recorder()}
+        )
+        firebell.close()
+    message = str(error.value)
+    assert message.startswith(f"{path}: "), message
+    for fragment in fragments:
+        assert fragment in message, message
+    assert "s3cret-value" not in message and "hunter2-literal" not in message
+
+
+def test_an_attrs_validator_message_is_shown_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "plugins.toml"
+    path.write_text("[plugins.console]\nstream = 'stdrr'\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        open_firebell(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: [plugins.console]")
+    assert "'stream' must be in ['stderr', 'stdout'] (got 'stdrr')" in message
+    assert "Attribute(" not in message
+
+
+def test_an_unknown_installed_plugin_lists_those_installed(tmp_path: Path) -> None:
+    path = tmp_path / "plugins.toml"
+    path.write_text("[plugins.consle]\n", encoding="utf-8")
+    with pytest.raises(
+        ConfigError, match=r"no plugin named 'consle' is installed \(installed: .*console"
+    ):
+        open_firebell(path)
+
+
+def test_an_empty_secret_variable_counts_as_missing(tmp_path: Path) -> None:
+    path = tmp_path / "plugins.toml"
+    path.write_text(f"[plugins.vault]\ntoken = {{ env = '{SECRET_VARIABLE}' }}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"{SECRET_VARIABLE}, which is not set"):
+        load_config(path, environ={SECRET_VARIABLE: ""})
+    settings = load_config(path, environ={SECRET_VARIABLE: "s3cret-value"})
+    token = settings.plugins["vault"].options["token"]
+    assert isinstance(token, Secret) and token.reveal() == "s3cret-value"
+    assert "s3cret-value" not in repr(settings) + str(token)
+
+
+def test_a_config_file_named_but_missing_is_an_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    with pytest.raises(ConfigError, match=f"{missing}: no such file"):
+        load_config(missing, environ={})
+    with pytest.raises(ConfigError, match=f"{missing}: no such file"):
+        load_config(None, environ={"FIREBELL_CONFIG": str(missing)})
+
+
+def test_without_a_file_the_defaults_apply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_config(None, environ={})
+    assert settings.path is None
+    assert [s.name for s in settings.severities] == ["SEV0", "SEV1", "SEV2"]
+    assert settings.default_severity == "SEV2"
+    assert settings.database_url == "sqlite:///firebell.db"
+    assert settings.plugins == {}
+    assert load_config(None, environ={"FIREBELL_DATABASE_URL": "sqlite:///x.db"}).database_url == (
+        "sqlite:///x.db"
+    )

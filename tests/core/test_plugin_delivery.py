@@ -1,0 +1,467 @@
+"""Delivery to plugins: failures isolated and retried, links recorded, order and hooks honoured."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+from core_support import FixedClock, Linker, Recorder, assert_log_consistent, event_types
+from firebell.core import (
+    Firebell,
+    FirebellConfig,
+    Incident,
+    IntegrationFailed,
+    IntegrationRecovered,
+    Link,
+    PermanentPluginError,
+    PluginSpec,
+    RecordedEvent,
+    RetryLater,
+    hookimpl,
+)
+
+from firebell.testing.pytest_plugin import MakeFirebell
+
+
+def failures(fb: Firebell, name: str) -> list[RecordedEvent]:
+    """The incident's IntegrationFailed and IntegrationRecovered events."""
+    return [
+        e
+        for e in fb.store.select_events(name)
+        if isinstance(e.data, IntegrationFailed | IntegrationRecovered)
+    ]
+
+
+def attempts(recorder: Recorder, event_type: str) -> list[int]:
+    return [call.attempt for call in recorder.seen(event_type)]
+
+
+def test_a_raising_plugin_does_not_stop_the_others_and_is_retried_until_it_works(
+    make_firebell: MakeFirebell,
+) -> None:
+    boom = Recorder(
+        fail={"incident.created": lambda n: RuntimeError(f"boom {n}") if n < 3 else None}
+    )
+    other = Recorder()
+    fb = make_firebell(
+        {"plugins": {"boom": {}, "other": {}}},
+        entry_points=False,
+        extra_plugins={"boom": boom, "other": other},
+        retry_base=0.0,
+    )
+    name = fb.engine.declare(title="x", reporter="U1").incident.id
+    fb.deliverer.drain()
+
+    assert attempts(boom, "incident.created") == [1, 2, 3]
+    assert attempts(other, "incident.created") == [1]
+    failed, recovered = failures(fb, name)
+    assert isinstance(failed.data, IntegrationFailed)
+    assert (failed.data.plugin, failed.data.event_type, failed.data.will_retry) == (
+        "boom",
+        "incident.created",
+        True,
+    )
+    assert failed.data.error == "RuntimeError: boom 1"
+    assert failed.actor == "plugin:boom"
+    assert isinstance(recovered.data, IntegrationRecovered)
+    assert (recovered.data.plugin, recovered.data.attempts) == ("boom", 3)
+    assert fb.engine.get(name).failing_plugins == ()
+    # Everyone hears of the failure and of the recovery, the failing plugin included.
+    for recorder in (boom, other):
+        assert [c.event_type for c in recorder.seen() if c.attempt == 1] == [
+            "incident.created",
+            "incident.integration_failed",
+            "incident.integration_recovered",
+        ]
+    backlog = fb.deliverer.outbox.backlog()
+    assert (backlog["boom"].pending, backlog["boom"].failed, backlog["boom"].done) == (0, 0, 3)
+    assert_log_consistent(fb.store)
+
+
+def test_retries_back_off_on_the_clock_and_the_failure_is_reported_once(
+    make_firebell: MakeFirebell, clock: FixedClock
+) -> None:
+    broken = {"yes": True}
+    boom = Recorder(
+        fail={"incident.created": lambda n: RuntimeError(f"down ({n})") if broken["yes"] else None}
+    )
+    fb = make_firebell(
+        {"plugins": {"boom": {}}},
+        entry_points=False,
+        extra_plugins={"boom": boom},
+        clock=clock,
+        retry_base=2.0,
+    )
+    name = fb.engine.declare(title="x", reporter="U1").incident.id
+    fb.deliverer.drain()
+    assert attempts(boom, "incident.created") == [1]
+    backlog = fb.deliverer.outbox.backlog()["boom"]
+    assert (backlog.pending, backlog.last_error) == (2, "RuntimeError: down (1)")
+
+    fb.deliverer.drain()
+    clock.advance(1.5)  # the first wait is 2 s (±20 %)
+    fb.deliverer.drain()
+    assert attempts(boom, "incident.created") == [1]
+    clock.advance(1.0)
+    fb.deliverer.drain()
+    assert attempts(boom, "incident.created") == [1, 2]
+    clock.advance(3.1)  # then 4 s (±20 %)
+    fb.deliverer.drain()
+    assert attempts(boom, "incident.created") == [1, 2]
+    clock.advance(1.8)
+    fb.deliverer.drain()
+    assert attempts(boom, "incident.created") == [1, 2, 3]
+    assert fb.deliverer.outbox.backlog()["boom"].last_error == "RuntimeError: down (3)"
+    assert [type(e.data) for e in failures(fb, name)] == [IntegrationFailed]
+
+    broken["yes"] = False
+    clock.advance(60)
+    fb.deliverer.drain()
+    assert attempts(boom, "incident.created") == [1, 2, 3, 4]
+    assert [type(e.data) for e in failures(fb, name)] == [IntegrationFailed, IntegrationRecovered]
+    assert fb.deliverer.outbox.backlog()["boom"].pending == 0
+
+
+def test_retry_later_is_honoured(make_firebell: MakeFirebell, clock: FixedClock) -> None:
+    limited = Recorder(
+        fail={
+            "incident.created": lambda n: (
+                RetryLater("rate limited", retry_after=60) if n == 1 else None
+            )
+        }
+    )
+    fb = make_firebell(
+        {"plugins": {"limited": {}}},
+        entry_points=False,
+        extra_plugins={"limited": limited},
+        clock=clock,
+        retry_base=0.0,
+    )
+    fb.engine.declare(title="x", reporter="U1")
+    fb.deliverer.drain()
+    clock.advance(59)
+    fb.deliverer.drain()
+    assert attempts(limited, "incident.created") == [1]
+    clock.advance(2)
+    fb.deliverer.drain()
+    assert attempts(limited, "incident.created") == [1, 2]
+
+
+def test_a_permanent_error_parks_the_delivery_until_it_is_queued_again(
+    make_firebell: MakeFirebell, clock: FixedClock
+) -> None:
+    broken = {"yes": True}
+    parked = Recorder(
+        fail={
+            "incident.created": lambda n: (
+                PermanentPluginError("bad key; fix it, then retry") if broken["yes"] else None
+            )
+        }
+    )
+    fb = make_firebell(
+        {"plugins": {"parked": {}}},
+        entry_points=False,
+        extra_plugins={"parked": parked},
+        clock=clock,
+        retry_base=0.0,
+    )
+    name = fb.engine.declare(title="x", reporter="U1").incident.id
+    fb.deliverer.drain()
+    clock.advance(3600)
+    fb.engine.post_update(name, "still broken", actor="U1")
+    fb.deliverer.drain()
+    assert attempts(parked, "incident.created") == [1], "parked: never tried again by itself"
+    backlog = fb.deliverer.outbox.backlog()["parked"]
+    assert (backlog.failed, backlog.pending) == (1, 0)
+    assert backlog.last_error == "PermanentPluginError: bad key; fix it, then retry"
+    (failed,) = failures(fb, name)
+    assert isinstance(failed.data, IntegrationFailed) and failed.data.will_retry is False
+    # Later events still flow, but handling them is no recovery while one is parked.
+    assert [c.event_type for c in parked.seen()][-1] == "incident.status_update_posted"
+    assert fb.engine.get(name).failing_plugins == ("parked",)
+
+    broken["yes"] = False
+    assert fb.deliverer.outbox.requeue_failed(plugin="parked", now=clock()) == 1
+    fb.deliverer.drain()
+    assert attempts(parked, "incident.created") == [1, 1], "queued again from attempt 1"
+    assert [type(e.data) for e in failures(fb, name)] == [IntegrationFailed, IntegrationRecovered]
+    assert fb.engine.get(name).failing_plugins == ()
+
+
+def test_a_plugin_failing_every_time_is_parked_after_the_last_attempt(
+    make_firebell: MakeFirebell,
+) -> None:
+    hopeless = Recorder(fail={"incident.created": lambda n: ValueError("always")})
+    fb = make_firebell(
+        {"plugins": {"hopeless": {}}},
+        entry_points=False,
+        extra_plugins={"hopeless": hopeless},
+        retry_base=0.0,
+    )
+    fb.engine.declare(title="x", reporter="U1")
+    fb.deliverer.drain()
+    assert attempts(hopeless, "incident.created") == list(range(1, fb.deliverer.max_attempts + 1))
+    assert fb.deliverer.outbox.backlog()["hopeless"].failed == 1
+
+
+def test_a_link_is_recorded_and_seen_by_the_plugins_after_it(make_firebell: MakeFirebell) -> None:
+    pager = Recorder(after=("chat",))
+    fb = make_firebell(
+        {"plugins": {"pager": {}, "chat": {}}},  # listed first, still runs second
+        entry_points=False,
+        extra_plugins={"chat": Linker(), "pager": pager},
+    )
+    name = fb.engine.declare(title="x", reporter="U1").incident.id
+    fb.deliverer.drain()
+
+    (created,) = pager.seen("incident.created")
+    assert created.resources == (("chat", "channel", f"C-{name}"),)
+    incident = fb.engine.get(name)
+    channel = incident.resource("channel")
+    assert channel is not None
+    assert (channel.plugin, channel.url, channel.title) == (
+        "chat",
+        f"https://chat.example/{name}",
+        "room",
+    )
+    assert fb.store.find_incident_by_resource("channel", f"C-{name}") == incident
+    linked = [e for e in fb.store.select_events(name) if e.type == "incident.resource_linked"]
+    assert [(e.actor, e.data.external_id) for e in linked] == [("plugin:chat", f"C-{name}")]
+    assert [c.event_type for c in pager.seen()] == [
+        "incident.created",
+        "incident.resource_linked",
+    ]
+
+
+def test_after_in_the_table_waits_for_a_failing_plugin(
+    make_firebell: MakeFirebell, clock: FixedClock
+) -> None:
+    class FlakyLinker(Linker):
+        @hookimpl
+        def firebell_incident_created(self, incident: Incident) -> Link:
+            if self.created == 0:
+                self.created += 1
+                raise RetryLater("chat is down")
+            return super().firebell_incident_created(incident)
+
+    pager, independent = Recorder(), Recorder()
+    fb = make_firebell(
+        {"plugins": {"chat": {}, "pager": {"after": ["chat"]}, "independent": {}}},
+        entry_points=False,
+        extra_plugins={"chat": FlakyLinker(), "pager": pager, "independent": independent},
+        clock=clock,
+    )
+    name = fb.engine.declare(title="x", reporter="U1").incident.id
+    fb.deliverer.drain()
+    assert pager.seen("incident.created") == [], "waits for chat"
+    assert len(independent.seen("incident.created")) == 1, "does not wait"
+
+    clock.advance(60)
+    fb.deliverer.drain()
+    (created,) = pager.seen("incident.created")
+    assert created.resources == (("chat", "channel", f"C-{name}"),)
+
+
+def test_a_plugin_waiting_for_a_failing_one_does_not_starve_the_others(
+    make_firebell: MakeFirebell, clock: FixedClock
+) -> None:
+    down = Recorder(fail={"incident.created": lambda n: RetryLater("down", retry_after=3600)})
+    waiting, independent = Recorder(after=("down",)), Recorder()
+    fb = make_firebell(
+        {"plugins": {"down": {}, "waiting": {}, "independent": {}}},
+        entry_points=False,
+        extra_plugins={"down": down, "waiting": waiting, "independent": independent},
+        clock=clock,
+        max_workers=1,
+    )
+    for _ in range(6):
+        fb.engine.declare(title="x", reporter="U1")
+    fb.deliverer.drain()
+    assert waiting.seen() == []
+    assert len(independent.seen("incident.created")) == 6
+    assert len(independent.seen("incident.integration_failed")) == 6
+
+
+def test_the_same_link_twice_is_recorded_once(make_firebell: MakeFirebell) -> None:
+    class Twice:
+        @hookimpl
+        def firebell_incident_created(self, incident: Incident) -> Link:
+            return Link("document", f"doc-{incident.id}")
+
+        @hookimpl
+        def firebell_event(self, event: RecordedEvent, incident: Incident) -> list[Link]:
+            return [Link("document", f"doc-{incident.id}")] if event.version == 1 else []
+
+    fb = make_firebell(
+        {"plugins": {"twice": {}}}, entry_points=False, extra_plugins={"twice": Twice()}
+    )
+    name = fb.engine.declare(title="x", reporter="U1").incident.id
+    fb.deliverer.drain()
+    assert event_types(fb, name) == ["incident.created", "incident.resource_linked"]
+    assert len(fb.engine.get(name).resources) == 1
+
+
+@attrs.frozen
+class ShapeConfig:
+    """A config class for the signature test."""
+
+    colour: str = "red"
+
+
+class AnySubset:
+    """Hooks asking for no parameters, one, two, and the rest."""
+
+    def __init__(self) -> None:
+        self.got: dict[str, dict[str, Any]] = {}
+
+    @hookimpl
+    def firebell_plugin_spec(self) -> PluginSpec:
+        return PluginSpec(config_class=ShapeConfig)
+
+    @hookimpl
+    def firebell_incident_created(self) -> None:
+        self.got["created"] = {}
+
+    @hookimpl
+    def firebell_incident_resolved(self, event: RecordedEvent) -> None:
+        self.got["resolved"] = {"event": event}
+
+    @hookimpl
+    def firebell_incident_closed(self, attempt: int, incident: Incident) -> None:
+        self.got["closed"] = {"attempt": attempt, "incident": incident}
+
+    @hookimpl
+    def firebell_event(
+        self,
+        history: Sequence[RecordedEvent],
+        settings: FirebellConfig,
+        config: ShapeConfig,
+        event: RecordedEvent,
+    ) -> None:
+        self.got[f"event:{event.type}"] = {
+            "history": history,
+            "settings": settings,
+            "config": config,
+        }
+
+
+def test_hooks_get_any_subset_of_the_parameters(make_firebell: MakeFirebell) -> None:
+    plugin = AnySubset()
+    fb = make_firebell(
+        {"plugins": {"shape": {"colour": "blue"}}},
+        entry_points=False,
+        extra_plugins={"shape": plugin},
+    )
+    name = fb.engine.declare(title="x", reporter="U1").incident.id
+    fb.engine.resolve(name, actor="U1")
+    fb.engine.close(name, actor="U1")
+    fb.deliverer.drain()
+
+    assert plugin.got["created"] == {}
+    assert plugin.got["resolved"]["event"].type == "incident.resolved"
+    closed = plugin.got["closed"]
+    assert closed["attempt"] == 1 and closed["incident"].id == name
+    for event_type, position in (("incident.created", 1), ("incident.closed", 3)):
+        got = plugin.got[f"event:{event_type}"]
+        assert [e.position for e in got["history"]][:position] == list(range(1, position + 1))
+        assert got["settings"] is fb.settings
+        assert got["config"] == ShapeConfig("blue")
+    assert fb.deliverer.outbox.backlog()["shape"].pending == 0
+
+
+def test_the_generic_hook_comes_after_the_events_own(make_firebell: MakeFirebell) -> None:
+    order: list[str] = []
+
+    class Both:
+        @hookimpl
+        def firebell_incident_created(self) -> None:
+            order.append("created")
+
+        @hookimpl
+        def firebell_event(self, event: RecordedEvent) -> None:
+            order.append(f"event:{event.type}")
+
+    fb = make_firebell(
+        {"plugins": {"both": {}}}, entry_points=False, extra_plugins={"both": Both()}
+    )
+    fb.engine.declare(title="x", reporter="U1")
+    fb.deliverer.drain()
+    assert order == ["created", "event:incident.created"]
+
+
+def test_a_hook_returning_something_else_than_links_is_a_recorded_failure(
+    make_firebell: MakeFirebell,
+) -> None:
+    class Sloppy:
+        @hookimpl
+        def firebell_incident_created(self, incident: Incident) -> Any:
+            return [Link("document", "ok"), f"https://docs.example/{incident.id}"]
+
+    other = Recorder()
+    fb = make_firebell(
+        {"plugins": {"sloppy": {}, "other": {}}},
+        entry_points=False,
+        extra_plugins={"sloppy": Sloppy(), "other": other},
+        retry_base=0.0,
+    )
+    name = fb.engine.declare(title="x", reporter="U1").incident.id
+    fb.deliverer.drain()  # does not raise
+    error = fb.deliverer.outbox.backlog()["sloppy"].last_error
+    assert error is not None
+    assert (
+        f"plugin 'sloppy': firebell_incident_created returned 'https://docs.example/{name}'"
+        in error
+    )
+    assert "hooks return firebell.core.Link objects or None" in error
+    assert failures(fb, name)[0].data.plugin == "sloppy"
+    assert fb.engine.get(name).resources == (), "nothing of the failed call is recorded"
+    assert len(other.seen("incident.created")) == 1
+
+
+def test_plugins_run_side_by_side(make_firebell: MakeFirebell) -> None:
+    # Each waits for the other inside its hook: only concurrent delivery lets both finish.
+    meeting = threading.Barrier(2, timeout=10)
+
+    class Meets:
+        @hookimpl
+        def firebell_incident_created(self) -> None:
+            meeting.wait()
+
+    fb = make_firebell(
+        {"plugins": {"left": {}, "right": {}}},
+        entry_points=False,
+        extra_plugins={"left": Meets(), "right": Meets()},
+    )
+    name = fb.engine.declare(title="x", reporter="U1").incident.id
+    fb.deliverer.drain()
+    assert failures(fb, name) == []
+    backlog = fb.deliverer.outbox.backlog()
+    assert backlog["left"].done == backlog["right"].done == 1
+
+
+def test_each_plugin_gets_one_incidents_events_in_order(make_firebell: MakeFirebell) -> None:
+    recorder = Recorder()
+    fb = make_firebell(
+        {"plugins": {"recorder": {}}}, entry_points=False, extra_plugins={"recorder": recorder}
+    )
+    names = [fb.engine.declare(title="x", reporter="U1").incident.id for _ in range(4)]
+    for round_ in range(3):
+        for name in names:
+            fb.engine.post_update(name, f"update {round_}", actor="U1")
+    fb.deliverer.drain()
+    for name in names:
+        positions = [c.position for c in recorder.seen() if c.incident_id == name]
+        assert positions == [e.position for e in fb.store.select_events(name)]
+
+
+def test_a_disabled_plugin_gets_nothing(make_firebell: MakeFirebell) -> None:
+    off = Recorder()
+    fb = make_firebell(
+        {"plugins": {"off": {"enabled": False}}}, entry_points=False, extra_plugins={"off": off}
+    )
+    fb.engine.declare(title="x", reporter="U1")
+    fb.deliverer.drain()
+    assert off.seen() == []
+    assert fb.host.subscribers == []

@@ -1,0 +1,101 @@
+"""Secrets from plugins.toml never reach the log, the read model or stored delivery errors."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import attrs
+import pytest
+from firebell.core import (
+    IntegrationFailed,
+    PermanentPluginError,
+    PluginSpec,
+    RecordedEvent,
+    Secret,
+    hookimpl,
+)
+
+from firebell.testing.pytest_plugin import MakeFirebell
+
+TOKEN = "xoxb-s3cr3t-4242-token"
+
+
+@attrs.frozen
+class LeakyConfig:
+    """A config with a secret."""
+
+    token: Secret
+
+
+class Leaky:
+    """A plugin that puts its secret in every error message, the way careless code does."""
+
+    @hookimpl
+    def firebell_plugin_spec(self) -> PluginSpec:
+        return PluginSpec(config_class=LeakyConfig)
+
+    @hookimpl
+    def firebell_incident_created(self, config: LeakyConfig) -> None:
+        raise RuntimeError(f"401 from https://api.example/?token={config.token.reveal()}")
+
+    @hookimpl
+    def firebell_incident_resolved(self, config: LeakyConfig) -> None:
+        raise PermanentPluginError(f"token {config.token.reveal()} was revoked")
+
+
+def whole_database(path: Path) -> str:
+    """Every row of every table of the SQLite file, as SQL text."""
+    connection = sqlite3.connect(path)
+    try:
+        return "\n".join(connection.iterdump())
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("retry_base", [0.0, 2.0])
+def test_a_secret_in_an_error_is_stored_redacted(
+    make_firebell: MakeFirebell, tmp_path: Path, retry_base: float
+) -> None:
+    fb = make_firebell(
+        {"plugins": {"leaky": {"token": {"env": "LEAKY_TOKEN"}}}},
+        environ={"LEAKY_TOKEN": TOKEN},
+        entry_points=False,
+        extra_plugins={"leaky": Leaky()},
+        retry_base=retry_base,
+    )
+    name = fb.engine.declare(title="Leak test", reporter="U1").incident.id
+    fb.engine.resolve(name, actor="U1")
+    fb.deliverer.drain()
+
+    assert fb.settings.plugins["leaky"].options["token"].reveal() == TOKEN, "the plugin had it"
+    failed = [e for e in fb.store.select_events(name) if isinstance(e.data, IntegrationFailed)]
+    assert failed and all(TOKEN not in e.data.error for e in failed)
+    assert "token=<LEAKY_TOKEN>" in failed[0].data.error
+    backlog = fb.deliverer.outbox.backlog()["leaky"]
+    assert backlog.last_error is not None and "<LEAKY_TOKEN>" in backlog.last_error
+    dump = whole_database(tmp_path / "firebell.db")
+    assert "<LEAKY_TOKEN>" in dump, "the errors were stored"
+    assert TOKEN not in dump
+    assert TOKEN not in repr(fb.settings) and TOKEN not in str(fb.store.get_incident(name))
+
+
+def test_a_secret_is_not_in_the_events_a_plugin_appends(make_firebell: MakeFirebell) -> None:
+    seen: list[RecordedEvent] = []
+
+    class Watcher:
+        @hookimpl
+        def firebell_event(self, event: RecordedEvent) -> None:
+            seen.append(event)
+
+    fb = make_firebell(
+        {"plugins": {"leaky": {"token": {"env": "LEAKY_TOKEN"}}, "watcher": {}}},
+        environ={"LEAKY_TOKEN": TOKEN},
+        entry_points=False,
+        extra_plugins={"leaky": Leaky(), "watcher": Watcher()},
+        retry_base=0.0,
+    )
+    fb.engine.declare(title="x", reporter="U1")
+    fb.deliverer.drain()
+    assert seen, "the watcher heard of the failure"
+    assert all(TOKEN not in repr(event) for event in seen)
