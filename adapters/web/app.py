@@ -326,6 +326,8 @@ def create_app(firebell: Firebell, settings: WebSettings | None = None) -> Starl
 
     async def not_found(request: Request, exc: Exception) -> Response:
         detail = exc.detail if isinstance(exc, HTTPException) else ""
+        if detail == "Not Found":  # Starlette's own, for a path no route matches
+            detail = ""
         if isinstance(exc, HTTPException) and exc.status_code == 405:
             return console.error(request, 405, "Not allowed", "Use the page's buttons.")
         return console.error(

@@ -1,0 +1,231 @@
+"""The console's pages through Starlette's TestClient: list, filters, search, paging, incident, 404s."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import MakeConsole, local_client
+from firebell.adapters.web import PAGE_SIZE
+from firebell.core import Firebell
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+from web_support import seed
+
+
+def names_on(html: str) -> list[str]:
+    """The incident names listed on a list page, in order."""
+    return re.findall(r'<a class="name" href="/incidents/([^"]+)">', html)
+
+
+def count_line(html: str) -> str:
+    """The '1-4 of 4 incidents' line (the page has an en dash), with whitespace squeezed."""
+    match = re.search(r'<p class="count" id="count">(.*?)</p>', html, re.S)
+    assert match, "no count line"
+    return " ".join(match.group(1).split()).replace("\N{EN DASH}", "-")
+
+
+def test_the_list_shows_every_incident_newest_first(
+    console: tuple[Firebell, Starlette], local: TestClient
+) -> None:
+    made = seed(console[0])
+
+    page = local.get("/incidents")
+
+    assert page.status_code == 200
+    assert names_on(page.text) == [
+        made[key].id for key in ("billing", "login", "search", "checkout")
+    ]
+    assert count_line(page.text) == "1-4 of 4 incidents"
+    assert "Checkout returns 502" in page.text and "U0COMMANDER" in page.text
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    assert page.headers["cache-control"] == "no-store"
+
+
+def test_the_root_leads_to_the_list(local: TestClient) -> None:
+    answer = local.get("/", follow_redirects=False)
+
+    assert answer.status_code == 303 and answer.headers["location"] == "/incidents"
+
+
+def test_filters_by_state_and_severity_and_both(
+    console: tuple[Firebell, Starlette], local: TestClient
+) -> None:
+    made = seed(console[0])
+
+    open_ones = local.get("/incidents", params={"state": "open"}).text
+    sev2 = local.get("/incidents", params={"severity": "SEV2"}).text
+    both = local.get("/incidents", params={"severity": "SEV2", "state": "resolved"}).text
+    closed = local.get("/incidents", params={"state": "closed", "severity": "SEV0"}).text
+
+    assert names_on(open_ones) == [made["billing"].id, made["search"].id]
+    assert count_line(open_ones) == "1-2 of 2 incidents matching"
+    assert names_on(sev2) == [made["billing"].id, made["search"].id]
+    assert names_on(both) == []
+    assert "No incident matches these filters." in both
+    assert names_on(closed) == [made["login"].id]
+    # The chosen filters stay selected in the form.
+    assert '<option value="closed" selected>' in closed
+    assert '<option value="SEV0" selected>' in closed
+
+
+def test_unknown_filter_values_are_ignored_not_errors(
+    console: tuple[Firebell, Starlette], local: TestClient
+) -> None:
+    seed(console[0])
+
+    page = local.get("/incidents", params={"state": "exploded", "severity": "SEV9", "page": "x"})
+
+    assert page.status_code == 200
+    assert len(names_on(page.text)) == 4
+
+
+def test_search_finds_by_title_and_by_name_case_insensitively(
+    console: tuple[Firebell, Starlette], local: TestClient
+) -> None:
+    made = seed(console[0])
+    animal = made["login"].id.rsplit("-", 1)[1]
+
+    by_title = local.get("/incidents", params={"q": "LATENCY"}).text
+    by_name = local.get("/incidents", params={"q": animal}).text
+    wildcard = local.get("/incidents", params={"q": "%"}).text
+
+    assert names_on(by_title) == [made["search"].id]
+    assert made["login"].id in names_on(by_name)
+    assert names_on(wildcard) == []  # % is a character, not a wildcard
+    assert 'value="LATENCY"' in by_title
+
+
+def test_search_text_is_escaped_in_the_page(local: TestClient) -> None:
+    page = local.get("/incidents", params={"q": '"><script>alert(1)</script>'})
+
+    assert page.status_code == 200
+    assert "<script>alert(1)" not in page.text
+    assert "&lt;script&gt;" in page.text
+
+
+def test_paging_keeps_the_filters_and_counts_right(make_console: MakeConsole) -> None:
+    firebell, app = make_console()
+    for number in range(PAGE_SIZE + 7):
+        firebell.engine.declare(title=f"Disk full {number}", reporter="U1", severity="SEV1")
+    firebell.engine.declare(title="Other", reporter="U1", severity="SEV0")
+    with local_client(app) as client:
+        first = client.get("/incidents", params={"severity": "SEV1"}).text
+        second = client.get("/incidents", params={"severity": "SEV1", "page": "2"}).text
+        beyond = client.get("/incidents", params={"severity": "SEV1", "page": "99"}).text
+
+    assert len(names_on(first)) == PAGE_SIZE
+    assert count_line(first) == f"1-{PAGE_SIZE} of {PAGE_SIZE + 7} incidents matching"
+    assert 'href="/incidents?severity=SEV1&amp;page=2">Next →</a>' in first
+    assert len(names_on(second)) == 7
+    assert (
+        count_line(second)
+        == f"{PAGE_SIZE + 1}-{PAGE_SIZE + 7} of {PAGE_SIZE + 7} incidents matching"
+    )
+    assert "Page 2 of 2" in second
+    assert not set(names_on(first)) & set(names_on(second))
+    assert names_on(beyond) == names_on(second)  # past the end: the last page
+
+
+def test_an_empty_log_says_how_to_declare(local: TestClient) -> None:
+    page = local.get("/incidents")
+
+    assert page.status_code == 200
+    assert "No incidents yet" in page.text and "firebell declare" in page.text
+    assert count_line(page.text) == "No incidents"
+
+
+def test_the_incident_page_shows_state_people_links_and_timeline(
+    console: tuple[Firebell, Starlette], local: TestClient
+) -> None:
+    made = seed(console[0])
+    checkout = made["checkout"]
+
+    page = local.get(f"/incidents/{checkout.id}")
+
+    assert page.status_code == 200
+    html = page.text
+    assert f'<h1 id="incident-name">{checkout.id}</h1>' in html
+    assert 'id="severity">SEV1<' in html and 'id="state">resolved<' in html
+    assert "Checkout returns 502" in html
+    assert "Resolved</dt><dd>" in html and "by U0COMMANDER" in html
+    # Every linked resource, with its label, and a link where the URL is http(s).
+    for label, url in [
+        ("Slack channel", "https://acme.slack.com/archives/C0WEB0001"),
+        ("PagerDuty incident", "https://acme.pagerduty.com/incidents/Q1WEB"),
+        ("Post-mortem (linker)", "https://www.notion.so/abc123"),
+        ("Statuspage incident", "https://status.acme.test/incidents/sp-1"),
+    ]:
+        assert f'<span class="label">{label}</span>' in html
+        assert f'<a href="{url}" rel="noopener noreferrer"' in html
+    assert "Hostile runbook" in html and "javascript:" not in html.split("<table")[0]
+    # The full timeline, through core/timeline.py, oldest first.
+    timeline = html.split('id="timeline"')[1]
+    assert timeline.index("Declared as SEV1: Checkout returns 502") < timeline.index(
+        "Resolved: Rolled back"
+    )
+    assert "linker linked #incd-" in timeline
+    assert "U0COMMANDER" in timeline and "U0REPORTER" in timeline
+
+
+def test_the_incident_page_accepts_the_channel_style_name(
+    console: tuple[Firebell, Starlette], local: TestClient
+) -> None:
+    made = seed(console[0])
+
+    page = local.get(f"/incidents/incd-{made['search'].id.upper()}")
+
+    assert page.status_code == 200 and made["search"].id in page.text
+
+
+def test_an_unknown_incident_is_a_404_page(local: TestClient) -> None:
+    page = local.get("/incidents/20990101-no-such-thing")
+
+    assert page.status_code == 404
+    assert "There is no incident called &#39;20990101-no-such-thing&#39;" in page.text
+    assert "Back to the incidents" in page.text
+
+
+def test_an_unknown_path_is_a_404_page(local: TestClient) -> None:
+    page = local.get("/admin")
+
+    assert page.status_code == 404 and "There is no page here" in page.text
+
+
+def test_the_metrics_page_counts_per_month_severity_and_state(
+    console: tuple[Firebell, Starlette], local: TestClient
+) -> None:
+    firebell = console[0]
+    seed(firebell)
+    month = firebell.engine.clock().strftime("%Y-%m")
+
+    page = local.get("/metrics")
+
+    assert page.status_code == 200
+    html = page.text
+    assert "4 incidents in all" in html
+    row = re.search(rf'<tr><td class="mono">{month}</td>(.*?)</tr>', html, re.S)
+    assert row, html
+    assert re.findall(r"<td>(?:<strong>)?(\d+)", row.group(1)) == ["1", "1", "2", "4"]
+    assert '<rect x="' in html and f"{month} SEV2: 2" in html
+    tiles = dict(
+        (state, int(figure))
+        for figure, state in re.findall(
+            r'<span class="figure">(\d+)</span><span class="badge state-(\w+)">', html
+        )
+    )
+    assert tiles == {"open": 2, "resolved": 1, "closed": 1}
+
+
+def test_the_metrics_follow_new_incidents(
+    console: tuple[Firebell, Starlette], local: TestClient
+) -> None:
+    assert "0 incidents in all" in local.get("/metrics").text
+    console[0].engine.declare(title="New", reporter="U1")
+
+    assert "1 incident in all" in local.get("/metrics").text
+
+
+def test_the_style_sheet_is_served(local: TestClient) -> None:
+    sheet = local.get("/static/style.css")
+
+    assert sheet.status_code == 200 and "text/css" in sheet.headers["content-type"]
