@@ -23,6 +23,7 @@ from firebell.core.events import (
     IncidentCreated,
     IncidentReopened,
     IncidentResolved,
+    IntegrationFailed,
     RecordedEvent,
     SeverityChanged,
     StatusUpdatePosted,
@@ -77,13 +78,23 @@ def firebell_incident_created(
     incident: Incident,
     config: StatuspageConfig,
     history: Sequence[RecordedEvent],
+    attempt: int,
 ) -> Link | None:
     """Open the status incident when the new incident is customer facing or of a listed severity."""
     data = event.data
     assert isinstance(data, IncidentCreated)
     if not (data.customer_facing or config.opens_for(data.severity)):
         return None
-    return _open(api_for(config), config, incident, history)
+    fresh = attempt == 1 and not _failed_before(history)
+    return _open(api_for(config), config, incident, history, fresh=fresh)
+
+
+def _failed_before(history: Sequence[RecordedEvent]) -> bool:
+    """Whether this plugin ever failed for the incident (a parked delivery put back in the queue
+    by ``firebell retry`` counts its attempts from 1 again, but its failure stays in the log)."""
+    return any(
+        isinstance(e.data, IntegrationFailed) and e.data.plugin == PLUGIN_NAME for e in history
+    )
 
 
 @hookimpl
@@ -255,8 +266,14 @@ def _open(
     config: StatuspageConfig,
     incident: Incident,
     history: Sequence[RecordedEvent],
+    *,
+    fresh: bool = False,
 ) -> Link | None:
     """Create the status incident once: skip when linked, adopt one an earlier attempt made.
+
+    ``fresh``: this is the first attempt ever of the creation's delivery, so no earlier attempt
+    can have made one and the lookup is skipped. It would cost a whole request slot (Statuspage
+    allows about one request a second per key): the status incident would open a second later.
 
     When the incident is already over (its delivery was retried, or parked and retried, after
     it was resolved) the status incident is resolved straight away, so the page tells the
@@ -264,7 +281,7 @@ def _open(
     """
     if _linked(incident) is not None:
         return None
-    status_incident = _made_earlier(api, incident)
+    status_incident = None if fresh else _made_earlier(api, incident)
     if status_incident is None:
         fields: JsonObject = {
             # The title, never the internal name: this is what customers read.

@@ -154,6 +154,45 @@ def closed_port() -> int:
     return port
 
 
+# -- looking for what an earlier attempt made -----------------------------------------------------
+
+
+def test_a_first_attempt_creates_at_once_and_a_retry_looks_first(
+    make_firebell: MakeFirebell, statuspage: FakeStatuspage
+) -> None:
+    firebell = make_firebell(document(statuspage.url), environ=ENVIRON, retry_base=0.0)
+    declare(firebell)
+    firebell.deliverer.drain()
+    # Nothing can exist yet: no lookup, which would cost a request slot (about a second).
+    assert [(c.request.method, c.path) for c in statuspage.calls] == [
+        ("POST", f"/v1/pages/{STATUSPAGE_PAGE_ID}/incidents")
+    ]
+
+    statuspage.calls.clear()
+    declare(firebell)
+    statuspage.fail_next(CREATE, Fault(500))
+    firebell.deliverer.drain()
+    methods = [c.request.method for c in statuspage.calls]
+    assert methods == ["POST", "GET", "POST"]  # refused; then look first, then create
+
+
+def test_a_parked_creation_put_back_in_the_queue_looks_first(
+    make_firebell: MakeFirebell, statuspage: FakeStatuspage
+) -> None:
+    # `firebell retry` counts attempts from 1 again; the failure in the log still says look.
+    firebell = make_firebell(document(statuspage.url), environ=ENVIRON, retry_base=0.0)
+    incident_id = declare(firebell)
+    statuspage.fail_next(CREATE, Fault(401, {"error": "Could not authenticate"}))
+    firebell.deliverer.drain()
+    assert backlog(firebell)[:2] == (0, 1)
+
+    statuspage.calls.clear()
+    assert firebell.deliverer.outbox.requeue_failed(now=datetime.now(UTC)) == 1
+    firebell.deliverer.drain()
+    assert [c.request.method for c in statuspage.calls] == ["GET", "POST"]
+    assert linked(firebell, incident_id) == statuspage.incidents[0]["id"]
+
+
 # -- permanent failures ------------------------------------------------------------------------
 
 
@@ -279,9 +318,9 @@ def test_requests_keep_to_the_per_key_rate(
         elapsed = time.monotonic() - started
 
         statuses = [call.status for call in statuspage.calls]
-    # look for an earlier one, create, post the update: never refused
-    assert statuses == [200, 201, 200]
-    assert elapsed >= 2.5
+    # create (a first attempt has no earlier one to look for), post the update: never refused
+    assert statuses == [201, 200]
+    assert elapsed >= 1.25
     assert backlog(firebell)[:2] == (0, 0)
 
 
@@ -316,7 +355,7 @@ def test_timeout_is_retried(make_firebell: MakeFirebell, statuspage: FakeStatusp
     settings = document(statuspage.url, timeout=0.3)
     firebell = make_firebell(settings, environ=ENVIRON, retry_base=0.0, clock=clock)
     incident_id = declare(firebell)
-    statuspage.fail_next(UNRESOLVED, Fault(delay=1.0))
+    statuspage.fail_next(CREATE, Fault(delay=1.0))
     firebell.deliverer.drain()
 
     [failure] = failures(firebell, incident_id)
@@ -352,7 +391,7 @@ def test_incident_created_but_answer_lost_is_not_created_twice(
 def test_malformed_json_is_retried(make_firebell: MakeFirebell, statuspage: FakeStatuspage) -> None:
     firebell = make_firebell(document(statuspage.url), environ=ENVIRON, retry_base=0.0)
     incident_id = declare(firebell)
-    statuspage.fail_next(UNRESOLVED, Fault(200, raw=b"{not json"))
+    statuspage.fail_next(CREATE, Fault(200, raw=b"{not json"))
     firebell.deliverer.drain()
 
     [failure] = failures(firebell, incident_id)
