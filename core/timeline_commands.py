@@ -13,14 +13,18 @@ pin -> unpin -> pin (three events, three ids) adds, removes and adds again.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
+import sqlalchemy as sa
 from firebell.core.engine import Engine
 from firebell.core.errors import CommandRefused, InvalidInput
 from firebell.core.events import Event
-from firebell.core.incident import Incident
-from firebell.core.store import AppendResult
+from firebell.core.incident import FollowUp, Incident
+from firebell.core.schema import incidents
+from firebell.core.serialization import converter
+from firebell.core.store import AppendResult, EventStore
 from firebell.core.text import MAX_UPDATE, clean_text, require_text
 from firebell.core.timeline_events import (
     FollowUpAdded,
@@ -37,6 +41,7 @@ __all__ = [
     "add_note",
     "add_timeline_entry",
     "complete_follow_up",
+    "open_follow_ups",
     "remove_timeline_entry",
 ]
 
@@ -236,3 +241,27 @@ def _number(value: int | str) -> int:
             field="follow-up",
         )
     return int(text)
+
+
+# Incidents without follow-ups serialize this exact text in their read-model row (a quote in a
+# person's text is escaped as \", so no text can imitate it); rows from before follow-ups lack
+# the key. The filter only skips rows that certainly have none; the rest are checked below.
+_NO_FOLLOW_UPS = '%"follow_ups":[]%'
+
+
+def open_follow_ups(store: EventStore) -> list[tuple[Incident, FollowUp]]:
+    """Every follow-up not done yet, of every incident (newest incident first).
+
+    Reads the read model only, skipping the rows of incidents without follow-ups unparsed.
+    """
+    query = (
+        sa.select(incidents.c.data)
+        .where(incidents.c.data.not_like(_NO_FOLLOW_UPS))
+        .order_by(incidents.c.declared_at.desc(), incidents.c.id.desc())
+    )
+    found = []
+    with store.read() as connection:
+        for data in connection.execute(query).scalars():
+            incident = converter.structure(json.loads(data), Incident)
+            found += [(incident, task) for task in incident.follow_ups if not task.done]
+    return found
