@@ -202,11 +202,17 @@ def reopen(state: CliState, name: str, reason: str, actor: str | None, as_json: 
 @cli.command()
 @click.argument("name")
 @click.option("--summary", default="", help="Outcome of the post-mortem.")
+@click.option("--yes", "-y", is_flag=True, help="Close without asking, even with no follow-ups.")
 @actor_option
 @json_option
 @pass_state
-def close(state: CliState, name: str, summary: str, actor: str | None, as_json: bool) -> None:
+def close(
+    state: CliState, name: str, summary: str, yes: bool, actor: str | None, as_json: bool
+) -> None:
     """Close resolved incident NAME after its post-mortem."""
+    from firebell.adapters.cli.timeline_command import confirm_close
+
+    confirm_close(state.open(), name, yes=yes)
     result = state.open().engine.close(name, actor=_actor(actor), summary=summary)
     _report(state, result, as_json, "closed")
 
@@ -383,9 +389,16 @@ def retry(state: CliState, plugin: str | None) -> None:
 @cli.command()
 @pass_state
 def deliver(state: CliState) -> None:
-    """Deliver pending events to the plugins now (what `firebell run` does continuously)."""
+    """Deliver pending events to the plugins now (what `firebell run` does continuously).
+
+    Reminders that fell due are sent first (docs/timeline.md), so a cron job of
+    `firebell deliver` keeps them going without `firebell run`.
+    """
+    from firebell.core.reminders import ReminderScheduler
+
     firebell = state.open()
     firebell.deliverer.release_dead_leases()
+    ReminderScheduler(firebell.engine).run_once()
     state.deliver()
     click.echo("Delivered what was due.")
 
@@ -399,6 +412,8 @@ def _register_optional_commands() -> None:
         export_command,
         new_plugin_command,
         run_command,
+        stats_command,
+        timeline_command,
         web_command,
     )
 
@@ -408,6 +423,16 @@ def _register_optional_commands() -> None:
         cli.add_command(command)
     cli.add_command(web_command.web)
     cli.add_command(run_command.run)
+    # The incident's record and metrics (docs/timeline.md).
+    for command in (
+        timeline_command.timeline,
+        timeline_command.note,
+        timeline_command.followup,
+        timeline_command.followups,
+        timeline_command.followup_done,
+        stats_command.stats,
+    ):
+        cli.add_command(command)
 
 
 _register_optional_commands()

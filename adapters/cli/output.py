@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import click
+from firebell.adapters.cli.timeline_command import print_follow_ups, print_timeline
 from firebell.core import Incident, RecordedEvent
 from firebell.core.serialization import converter
-from firebell.core.timeline import timeline
+from firebell.core.timeline import incident_timeline
 
 __all__ = ["echo_json", "incident_json", "print_incident", "print_incident_table"]
 
@@ -60,10 +61,13 @@ def print_incident(incident: Incident, events: Sequence[RecordedEvent]) -> None:
         )
     if incident.failing_plugins:
         click.secho(f"  failing:   {', '.join(incident.failing_plugins)}", fg="yellow")
+    # The same timeline and follow-ups as the post-mortem (docs/timeline.md).
     click.echo("")
     click.secho("Timeline (UTC)", bold=True)
-    for entry in timeline(events):
-        click.echo(f"  {entry.at}  {entry.text}  — {entry.actor}")
+    print_timeline(incident_timeline(events))
+    click.echo("")
+    click.secho("Follow-ups", bold=True)
+    print_follow_ups(incident)
 
 
 def print_incident_table(incidents: Sequence[Incident]) -> None:
