@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import click
 from firebell.core import timeline_commands
-from firebell.core.incident import FollowUp, Incident
+from firebell.core.incident import FollowUp, Incident, IncidentState
 from firebell.core.runtime import Firebell
 from firebell.core.serialization import converter
 from firebell.core.store import AppendResult
@@ -270,17 +270,27 @@ def followups(ctx: click.Context, as_json: bool) -> None:
 def confirm_close(firebell: Firebell, name: str, *, yes: bool) -> None:
     """Ask before closing incident ``name`` without follow-ups (``close_requires_followups``).
 
-    Asks nothing with ``yes``, when the incident has follow-ups, or when the setting is
-    ``off``; a "no" (or no terminal to ask on) aborts the command.
+    Asks nothing with ``yes``, when the setting is ``off``, when the incident has follow-ups or
+    cannot be closed anyway (the close then says why). A "no" aborts the command. Without a
+    terminal to ask on (a script, a cron job) it warns on stderr and lets the close go on:
+    the question is for people, and ``--yes`` silences the warning.
     """
     if yes or firebell.settings.close_requires_followups == "off":
         return
     incident = firebell.engine.get(name)
-    if incident.follow_ups:
+    if incident.follow_ups or incident.state is not IncidentState.RESOLVED:
+        return
+    advice = f"`firebell followup {incident.id} TEXT --owner WHO` records them"
+    if not click.get_text_stream("stdin").isatty():
+        click.secho(
+            f"warning: closing {incident.id} without follow-ups ({advice}; --yes silences this).",
+            fg="yellow",
+            err=True,
+        )
         return
     click.echo(
         f"{incident.id} has no follow-ups. A post-mortem usually ends with mitigation tasks: "
-        f"`firebell followup {incident.id} TEXT --owner WHO` records them.",
+        f"{advice}.",
         err=True,
     )
     click.confirm("Close it without follow-ups?", abort=True, err=True)
