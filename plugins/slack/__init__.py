@@ -5,7 +5,8 @@ topic, invites the reporter and the responders, bookmarks the runbook, posts the
 the reporter a DM and announces the incident; later events are told in the channel (and the
 announcement channels), ``-resolved`` is added and dropped, and closing archives the channel.
 Other plugins' documents, pages and status incidents are bookmarked as they are linked, and a
-failing integration is reported in the channel once, as is its recovery.
+failing integration is reported in the channel once, as is its recovery. Notes, follow-ups and
+reminders get one line each in the channel (:mod:`.record`; pins and reactions none).
 
 Every hook is safe to run again for the same event (see :mod:`.workspace`). Slack errors become
 ``RetryLater`` (outages, rate limits past the client's own retries) or ``PermanentPluginError``
@@ -26,6 +27,12 @@ from firebell.plugins.slack.config import SlackConfig
 from firebell.plugins.slack.doctor import check
 from firebell.plugins.slack.errors import slack_errors
 from firebell.plugins.slack.handlers import Delivery
+from firebell.plugins.slack.record import (
+    follow_up_added,
+    follow_up_done,
+    note_added,
+    reminder_sent,
+)
 from firebell.plugins.slack.workspace import Workspace
 
 __all__ = ["SlackConfig"]
@@ -140,3 +147,35 @@ def firebell_incident_integration_recovered(
 ) -> None:
     """Tell the channel the failing plugin works again."""
     _run(Delivery.integration_recovered, event, incident, config, settings)
+
+
+@hookimpl
+def firebell_timeline_entry_added(
+    event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
+) -> None:
+    """Echo a note in the channel (a pinned or reacted-to message needs no reply)."""
+    _run(note_added, event, incident, config, settings)
+
+
+@hookimpl
+def firebell_followup_added(
+    event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
+) -> None:
+    """Say in the channel that a follow-up was recorded, naming its owner."""
+    _run(follow_up_added, event, incident, config, settings)
+
+
+@hookimpl
+def firebell_followup_done(
+    event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
+) -> None:
+    """Say in the channel that a follow-up was done."""
+    _run(follow_up_done, event, incident, config, settings)
+
+
+@hookimpl
+def firebell_reminder_sent(
+    event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
+) -> None:
+    """Post the reminder in the incident channel (unless the incident moved on meanwhile)."""
+    _run(reminder_sent, event, incident, config, settings)

@@ -8,6 +8,7 @@
     cc_usergroups = ["S0123ONCALL"]
     responders = ["U0123ALICE"]
     runbook_url = "https://wiki.example.com/incident-runbook"
+    timeline_reaction = "pushpin"
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_EMOJI = re.compile(r"^[a-z0-9_+'-]{1,100}$")
 
 
 def _ids(pattern: re.Pattern[str], what: str, example: str) -> Any:
@@ -50,6 +52,14 @@ def _check_prefix(_instance: object, _attribute: attrs.Attribute[Any], value: st
         )
 
 
+def _check_reaction(_instance: object, _attribute: attrs.Attribute[Any], value: str) -> None:
+    if value and not _EMOJI.match(value):
+        raise ValueError(
+            f"timeline_reaction: {value!r} is not an emoji name; write it without colons, "
+            'like "pushpin" (or "" to mark timeline messages by pinning only)'
+        )
+
+
 def _check_url(_instance: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
     if value is None:
         return
@@ -69,6 +79,8 @@ class SlackConfig:
     ``announce_updates`` is false), cc'ing ``cc_usergroups`` (user group ids). ``responders``
     (user ids) are invited to every incident channel. ``runbook_url`` is bookmarked in every
     incident channel. ``channel_prefix`` starts every incident channel's name.
+    ``timeline_reaction`` is the emoji (name without colons) that puts a message of an incident
+    channel on the timeline, like pinning it does; ``""`` leaves pins only (docs/timeline.md).
     """
 
     bot_token: Secret
@@ -85,6 +97,7 @@ class SlackConfig:
     runbook_url: str | None = attrs.field(default=None, validator=_check_url)
     channel_prefix: str = attrs.field(default="incd-", validator=_check_prefix)
     announce_updates: bool = True
+    timeline_reaction: str = attrs.field(default="pushpin", validator=_check_reaction)
 
 
 def is_user_id(value: str) -> bool:
