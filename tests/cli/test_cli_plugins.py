@@ -1,0 +1,91 @@
+"""A pip-installed plugin through the CLI: listed with its distribution, parked, retried, no secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cli_support import install_flaky_plugin, run_firebell, write_config
+
+TOKEN = "tok-9f8e7d6c5b4a-s3cret"
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """plugins.toml with console, markdown and the installed ``flaky`` plugin (broken for now)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(install_flaky_plugin(site)))
+    (tmp_path / "broken").touch()
+    return write_config(
+        tmp_path,
+        f'\n[plugins.flaky]\nswitch = "{(tmp_path / "broken").as_posix()}"\n'
+        'token = { env = "FLAKY_TOKEN" }\n',
+    )
+
+
+def test_a_parked_plugin_is_reported_and_retried_without_showing_its_secret(
+    config: Path, tmp_path: Path
+) -> None:
+    env = {"FLAKY_TOKEN": TOKEN}
+
+    def firebell(*args: str) -> str:
+        outcome = run_firebell(["--config", str(config), *args], env=env)
+        assert outcome.code == 0, outcome
+        everything = outcome.stdout + outcome.stderr
+        assert TOKEN not in everything, f"the secret leaked in `firebell {' '.join(args)}`"
+        return everything
+
+    declared = run_firebell(["--config", str(config), "declare", "Search down", "--json"], env=env)
+    assert declared.code == 0 and TOKEN not in declared.stdout + declared.stderr
+    name = declared.json()["incident"]["id"]
+    assert declared.json()["incident"]["failing_plugins"] == ["flaky"]
+    assert (
+        "note: plugin flaky: 0 pending, 1 failed; last error: PermanentPluginError"
+        in declared.stderr
+    )
+    assert "token <FLAKY_TOKEN>" in declared.stderr
+
+    rows = {
+        row["name"]: row
+        for row in run_firebell(["--config", str(config), "plugins", "--json"], env=env).json()
+    }
+    flaky = rows["flaky"]
+    assert (flaky["enabled"], flaky["source"], flaky["failed"]) == (True, "fbtest-flaky 1.2.3", 1)
+    assert flaky["last_error"].startswith(
+        "PermanentPluginError: the service refused token <FLAKY_TOKEN>"
+    )
+    assert rows["markdown"]["failed"] == 0, "the others were not held up"
+    listing = firebell("plugins")
+    assert "flaky" in listing and "fbtest-flaky 1.2.3" in listing and "last error:" in listing
+    shown = firebell("show", name)
+    assert "flaky failed (gave up; needs attention)" in shown
+    firebell("show", name, "--json")
+    firebell("list", "--json")
+    firebell("replay", "--json")
+
+    (tmp_path / "broken").unlink()  # the cause is fixed
+    retried = firebell("retry", "--plugin", "flaky")
+    assert "Queued 1 deliveries again." in retried
+    rows = {
+        row["name"]: row
+        for row in run_firebell(["--config", str(config), "plugins", "--json"], env=env).json()
+    }
+    assert (rows["flaky"]["failed"], rows["flaky"]["pending"]) == (0, 0)
+    incident = run_firebell(["--config", str(config), "show", name, "--json"], env=env).json()
+    assert incident["incident"]["failing_plugins"] == []
+    assert ("flaky", "document", f"flaky-{name}") in {
+        (r["plugin"], r["kind"], r["external_id"]) for r in incident["incident"]["resources"]
+    }
+    types = [e["type"] for e in incident["events"]]
+    assert types.count("incident.integration_failed") == 1
+    assert types.count("incident.integration_recovered") == 1
+    assert "Queued 0 deliveries again." in firebell("retry")
+
+
+def test_a_missing_secret_stops_every_command_with_exit_2(config: Path) -> None:
+    outcome = run_firebell(["--config", str(config), "list"], env={"FLAKY_TOKEN": None})
+    assert outcome.code == 2
+    assert f"{config}: [plugins.flaky] token refers to the environment variable FLAKY_TOKEN" in (
+        outcome.stderr
+    )
