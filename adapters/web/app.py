@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -18,9 +19,15 @@ import attrs
 import jinja2
 from firebell.adapters.web.access import AccessGate, Refusal, Visitor
 from firebell.adapters.web.csrf import CSRF_FIELD, CsrfGuard
-from firebell.adapters.web.metrics import MonthlyCounter
+from firebell.adapters.web.metrics import StatsCache
 from firebell.adapters.web.settings import WebSettings, web_settings
-from firebell.adapters.web.views import Pager, describe_duration, resource_views, when
+from firebell.adapters.web.views import (
+    Pager,
+    describe_duration,
+    resource_views,
+    safe_url,
+    when,
+)
 from firebell.core.errors import (
     CommandRefused,
     DatabaseUnavailable,
@@ -29,7 +36,8 @@ from firebell.core.errors import (
 )
 from firebell.core.incident import Incident, IncidentState
 from firebell.core.runtime import Firebell
-from firebell.core.timeline import timeline
+from firebell.core.stats_chart import format_duration
+from firebell.core.timeline import incident_timeline
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -77,7 +85,9 @@ class _Console:
         self.severities = [s.name for s in firebell.settings.severities]
         self.templates.env.globals["when"] = when
         self.templates.env.globals["severity_class"] = self.severity_class
-        self.counter = MonthlyCounter(firebell.store, self.severities)
+        self.templates.env.globals["duration"] = _short_duration
+        self.templates.env.globals["safe_url"] = safe_url
+        self.stats = StatsCache(firebell.store, self.severities, clock=firebell.engine.clock)
 
     # -- rendering -----------------------------------------------------------------------
 
@@ -199,7 +209,8 @@ class _Console:
                 "title": incident.id,
                 "incident": incident,
                 "resources": resource_views(incident),
-                "timeline": timeline(events),
+                "timeline": incident_timeline(events),
+                "followups": sorted(incident.follow_ups, key=lambda f: (f.done, f.id)),
                 "duration": _duration(incident),
                 "can_resolve": can_resolve,
                 "problem": problem,
@@ -209,8 +220,19 @@ class _Console:
 
     def metrics_page(self, request: Request) -> Response:
         """``/metrics``: incidents per month and severity, and how many are in each state."""
-        figures = self.counter.counts(self.firebell.engine.clock())
-        return self.render(request, "metrics.html", {"title": "Metrics", "figures": figures})
+        snapshot, refreshing = self.stats.snapshot()
+        stats = snapshot.stats
+        return self.render(
+            request,
+            "metrics.html",
+            {
+                "title": "Metrics",
+                "snapshot": snapshot,
+                "stats": stats,
+                "refreshing": refreshing,
+                "months": list(reversed(list(stats.by_month.items()))),
+            },
+        )
 
     # -- actions -------------------------------------------------------------------------
 
@@ -299,6 +321,10 @@ class _Console:
 def _duration(incident: Incident) -> str | None:
     end = incident.resolved_at or incident.closed_at
     return describe_duration(end - incident.declared_at) if end else None
+
+
+def _short_duration(value: timedelta | None) -> str:
+    return format_duration(value) if value is not None else "—"
 
 
 def _status_of(error: Exception) -> int:

@@ -25,9 +25,14 @@ _START_TIMEOUT = 10.0
 def uvicorn_config(
     firebell: Firebell, settings: WebSettings, *, host: str, port: int, log_level: str = "info"
 ) -> uvicorn.Config:
-    """The uvicorn configuration for the console on ``host:port``."""
+    """The uvicorn configuration for the console on ``host:port``.
+
+    The metrics start computing in the background at once, so the first visit finds them.
+    """
+    app = create_app(firebell, settings)
+    app.state.console.stats.warm()
     return uvicorn.Config(
-        create_app(firebell, settings),
+        app,
         host=host,
         port=port,
         log_level=log_level,

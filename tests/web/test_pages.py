@@ -149,11 +149,12 @@ def test_the_incident_page_shows_state_people_links_and_timeline(
     assert "Checkout returns 502" in html
     assert "Resolved</dt><dd>" in html and "by U0COMMANDER" in html
     # Every linked resource, with its label, and a link where the URL is http(s).
+    key = checkout.id
     for label, url in [
-        ("Slack channel", "https://acme.slack.com/archives/C0WEB0001"),
-        ("PagerDuty incident", "https://acme.pagerduty.com/incidents/Q1WEB"),
-        ("Post-mortem (linker)", "https://www.notion.so/abc123"),
-        ("Statuspage incident", "https://status.acme.test/incidents/sp-1"),
+        ("Slack channel", f"https://acme.slack.com/archives/C{key}"),
+        ("PagerDuty incident", f"https://acme.pagerduty.com/incidents/Q{key}"),
+        ("Post-mortem (linker)", f"https://www.notion.so/doc-{key}"),
+        ("Statuspage incident", f"https://status.acme.test/incidents/sp-{key}"),
     ]:
         assert f'<span class="label">{label}</span>' in html
         assert f'<a href="{url}" rel="noopener noreferrer"' in html
@@ -191,7 +192,23 @@ def test_an_unknown_path_is_a_404_page(local: TestClient) -> None:
     assert page.status_code == 404 and "There is no page here" in page.text
 
 
-def test_the_metrics_page_counts_per_month_severity_and_state(
+def test_the_incident_page_shows_notes_and_follow_ups(
+    console: tuple[Firebell, Starlette], local: TestClient
+) -> None:
+    made = seed(console[0])
+
+    html = local.get(f"/incidents/{made['checkout'].id}").text
+
+    followups = html.split('id="followups"')[1].split("</ul>")[0]
+    assert "(1 open)" in html
+    assert followups.index("Alert on 5xx above 2%") < followups.index("Canary the payments deploy")
+    assert '<span class="owner">U0SRE</span>' in followups
+    assert '<li class="done">' in followups and "by U0SRE" in followups
+    timeline = html.split('id="timeline"')[1]
+    assert "Note: Payments queue drained" in timeline
+
+
+def test_the_metrics_page_shows_firebell_stats(
     console: tuple[Firebell, Starlette], local: TestClient
 ) -> None:
     firebell = console[0]
@@ -202,27 +219,23 @@ def test_the_metrics_page_counts_per_month_severity_and_state(
 
     assert page.status_code == 200
     html = page.text
-    assert "4 incidents in all" in html
-    row = re.search(rf'<tr><td class="mono">{month}</td>(.*?)</tr>', html, re.S)
-    assert row, html
-    assert re.findall(r"<td>(?:<strong>)?(\d+)", row.group(1)) == ["1", "1", "2", "4"]
-    assert '<rect x="' in html and f"{month} SEV2: 2" in html
-    tiles = dict(
-        (state, int(figure))
-        for figure, state in re.findall(
-            r'<span class="figure">(\d+)</span><span class="badge state-(\w+)">', html
-        )
-    )
-    assert tiles == {"open": 2, "resolved": 1, "closed": 1}
+    assert '<span class="figure" id="total">4</span>' in html
+    severities = html.split('id="by-severity"')[1].split("</table>")[0]
+    counts = re.findall(r'"badge sev-rank-\d">(SEV\d)</span></td>\s*<td>(\d+)</td>', severities)
+    assert counts == [("SEV0", "1"), ("SEV1", "1"), ("SEV2", "2")]
+    months = html.split('id="by-month"')[1].split("</table>")[0]
+    assert re.search(rf'<td class="mono">{month}</td><td><strong>4</strong>', months)
+    # The chart of `firebell stats`, inline.
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in html and "<rect" in html
 
 
 def test_the_metrics_follow_new_incidents(
     console: tuple[Firebell, Starlette], local: TestClient
 ) -> None:
-    assert "0 incidents in all" in local.get("/metrics").text
+    assert '<span class="figure" id="total">0</span>' in local.get("/metrics").text
     console[0].engine.declare(title="New", reporter="U1")
 
-    assert "1 incident in all" in local.get("/metrics").text
+    assert '<span class="figure" id="total">1</span>' in local.get("/metrics").text
 
 
 def test_the_style_sheet_is_served(local: TestClient) -> None:

@@ -6,6 +6,7 @@ import re
 
 from firebell.core import Firebell, Link, hookimpl
 from firebell.core.incident import Incident
+from firebell.core.timeline_commands import add_follow_up, add_note, complete_follow_up
 
 __all__ = ["Linker", "csrf_fields", "seed"]
 
@@ -17,27 +18,32 @@ class Linker:
     def firebell_incident_created(self, incident: Incident) -> list[Link]:
         """Link a channel, a page, a post-mortem, a status page incident and a hostile URL."""
         name = incident.id
+        key = name  # each incident its own ids, as real services give
         return [
-            Link(
-                "channel", "C0WEB0001", "https://acme.slack.com/archives/C0WEB0001", f"#incd-{name}"
-            ),
+            Link("channel", f"C{key}", f"https://acme.slack.com/archives/C{key}", f"#incd-{name}"),
             Link(
                 "pager-incident",
-                "Q1WEB",
-                "https://acme.pagerduty.com/incidents/Q1WEB",
-                "PagerDuty Q1WEB",
+                f"Q{key}",
+                f"https://acme.pagerduty.com/incidents/Q{key}",
+                f"PagerDuty Q{key}",
             ),
-            Link("document", "abc123", "https://www.notion.so/abc123", f"Post-mortem: {name}"),
             Link(
-                "status-incident", "sp-1", "https://status.acme.test/incidents/sp-1", "Statuspage"
+                "document", f"doc-{key}", f"https://www.notion.so/doc-{key}", f"Post-mortem: {name}"
             ),
-            Link("runbook", "rb", "javascript:alert(document.cookie)", "Hostile runbook"),
+            Link(
+                "status-incident",
+                f"sp-{key}",
+                f"https://status.acme.test/incidents/sp-{key}",
+                "Statuspage",
+            ),
+            Link("runbook", f"rb-{key}", "javascript:alert(document.cookie)", "Hostile runbook"),
         ]
 
 
 def seed(firebell: Firebell) -> dict[str, Incident]:
-    """Four incidents: checkout (SEV1, resolved), search (SEV2, open), login (SEV0, closed),
-    billing (SEV2, open, with a commander and an update); delivered to the linker."""
+    """Four incidents: checkout (SEV1, resolved, a note, follow-up #1 open and #2 done),
+    search (SEV2, open), login (SEV0, closed), billing (SEV2, open, with a commander and an
+    update); delivered to the linker."""
     engine = firebell.engine
     made = {}
     for key, title, severity in [
@@ -49,6 +55,11 @@ def seed(firebell: Firebell) -> dict[str, Incident]:
         made[key] = engine.declare(title=title, severity=severity, reporter="U0REPORTER").incident
     firebell.deliverer.drain()
     engine.resolve(made["checkout"].id, actor="U0COMMANDER", summary="Rolled back")
+    checkout = made["checkout"].id
+    add_note(engine, checkout, "Payments queue drained", actor="U0COMMANDER")
+    add_follow_up(engine, checkout, "Alert on 5xx above 2%", actor="U0COMMANDER", owner="U0SRE")
+    add_follow_up(engine, checkout, "Canary the payments deploy", actor="U0COMMANDER")
+    complete_follow_up(engine, checkout, 2, actor="U0SRE")
     engine.resolve(made["login"].id, actor="U0COMMANDER")
     engine.close(made["login"].id, actor="U0COMMANDER")
     engine.assign_commander(made["billing"].id, "U0COMMANDER", actor="U0REPORTER")
