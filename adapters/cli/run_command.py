@@ -7,7 +7,8 @@ needed; ``SLACK_API_URL`` points the Web API client elsewhere (GovSlack, tests).
 
 The delivery worker runs in a thread of the same process: it wakes whenever a command commits
 events, and on start it picks up whatever an earlier process left unfinished. SIGTERM and SIGINT
-stop both gracefully.
+stop both gracefully. With ``[firebell.web] enabled = true`` the web console is served too, on
+its own port (docs/web.md).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from firebell.adapters.slack import (
     create_asgi_app,
     database_check,
 )
+from firebell.adapters.web import start_in_background
 from firebell.core import Firebell, open_firebell
 from slack_bolt import App
 
@@ -190,6 +192,10 @@ def run(ctx: click.Context, port: int, host: str, log_level: str) -> None:
         firebell.deliverer.wake()
 
     _on_signals(request_stop)
+    try:  # [firebell.web] enabled = true: the web console on its own port (docs/web.md)
+        web_console = start_in_background(firebell, log_level=log_level)
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
     worker = threading.Thread(
         target=_deliver_forever, args=(firebell, stop), name="firebell-deliverer", daemon=True
     )
@@ -210,6 +216,8 @@ def run(ctx: click.Context, port: int, host: str, log_level: str) -> None:
     finally:
         stop.set()
         firebell.deliverer.wake()
+        if web_console is not None:
+            web_console.stop()
         worker.join(_WORKER_JOIN_TIMEOUT)
         if worker.is_alive():
             log.warning("deliveries still running at exit; the next start resumes them")

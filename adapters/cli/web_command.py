@@ -9,7 +9,9 @@ plugins even without ``firebell run``.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
+from types import FrameType
 
 import click
 from firebell.core import Firebell
@@ -67,6 +69,14 @@ def web(ctx: click.Context, host: str | None, port: int | None, log_level: str) 
             err=True,
         )
     stop = threading.Event()
+
+    def request_stop(_sig: int, _frame: FrameType | None) -> None:
+        # uvicorn stops on SIGTERM/SIGINT, then hands the signal on to this handler.
+        stop.set()
+        firebell.deliverer.wake()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, request_stop)
     worker = None
     if settings.allow_actions:
         click.echo("Actions are on: declare and resolve from the browser; delivering events here.")
