@@ -213,3 +213,9 @@ def check(config: NotionConfig) -> list[str]:
             f'leaves it out. Add it, or set properties.{role} = "" to say you do not want it.'
         )
     return problems
+
+
+@hookimpl
+def firebell_doctor(config: NotionConfig) -> list[str]:
+    """Read the post-mortems database and list what does not fit the configured properties."""
+    return check(config)

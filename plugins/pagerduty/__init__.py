@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from firebell.core import (
+    FirebellConfig,
     Incident,
     IncidentCreated,
     IncidentState,
@@ -220,3 +221,9 @@ def _details(incident: Incident, severity: str, channel: Resource | None) -> str
         lines.append(f"Incident channel: {where}")
     lines.append(f"Firebell incident: {incident.id}")
     return "\n".join(lines)
+
+
+@hookimpl
+def firebell_doctor(config: PagerDutyConfig, settings: FirebellConfig) -> list[str]:
+    """Look up the service, escalation policy and requester (REST) or the routing key's shape."""
+    return check(config, settings)

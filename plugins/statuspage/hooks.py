@@ -375,3 +375,9 @@ def _timestamp(value: Any) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo is not None else None
+
+
+@hookimpl
+def firebell_doctor(config: StatuspageConfig, settings: FirebellConfig) -> list[str]:
+    """Read the page and its components and list what does not fit the settings."""
+    return check(config, settings)
