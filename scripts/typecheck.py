@@ -26,7 +26,15 @@ def main() -> int:
             (package / item.name).symlink_to(item)
     for name, folder in MAPPING.items():
         (package / name).symlink_to(ROOT / folder)
-    command = [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"), "-p", "firebell"]
+    command = [
+        sys.executable,
+        "-m",
+        "mypy",
+        "--config-file",
+        str(ROOT / "pyproject.toml"),
+        "-p",
+        "firebell",
+    ]
     return subprocess.call(command, cwd=TREE)
 
 
