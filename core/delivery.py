@@ -18,6 +18,8 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 
+import attrs
+from firebell.core.database import redact_url
 from firebell.core.errors import DatabaseUnavailable, PermanentPluginError, RetryLater
 from firebell.core.outbox import Claim, Outbox, new_owner_id
 from firebell.core.plugin_host import PluginHost, hook_name_for
@@ -57,6 +59,10 @@ class Deliverer:
     ) -> None:
         self.store = store
         self.host = host
+        # Hooks get the settings with the database URL's password hidden (see hookspecs).
+        self.hook_settings = attrs.evolve(
+            host.settings, database_url=redact_url(host.settings.database_url)
+        )
         self.outbox = Outbox(store, host.subscribers)
         self.owner = new_owner_id()
         self.clock = clock
@@ -170,7 +176,7 @@ class Deliverer:
             arguments = {
                 "event": event,
                 "incident": incident,
-                "settings": self.host.settings,
+                "settings": self.hook_settings,
                 "attempt": claim.attempt,
             }
             lazy = {"history": lambda: self.store.select_events(claim.incident_id)}
