@@ -8,6 +8,9 @@ from pathlib import Path
 import attrs
 import pytest
 from firebell.core import (
+    Engine,
+    EventStore,
+    FirebellConfig,
     IntegrationFailed,
     PermanentPluginError,
     PluginSpec,
@@ -15,6 +18,9 @@ from firebell.core import (
     Secret,
     hookimpl,
 )
+from firebell.core.config import parse_config
+from firebell.core.delivery import Deliverer
+from firebell.core.plugin_host import PluginHost
 
 from firebell.testing.pytest_plugin import MakeFirebell
 
@@ -99,3 +105,36 @@ def test_a_secret_is_not_in_the_events_a_plugin_appends(make_firebell: MakeFireb
     fb.deliverer.drain()
     assert seen, "the watcher heard of the failure"
     assert all(TOKEN not in repr(event) for event in seen)
+
+
+def test_hooks_get_the_database_url_without_its_password(tmp_path: Path) -> None:
+    received: list[FirebellConfig] = []
+
+    class Auditor:
+        @hookimpl
+        def firebell_event(self, settings: FirebellConfig) -> None:
+            received.append(settings)
+
+    # The settings name a PostgreSQL log with a password; the log itself is an SQLite file here,
+    # wired by hand the way open_firebell does it.
+    settings = parse_config(
+        {
+            "firebell": {"database_url": "postgresql://firebell:pg-pa55word@db.internal/firebell"},
+            "plugins": {"auditor": {}},
+        },
+        path=None,
+        environ={},
+    )
+    host = PluginHost.from_config(settings, entry_points=False, extra={"auditor": Auditor()})
+    store = EventStore(f"sqlite:///{tmp_path / 'firebell.db'}")
+    store.create_tables()
+    deliverer = Deliverer(store, host)
+    try:
+        Engine(store, settings, subscribers=host.subscribers).declare(title="x", reporter="U1")
+        deliverer.drain()
+    finally:
+        deliverer.close()
+        store.dispose()
+    (seen,) = received
+    assert seen.database_url == "postgresql://firebell:***@db.internal/firebell"
+    assert seen.severities == settings.severities and seen.plugins == settings.plugins
