@@ -85,7 +85,7 @@ def measure_burst(
         # views.open has a bucket of its own: the burst below starts with full buckets.
         running.wait_quiet()
         bodies = [running.submission(view, f"Outage, team {i + 1}") for i, view in enumerate(forms)]
-        last_position = max((e.position for e in running.firebell.store.select_events()), default=0)
+        last_position = max((e.position for e in running.store.select_events()), default=0)
         acks: list[float] = []
         lock = threading.Lock()
         started = time.perf_counter()
@@ -115,9 +115,9 @@ def measure_burst(
             s for s in running.stamps.since(started) if not s.request.path.startswith("/commands")
         ]
         done = max(s.at for s in stamps) - started
-        backlog = running.firebell.deliverer.outbox.backlog()
+        backlog = running.outbox.backlog()
         parked = sum(b.failed for b in backlog.values())
-        new_events = running.firebell.store.select_events(after=last_position)
+        new_events = running.store.select_events(after=last_position)
         failures = [e for e in new_events if isinstance(e.data, IntegrationFailed)]
         incidents = {e.incident_id for e in new_events}
         too_many = Counter(s.method for s in stamps if s.status == 429)

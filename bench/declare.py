@@ -21,9 +21,6 @@ could run beside the create). The ack is the HTTP answer to the submission.
 
 from __future__ import annotations
 
-import logging
-import re
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,66 +28,17 @@ from typing import Any
 import attrs
 
 from bench.measure import Result, Sizes, median, p95
-from bench.services import RUNBOOK, Running, Stamp, running_firebell
+from bench.services import RUNBOOK, Delivered, Running, Stamp, running_firebell
 from firebell.testing import slack_requests as sr
 from firebell.testing.fake_statuspage import STATUSPAGE_PAGE_ID
 
-__all__ = ["DeclareRun", "DeliveryLog", "declare_once", "measure_declare"]
+__all__ = ["DeclareRun", "declare_once", "format_waterfall", "measure_declare"]
 
 Log = Callable[[str], None]
 PART = "declare"
 #: Seconds between declarations: longer than Statuspage's 1.1 s request spacing and Notion's
 #: 1.05 s window.
 SETTLE = 1.2
-
-_DELIVERY = re.compile(
-    r"delivery plugin=(?P<plugin>\S+) event=(?P<event>\S+) .* attempt=(?P<attempt>\d+) "
-    r"outcome=(?P<outcome>\S+) duration_ms=(?P<ms>[\d.]+)"
-)
-
-
-class DeliveryLog(logging.Handler):
-    """Keeps the delivery worker's log lines, stamped, to show which delivery ran when."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.items: list[tuple[float, str, str, str, float]] = []
-        self._lock2 = threading.Lock()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        match = _DELIVERY.search(record.getMessage())
-        if match is None:
-            return
-        with self._lock2:
-            self.items.append(
-                (
-                    time.perf_counter(),
-                    match["plugin"],
-                    match["event"],
-                    match["outcome"],
-                    float(match["ms"]) / 1000,
-                )
-            )
-
-    def since(self, moment: float) -> list[tuple[float, str, str, str, float]]:
-        """Deliveries that ended after ``moment``: (end, plugin, event, outcome, seconds)."""
-        with self._lock2:
-            return [item for item in self.items if item[0] >= moment]
-
-    def __enter__(self) -> DeliveryLog:
-        logger = logging.getLogger("firebell.delivery")
-        self._level = logger.level
-        self._propagate = logger.propagate
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-        logger.addHandler(self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        logger = logging.getLogger("firebell.delivery")
-        logger.removeHandler(self)
-        logger.setLevel(self._level)
-        logger.propagate = self._propagate
 
 
 @attrs.frozen
@@ -104,7 +52,7 @@ class DeclareRun:
     calls_until_done: int
     milestones: dict[str, float]
     waterfall: list[tuple[float, str, str]]
-    deliveries: list[tuple[float, float, str, str, str]]
+    deliveries: list[Delivered]
 
 
 def _first(stamps: list[Stamp], predicate: Callable[[Stamp], bool]) -> Stamp | None:
@@ -159,7 +107,7 @@ def _milestones(
     return found
 
 
-def declare_once(running: Running, deliveries: DeliveryLog, title: str) -> DeclareRun:
+def declare_once(running: Running, title: str) -> DeclareRun:
     """Declare one incident through the form and wait until every delivery is done."""
     view = running.open_form()
     running.wait_quiet()
@@ -178,14 +126,12 @@ def declare_once(running: Running, deliveries: DeliveryLog, title: str) -> Decla
     stamps = [
         s for s in running.stamps.since(started) if not s.request.path.startswith("/commands")
     ]
-    incident = running.firebell.store.list_incidents(limit=1)[0]
+    incident = running.store.list_incidents(limit=1)[0]
     if incident.title != title:
         raise RuntimeError(f"expected {title!r}, the newest incident is {incident.title!r}")
     channel = incident.resource("channel", plugin="slack")
     if channel is None:
-        raise RuntimeError(
-            f"{incident.id} has no channel: {running.firebell.deliverer.outbox.backlog()}"
-        )
+        raise RuntimeError(f"{incident.id} has no channel: {running.outbox.backlog()}")
     found = _milestones(stamps, channel.external_id, running.announcement_channels)
     missing = [name for name, stamp in found.items() if stamp is None]
     if missing:
@@ -202,8 +148,8 @@ def declare_once(running: Running, deliveries: DeliveryLog, title: str) -> Decla
         milestones=milestones,
         waterfall=[(s.at - started, s.service, s.method) for s in stamps],
         deliveries=[
-            (end - seconds - started, end - started, plugin, event, outcome)
-            for end, plugin, event, outcome, seconds in deliveries.since(started)
+            attrs.evolve(d, start=d.start - started, end=d.end - started)
+            for d in running.deliveries_since(started)
         ],
     )
 
@@ -216,8 +162,8 @@ def format_waterfall(run: DeclareRun, delay: float) -> str:
     ]
     lines.append("deliveries (start - end):")
     lines += [
-        f"  {start * 1000:7.0f} - {end * 1000:5.0f} ms  {plugin:<10} {event} ({outcome})"
-        for start, end, plugin, event, outcome in sorted(run.deliveries)
+        f"  {d.start * 1000:7.0f} - {d.end * 1000:5.0f} ms  {d.plugin:<10} {d.event} ({d.outcome})"
+        for d in sorted(run.deliveries, key=lambda d: d.start)
     ]
     lines.append(f"done at {run.done * 1000:.0f} ms, quiet at {run.quiet * 1000:.0f} ms")
     return "\n".join(lines)
@@ -226,12 +172,12 @@ def format_waterfall(run: DeclareRun, delay: float) -> str:
 def measure_declare(sizes: Sizes, delay: float, log: Log) -> list[Result]:
     """Declare ``sizes.declare_runs`` incidents one after another; medians against baselines."""
     runs: list[DeclareRun] = []
-    with DeliveryLog() as deliveries, running_firebell(delay=delay) as running:
+    with running_firebell(delay=delay) as running:
         # The first declaration pays once-per-process costs (auth.test, TLS handshakes, the
         # Notion data source lookup); it is not counted.
-        declare_once(running, deliveries, "Warm-up: checkout is down")
+        declare_once(running, "Warm-up: checkout is down")
         for index in range(sizes.declare_runs):
-            run = declare_once(running, deliveries, f"Checkout is down #{index + 1}")
+            run = declare_once(running, f"Checkout is down #{index + 1}")
             runs.append(run)
             log(
                 f"  declare {index + 1}/{sizes.declare_runs}: ack {run.ack * 1000:.0f} ms, "

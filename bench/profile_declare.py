@@ -23,7 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench.declare import DeliveryLog, declare_once
+from bench.declare import declare_once
 from bench.measure import Sizes
 from bench.report import RESULTS_DIR
 from bench.services import running_firebell
@@ -146,16 +146,12 @@ def profile_declare(sizes: Sizes, delay: float, log: Log) -> str:
     runs = max(3, sizes.declare_runs)
     # The bench's own thread (sending requests, polling the outbox) is not profiled: only the
     # threads started below, which are Firebell's, its libraries' and the fakes'.
-    with (
-        _AllThreads() as threads,
-        DeliveryLog() as deliveries,
-        running_firebell(delay=delay) as running,
-    ):
-        declare_once(running, deliveries, "Warm-up: checkout is down")
+    with _AllThreads() as threads, running_firebell(delay=delay, in_process=True) as running:
+        declare_once(running, "Warm-up: checkout is down")
         threads.clear()
         log(f"  profiling {runs} declarations in {len(threads.profiles)} threads")
         for index in range(runs):
-            declare_once(running, deliveries, f"Profiled: checkout is down #{index + 1}")
+            declare_once(running, f"Profiled: checkout is down #{index + 1}")
     stats = threads.stats()
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / "declare.prof"

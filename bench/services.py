@@ -1,23 +1,33 @@
 """Firebell as ``firebell run`` serves it, with every plugin pointed at the local fakes.
 
 :func:`running_firebell` starts fake Slack, PagerDuty (HTTPS), Notion and Statuspage, each
-answering every call after the same fixed delay and stamping when it answered; opens Firebell on
-a new SQLite log with the four plugins configured as a real workspace would have them (three
-announcement channels, two responders, a runbook, a cc'd user group); builds the Slack app with
-:func:`firebell.adapters.slack.build_app` behind :func:`create_asgi_app` on uvicorn; and runs the
-delivery worker in a thread, exactly as ``firebell run`` does.
+answering every call after the same fixed delay and stamping when it answered; writes a
+``plugins.toml`` with the four plugins configured as a real workspace would have them (three
+announcement channels, two responders, a runbook, a cc'd user group) on a new SQLite log; and
+starts ``firebell run`` on it in a process of its own, serving Slack's HTTP requests with the
+delivery worker in a thread, exactly as in production. The fakes stay in the bench's process:
+like the real services, they do not compete with Firebell for its interpreter lock.
+
+``in_process=True`` runs the same pieces (:func:`build_app` behind :func:`create_asgi_app` on
+uvicorn, and the worker) in the bench's process instead, for the profiler.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import re
+import signal
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,8 +36,10 @@ import httpx
 import sqlalchemy as sa
 import uvicorn
 from firebell.core.config import parse_config
+from firebell.core.outbox import Outbox
 from firebell.core.runtime import Firebell, open_firebell
 from firebell.core.schema import deliveries
+from firebell.core.store import EventStore
 
 from firebell.testing import slack_requests as sr
 from firebell.testing.fake_http import Answer, FakeService, Request
@@ -41,7 +53,16 @@ from firebell.testing.fake_statuspage import (
     FakeStatuspage,
 )
 
-__all__ = ["REPORTER", "Running", "Stamp", "running_firebell"]
+__all__ = [
+    "REPORTER",
+    "Delivered",
+    "DeliveryLog",
+    "Running",
+    "Stamp",
+    "parse_delivery",
+    "running_firebell",
+    "to_toml",
+]
 
 F = TypeVar("F", bound=FakeService)
 
@@ -105,11 +126,87 @@ def _stamped(base: type[F], service: str, stamps: _Stamps) -> type[F]:
     return subclass
 
 
+@attrs.frozen
+class Delivered:
+    """One delivery as Firebell logged it: start and end (``perf_counter``), what, outcome."""
+
+    start: float
+    end: float
+    plugin: str
+    event: str
+    outcome: str
+
+
+_DELIVERY = re.compile(
+    r"delivery plugin=(?P<plugin>\S+) event=(?P<event>\S+) .* attempt=(?P<attempt>\d+) "
+    r"outcome=(?P<outcome>\S+) duration_ms=(?P<ms>[\d.]+)"
+)
+
+
+def parse_delivery(line: str, offset: float) -> Delivered | None:
+    """A ``firebell -v`` delivery log line as a :class:`Delivered`, or None.
+
+    The line's time (local, to the millisecond) is turned into ``perf_counter`` time with
+    ``offset`` (``time.time() - time.perf_counter()``).
+    """
+    match = _DELIVERY.search(line)
+    if match is None:
+        return None
+    try:
+        logged = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+    except ValueError:
+        return None
+    end = logged - offset
+    return Delivered(
+        end - float(match["ms"]) / 1000, end, match["plugin"], match["event"], match["outcome"]
+    )
+
+
+class DeliveryLog(logging.Handler):
+    """Keeps the delivery worker's log lines, stamped, when Firebell runs in this process."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.items: list[Delivered] = []
+        self._items_lock = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        match = _DELIVERY.search(record.getMessage())
+        if match is None:
+            return
+        end = time.perf_counter()
+        delivered = Delivered(
+            end - float(match["ms"]) / 1000, end, match["plugin"], match["event"], match["outcome"]
+        )
+        with self._items_lock:
+            self.items.append(delivered)
+
+    def since(self, moment: float) -> list[Delivered]:
+        """Deliveries that ended after ``moment``."""
+        with self._items_lock:
+            return [item for item in self.items if item.end >= moment]
+
+    def __enter__(self) -> DeliveryLog:
+        logger = logging.getLogger("firebell.delivery")
+        self._level = logger.level
+        self._propagate = logger.propagate
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logger = logging.getLogger("firebell.delivery")
+        logger.removeHandler(self)
+        logger.setLevel(self._level)
+        logger.propagate = self._propagate
+
+
 @attrs.define
 class Running:
     """Everything :func:`running_firebell` started."""
 
-    firebell: Firebell
+    store: EventStore
     slack: FakeSlack
     pagerduty: FakePagerDuty
     notion: FakeNotion
@@ -118,7 +215,29 @@ class Running:
     stamps: _Stamps
     announcement_channels: tuple[str, ...]
     delay: float
+    firebell: Firebell | None = None
+    log_path: Path | None = None
+    deliveries: DeliveryLog | None = None
     http: httpx.Client = attrs.field(factory=lambda: httpx.Client(timeout=30))
+
+    @property
+    def outbox(self) -> Outbox:
+        """The outbox of the log Firebell writes (read from the bench's side)."""
+        return Outbox(self.store, [])
+
+    def deliveries_since(self, moment: float) -> list[Delivered]:
+        """The deliveries that ended after ``moment`` (``perf_counter``), from Firebell's log."""
+        if self.deliveries is not None:
+            return self.deliveries.since(moment)
+        if self.log_path is None:
+            return []
+        offset = time.time() - time.perf_counter()
+        found = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            delivered = parse_delivery(line, offset)
+            if delivered is not None and delivered.end >= moment:
+                found.append(delivered)
+        return found
 
     @property
     def events_url(self) -> str:
@@ -167,7 +286,7 @@ class Running:
 
     def pending_deliveries(self) -> bool:
         """Whether any delivery is still pending (a cheap indexed query: this is polled)."""
-        with self.firebell.store.read() as connection:
+        with self.store.read() as connection:
             row = connection.execute(
                 sa.select(deliveries.c.position).where(deliveries.c.status == "pending").limit(1)
             ).first()
@@ -185,17 +304,12 @@ class Running:
         while self.pending_deliveries():
             if time.monotonic() > deadline:
                 raise RuntimeError(
-                    f"deliveries still pending after {timeout:.0f} s: "
-                    f"{self.firebell.deliverer.outbox.backlog()}"
+                    f"deliveries still pending after {timeout:.0f} s: {self.outbox.backlog()}"
                 )
             time.sleep(poll)
         if not check_parked:
             return
-        parked = {
-            name: b.last_error
-            for name, b in self.firebell.deliverer.outbox.backlog().items()
-            if b.failed
-        }
+        parked = {name: b.last_error for name, b in self.outbox.backlog().items() if b.failed}
         if parked:
             raise RuntimeError(f"parked deliveries: {parked}")
 
@@ -220,21 +334,156 @@ def _serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
     return server, thread, f"http://127.0.0.1:{port}"
 
 
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return (
+            "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+        )
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def to_toml(document: dict[str, Any]) -> str:
+    """``plugins.toml`` for ``document`` (tables of plain values, as :func:`parse_config` takes)."""
+    lines: list[str] = []
+    for table, values in document.items():
+        if table == "plugins":
+            for plugin, options in values.items():
+                lines.append(f"[plugins.{plugin}]")
+                lines += [f"{key} = {_toml_value(v)}" for key, v in options.items()]
+                lines.append("")
+            continue
+        lines.append(f"[{table}]")
+        lines += [f"{key} = {_toml_value(v)}" for key, v in values.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _firebell_run(
+    folder: Path, document: dict[str, Any], environ: dict[str, str], api_url: str
+) -> Iterator[tuple[str, Path]]:
+    """``firebell run`` in a process of its own; yields its URL and its log file."""
+    config = folder / "plugins.toml"
+    config.write_text(to_toml(document))
+    log_path = folder / "firebell-run.log"
+    port = _free_port()
+    env = {
+        **os.environ,
+        **environ,
+        "SLACK_SIGNING_SECRET": sr.SIGNING_SECRET,
+        "SLACK_API_URL": api_url,
+    }
+    env.pop("SLACK_APP_TOKEN", None)
+    env.pop("FIREBELL_DATABASE_URL", None)
+    command = [
+        sys.executable,
+        "-m",
+        "firebell.adapters.cli.main",
+        "--config",
+        str(config),
+        "-v",
+        "run",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    with log_path.open("w") as log_file:
+        process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"firebell run exited: {log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"firebell run did not start: {log_path.read_text()[-3000:]}")
+            time.sleep(0.1)
+        yield url, log_path
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def _in_process(
+    settings_document: dict[str, Any], folder: Path, environ: dict[str, str], api_url: str
+) -> Iterator[tuple[Firebell, str, DeliveryLog]]:
+    """The same pieces as ``firebell run``, in this process (for the profiler)."""
+    from firebell.adapters.slack import build_app, create_asgi_app, database_check
+
+    with ExitStack() as stack:
+        deliveries_log = stack.enter_context(DeliveryLog())
+        settings = parse_config(settings_document, path=folder / "plugins.toml", environ=environ)
+        firebell = open_firebell(settings)
+        stack.callback(firebell.close)
+        bolt = build_app(
+            firebell, bot_token=BOT_TOKEN, signing_secret=sr.SIGNING_SECRET, api_url=api_url
+        )
+        asgi = create_asgi_app(
+            bolt, signing_secret=sr.SIGNING_SECRET, checks=[database_check(firebell)]
+        )
+        server, thread, url = _serve(asgi)
+
+        def stop_server() -> None:
+            server.should_exit = True
+            thread.join(10)
+
+        stack.callback(stop_server)
+        stop = threading.Event()
+        worker = threading.Thread(
+            target=firebell.deliverer.run_forever, args=(stop,), name="bench-deliverer", daemon=True
+        )
+        worker.start()
+
+        def stop_worker() -> None:
+            stop.set()
+            firebell.deliverer.wake()
+            worker.join(30)
+
+        stack.callback(stop_worker)
+        yield firebell, url, deliveries_log
+
+
 @contextmanager
 def running_firebell(
     *,
     delay: float,
     slack_rate_limits: bool = False,
     time_scale: float = 1.0,
-    max_workers: int = 8,
     pagerduty: bool = True,
     notion: bool = True,
     statuspage: bool = True,
+    in_process: bool = False,
 ) -> Iterator[Running]:
-    """Firebell served like ``firebell run``, its plugins talking to fakes that wait ``delay`` s."""
-    from firebell.adapters.slack import build_app, create_asgi_app, database_check
-
-    # The delivery log lines are the waterfall's raw material; keep them from the console.
+    """Firebell served by ``firebell run``, its plugins talking to fakes that wait ``delay`` s."""
+    # Keep Firebell's own log lines (in process) off the console.
     logging.getLogger("firebell").setLevel(logging.WARNING)
     stamps = _Stamps()
     with ExitStack() as stack:
@@ -257,10 +506,11 @@ def running_firebell(
             slack.add_channel(name) for name in ("incidents", "engineering", "support")
         )
         group = slack.add_usergroup("oncall", users=list(RESPONDERS))
+        api_url = slack.url + "/api/"
         plugins: dict[str, Any] = {
             "slack": {
                 "bot_token": {"env": "SLACK_BOT_TOKEN"},
-                "api_url": slack.url + "/api/",
+                "api_url": api_url,
                 "announcement_channels": list(announcements),
                 "cc_usergroups": [group],
                 "responders": list(RESPONDERS),
@@ -294,41 +544,32 @@ def running_firebell(
                 "components": {STATUSPAGE_COMPONENT_API: "major_outage"},
             }
             environ["STATUSPAGE_API_KEY"] = STATUSPAGE_API_KEY
-        document = {
-            "firebell": {"database_url": f"sqlite:///{folder / 'firebell.db'}"},
-            "plugins": plugins,
-        }
-        settings = parse_config(document, path=folder / "plugins.toml", environ=environ)
-        firebell = open_firebell(settings, max_workers=max_workers)
-        stack.callback(firebell.close)
-        bolt = build_app(
-            firebell,
-            bot_token=BOT_TOKEN,
-            signing_secret=sr.SIGNING_SECRET,
-            api_url=slack.url + "/api",
+        database_url = f"sqlite:///{folder / 'firebell.db'}"
+        document = {"firebell": {"database_url": database_url}, "plugins": plugins}
+        firebell: Firebell | None = None
+        delivery_log: DeliveryLog | None = None
+        log_path: Path | None = None
+        if in_process:
+            firebell, url, delivery_log = stack.enter_context(
+                _in_process(document, folder, environ, api_url)
+            )
+        else:
+            url, log_path = stack.enter_context(_firebell_run(folder, document, environ, api_url))
+        store = EventStore(database_url)
+        stack.callback(store.dispose)
+        running = Running(
+            store,
+            slack,
+            pd,
+            nt,
+            sp,
+            url,
+            stamps,
+            announcements,
+            delay,
+            firebell=firebell,
+            log_path=log_path,
+            deliveries=delivery_log,
         )
-        asgi = create_asgi_app(
-            bolt, signing_secret=sr.SIGNING_SECRET, checks=[database_check(firebell)]
-        )
-        server, thread, url = _serve(asgi)
-
-        def stop_server() -> None:
-            server.should_exit = True
-            thread.join(10)
-
-        stack.callback(stop_server)
-        stop = threading.Event()
-        worker = threading.Thread(
-            target=firebell.deliverer.run_forever, args=(stop,), name="bench-deliverer", daemon=True
-        )
-        worker.start()
-
-        def stop_worker() -> None:
-            stop.set()
-            firebell.deliverer.wake()
-            worker.join(30)
-
-        stack.callback(stop_worker)
-        running = Running(firebell, slack, pd, nt, sp, url, stamps, announcements, delay)
         stack.callback(running.http.close)
         yield running
