@@ -1,0 +1,304 @@
+"""The Bolt listeners of the incident's record: pins and reactions, notes and follow-ups.
+
+**Marking messages.** On ``pin_added``, ``pin_removed``, ``reaction_added`` and
+``reaction_removed`` (the configured emoji only) in an incident channel, the listener asks Slack
+for the message as it is *now* (``reactions.get``: its text, author, reactions and permalink,
+thread replies included; ``pins.list``: whether it is pinned) and makes the timeline match: an
+entry when the message is pinned or carries the reaction, none when it has neither. Deciding
+from Slack's state rather than from the event makes the order events arrive in irrelevant
+(an unpin delivered before its pin ends with no entry, as it should) and keeps one entry for a
+message both pinned and reacted to. The append's idempotency key is ``slack-event:<event_id>``:
+Slack keeps the id when it delivers an event again, so a retry adds nothing.
+
+**Subcommands.** ``/incident note <text>``, ``/incident followup <text> [@owner]``,
+``/incident followups`` and ``/incident done <number>`` in an incident channel. Their listener
+is registered before the adapter's own ``/incident`` listener with a matcher, so it takes only
+these subcommands and every other ``/incident`` goes on to the adapter.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+from firebell.adapters.slack.groups import GroupDirectory
+from firebell.adapters.slack.handlers import SlashCommand
+from firebell.adapters.slack.replies import NOT_AN_INCIDENT_CHANNEL, error_text
+from firebell.adapters.slack.timeline_parsing import (
+    MARK_EVENTS,
+    RecordCommand,
+    parse_record_command,
+    plain_text,
+    reaction_name,
+    ts_to_datetime,
+)
+from firebell.core import timeline_commands
+from firebell.core.errors import CommandRefused, DatabaseUnavailable
+from firebell.core.incident import FollowUp, Incident, IncidentState
+from firebell.core.runtime import Firebell
+from firebell.core.timeline_events import FollowUpAdded, message_entry_id
+from firebell.plugins.slack.config import is_user_id
+from firebell.plugins.slack.text import SECTION_LIMIT, escape_mrkdwn, safe, truncate
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+__all__ = ["DEFAULT_REACTION", "MessageMarks", "TimelineListeners", "message_marks"]
+
+log = logging.getLogger("firebell.slack.timeline")
+
+DEFAULT_REACTION = "pushpin"
+
+#: Answers meaning the message (or the channel) cannot be read: it has no marks to honour.
+_GONE = frozenset({"message_not_found", "channel_not_found", "not_in_channel", "is_archived"})
+
+
+@attrs.frozen
+class MessageMarks:
+    """A message as Slack has it now: who wrote what, where it lives, and how it is marked."""
+
+    ts: str
+    author: str
+    text: str
+    permalink: str | None
+    pinned: bool
+    reacted: bool
+
+    @property
+    def marked(self) -> bool:
+        """Whether the message belongs on the timeline."""
+        return self.pinned or self.reacted
+
+
+def message_marks(
+    client: WebClient, channel_id: str, ts: str, reaction: str
+) -> MessageMarks | None:
+    """The message ``ts`` of ``channel_id`` and its marks, or None when Slack cannot show it."""
+    try:
+        answer = client.reactions_get(channel=channel_id, timestamp=ts, full=True)
+        pins = client.pins_list(channel=channel_id)
+    except SlackApiError as error:
+        if error.response.get("error") in _GONE:
+            return None
+        raise
+    message = answer.get("message")
+    if not isinstance(message, Mapping):
+        return None
+    reactions = message.get("reactions") or []
+    reacted = bool(reaction) and any(
+        isinstance(r, Mapping)
+        and reaction_name(str(r.get("name", ""))) == reaction
+        and int(r.get("count") or 0) > 0
+        for r in reactions
+    )
+    pinned = any(
+        isinstance(item, Mapping)
+        and isinstance(item.get("message"), Mapping)
+        and item["message"].get("ts") == ts
+        for item in pins.get("items") or []
+    )
+    permalink = message.get("permalink")
+    if not isinstance(permalink, str):
+        try:
+            permalink = str(
+                client.chat_getPermalink(channel=channel_id, message_ts=ts)["permalink"]
+            )
+        except SlackApiError:
+            permalink = None
+    author = message.get("user") or message.get("username") or message.get("bot_id") or "someone"
+    return MessageMarks(ts, str(author), str(message.get("text") or ""), permalink, pinned, reacted)
+
+
+def _reply(respond: Respond | None, text: str) -> None:
+    if respond is None:
+        log.warning("cannot reply (the request had no response_url): %s", text)
+        return
+    try:
+        respond(text=truncate(text, SECTION_LIMIT), response_type="ephemeral")
+    except Exception as error:
+        log.warning("could not reply on the response_url: %s", error)
+
+
+def _follow_up_line(task: FollowUp) -> str:
+    owner = ""
+    if task.owner:
+        # A mention in an ephemeral reply notifies nobody; it shows the name.
+        owner = f" — <@{task.owner}>" if is_user_id(task.owner) else f" — {safe(task.owner, 100)}"
+    box = ":ballot_box_with_check:" if task.done else ":white_square:"
+    return f"{box} *#{task.id}* {safe(task.text, 300)}{owner}"
+
+
+class TimelineListeners:
+    """Registers the record's listeners on a Bolt app and runs them."""
+
+    def __init__(
+        self,
+        firebell: Firebell,
+        client: WebClient,
+        *,
+        groups: GroupDirectory,
+        reaction: str = DEFAULT_REACTION,
+    ) -> None:
+        self.firebell = firebell
+        self.engine = firebell.engine
+        self.client = client
+        self.groups = groups
+        self.reaction = reaction
+
+    @classmethod
+    def for_firebell(
+        cls, firebell: Firebell, client: WebClient, *, groups: GroupDirectory
+    ) -> TimelineListeners:
+        """Listeners with the Slack plugin's ``timeline_reaction`` (default ``pushpin``)."""
+        slack = firebell.host.enabled.get("slack")
+        reaction = getattr(slack.config, "timeline_reaction", None) if slack else None
+        return cls(
+            firebell,
+            client,
+            groups=groups,
+            reaction=DEFAULT_REACTION if reaction is None else str(reaction),
+        )
+
+    def register(self, app: App) -> None:
+        """Add the listeners; call before the adapter's own, so the matcher sees ``/incident``
+        first."""
+        app.command("/incident", matchers=[_is_record_command])(self.record_command)
+        for kind in sorted(MARK_EVENTS):
+            app.event(kind)(self.mark_event)
+
+    # -- pins and reactions --------------------------------------------------------------------
+
+    def mark_event(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """Make the timeline match a message whose pin or reaction changed."""
+        kind = str(event.get("type"))
+        item = event.get("item") or {}
+        if item.get("type") != "message":
+            return
+        if kind.startswith("reaction"):
+            if not self.reaction or reaction_name(str(event.get("reaction"))) != self.reaction:
+                return
+            channel_id, ts = str(item["channel"]), str(item["ts"])
+        else:
+            channel_id, ts = str(event["channel_id"]), str(item["message"]["ts"])
+        incident = self.firebell.store.find_incident_by_resource("channel", channel_id)
+        if incident is None or incident.state is IncidentState.CLOSED:
+            return
+        try:
+            self._reconcile(incident, channel_id, ts, actor=str(event["user"]), body=body)
+        except DatabaseUnavailable as error:
+            # Slack retries an event it got no answer for, not one answered; log it for people.
+            log.warning("could not record %s on %s: %s", kind, incident.id, error)
+        except CommandRefused as error:
+            log.info("%s on %s not recorded: %s", kind, incident.id, error)
+
+    def _reconcile(
+        self, incident: Incident, channel_id: str, ts: str, *, actor: str, body: Mapping[str, Any]
+    ) -> None:
+        marks = message_marks(self.client, channel_id, ts, self.reaction)
+        on_timeline = incident.timeline_entry(message_entry_id(channel_id, ts)) is not None
+        key = f"slack-event:{body['event_id']}"
+        groups = self.groups.groups_for("timeline", actor)
+        if marks is not None and marks.marked and not on_timeline:
+            timeline_commands.add_timeline_entry(
+                self.engine,
+                incident.id,
+                actor=actor,
+                author=marks.author,
+                text=plain_text(marks.text),
+                channel_id=channel_id,
+                message_ts=ts,
+                permalink=marks.permalink,
+                posted_at=ts_to_datetime(ts),
+                source="pin" if marks.pinned else "reaction",
+                idempotency_key=key,
+                actor_groups=groups,
+            )
+        elif (marks is None or not marks.marked) and on_timeline:
+            timeline_commands.remove_timeline_entry(
+                self.engine,
+                incident.id,
+                actor=actor,
+                channel_id=channel_id,
+                message_ts=ts,
+                idempotency_key=key,
+                actor_groups=groups,
+            )
+
+    # -- /incident note | followup | followups | done ------------------------------------------
+
+    def record_command(self, ack: Ack, command: dict[str, Any], respond: Respond | None) -> None:
+        """Run a record subcommand in the incident channel it was typed in."""
+        ack()
+        request = SlashCommand.from_body(command)
+        sub = parse_record_command(request.text)
+        if sub is None:  # the matcher let it through: cannot happen, but never crash
+            return
+        try:
+            incident = self.firebell.store.find_incident_by_resource("channel", request.channel_id)
+            if incident is None:
+                _reply(respond, NOT_AN_INCIDENT_CHANNEL.format(command=f"/incident {sub.name}"))
+                return
+            _reply(respond, self._run(incident, request, sub))
+        except Exception as error:
+            _reply(respond, error_text(error, doing=f"running /incident {sub.name}"))
+
+    def _run(self, incident: Incident, request: SlashCommand, sub: RecordCommand) -> str:
+        actor = request.user_id
+        name = escape_mrkdwn(incident.id)
+        common: dict[str, Any] = {"actor": actor, "idempotency_key": request.idempotency_key}
+        if sub.name == "followups":
+            return self._list(incident)
+        if sub.name == "note":
+            if not sub.argument:
+                return "Write the note: `/incident note <what happened>`."
+            timeline_commands.add_note(
+                self.engine,
+                incident.id,
+                sub.argument,
+                actor_groups=self.groups.groups_for("timeline", actor),
+                **common,
+            )
+            return f"Added to the timeline of *{name}*."
+        if sub.name == "done":
+            if not sub.argument:
+                return "Name the follow-up: `/incident done <number>` (`/incident followups`)."
+            result = timeline_commands.complete_follow_up(
+                self.engine,
+                incident.id,
+                sub.argument,
+                actor_groups=self.groups.groups_for("followup", actor),
+                **common,
+            )
+            left = sum(1 for f in result.incident.follow_ups if not f.done)
+            return f"Follow-up {escape_mrkdwn(sub.argument)} of *{name}* is done; {left} open."
+        if not sub.argument:
+            return "Write the task: `/incident followup <what to do> [@owner]`."
+        result = timeline_commands.add_follow_up(
+            self.engine,
+            incident.id,
+            sub.argument,
+            owner=sub.owner,
+            actor_groups=self.groups.groups_for("followup", actor),
+            **common,
+        )
+        added = next((e.data for e in result.events if isinstance(e.data, FollowUpAdded)), None)
+        number = f"#{added.follow_up_id} " if added is not None else ""
+        return (
+            f"Follow-up {number}recorded for *{name}*; it goes into the post-mortem's "
+            "mitigation tasks."
+        )
+
+    def _list(self, incident: Incident) -> str:
+        name = escape_mrkdwn(incident.id)
+        if not incident.follow_ups:
+            return f"*{name}* has no follow-ups yet: `/incident followup <what to do> [@owner]`."
+        lines = [_follow_up_line(task) for task in incident.follow_ups]
+        left = sum(1 for f in incident.follow_ups if not f.done)
+        return f"*Follow-ups of {name}* ({left} open):\n" + "\n".join(lines)
+
+
+def _is_record_command(command: dict[str, Any]) -> bool:
+    text = command.get("text")
+    return isinstance(text, str) and parse_record_command(text) is not None
