@@ -178,8 +178,12 @@ def confirm_modal(
     *,
     metadata: ModalMetadata,
     summary: str = "",
+    warning: str = "",
 ) -> dict[str, Any]:
-    """The confirmation for ``/resolve-incident`` or ``/close-incident``, with an optional summary."""
+    """The confirmation for ``/resolve-incident`` or ``/close-incident``, with an optional summary.
+
+    ``warning`` (mrkdwn) is shown under the question, e.g. that no follow-ups are recorded.
+    """
     if action == "resolve":
         callback, title, submit = RESOLVE_CALLBACK, "Resolve incident", "Resolve"
         question = "Mark *{name}* resolved? Its channel stays open until the incident is closed."
@@ -192,6 +196,8 @@ def confirm_modal(
         )
         label = "Closing summary"
     text = question.format(name=escape_mrkdwn(incident.id)) + "\n>" + escape_mrkdwn(incident.title)
+    if warning:
+        text += "\n\n" + warning
     summary_input: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": VALUE_ACTION,

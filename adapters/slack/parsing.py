@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 
 import attrs
+from firebell.adapters.slack.timeline_parsing import event_problem
 from firebell.core.text import MAX_TITLE, clean_text
 from firebell.plugins.slack.text import truncate
 
@@ -142,6 +143,8 @@ def payload_problem(body: object) -> str | None:
         return (
             None if isinstance(body.get("challenge"), str) else "url_verification without challenge"
         )
+    if kind == "event_callback":  # pins and reactions (adapters/slack/timeline_listeners.py)
+        return event_problem(body)
     if kind not in _VIEW_TYPES:
         return f"Firebell handles no {kind[:40]!r} requests"
     for key in _FOREIGN_KEYS:

@@ -97,6 +97,10 @@ def help_text(settings: FirebellConfig) -> str:
         "`/incident reopen [reason]`: reopen a resolved incident\n"
         "`/incident close [summary]`, `/close-incident`: close it after the post-mortem "
         "(archives the channel)\n"
+        "`/incident note <text>`: add a line to the timeline (pinning a message, or reacting "
+        "with :pushpin:, adds that message)\n"
+        "`/incident followup <task> [@owner]`, `/incident followups`, `/incident done <n>`: "
+        "the post-mortem's follow-ups\n"
         f"*Severities:*\n{severities}",
         SECTION_LIMIT,
     )

@@ -622,7 +622,10 @@ def test_commander_me_takes_the_command(harness: Harness) -> None:
     assert harness.firebell.engine.get(incident.id).commander == RESPONDER
 
 
-def test_resolve_reopen_and_close_subcommands(harness: Harness) -> None:
+def test_resolve_reopen_and_close_subcommands(make_harness: Callable[..., Harness]) -> None:
+    # Closing without follow-ups would ask first (docs/timeline.md); this test is about the
+    # subcommands themselves.
+    harness = make_harness({"close_requires_followups": "off"})
     incident = harness.declare()
     channel = harness.channel_of(incident)
 
