@@ -212,7 +212,7 @@ class Deliverer:
             if isinstance(error, RetryLater) and error.retry_after is not None:
                 wait_for = max(wait_for, error.retry_after)
             retry_at = now + timedelta(seconds=wait_for)
-            outcome = "retry"
+            outcome = "rate-limited" if _rate_limited(error) else "retry"
         if not isinstance(error, RetryLater | PermanentPluginError):
             log.warning(
                 "plugin %s raised on %s for %s",
@@ -221,8 +221,14 @@ class Deliverer:
                 claim.incident_id,
                 exc_info=error,
             )
-        self.outbox.fail(claim, message, now=now, retry_at=retry_at)
+        self.outbox.fail(
+            claim, message, now=now, retry_at=retry_at, announce=not _rate_limited(error)
+        )
         return outcome
+
+
+def _rate_limited(error: Exception) -> bool:
+    return isinstance(error, RetryLater) and error.rate_limited
 
 
 def _pid_alive(pid: int) -> bool:

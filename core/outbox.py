@@ -226,11 +226,12 @@ class Outbox:
         *,
         now: datetime,
         retry_at: datetime | None,
+        announce: bool = True,
     ) -> None:
         """Record a failed attempt: due again at ``retry_at``, or parked when it is None.
 
         The first failure of a plugin for an incident is recorded as ``IntegrationFailed`` so
-        that the responders hear of it once.
+        that the responders hear of it once (unless ``announce`` is false: a rate limit).
         """
         with self.store.write() as connection:
             connection.execute(
@@ -245,7 +246,7 @@ class Outbox:
                     updated_at=now,
                 )
             )
-            if claim.event_type in _QUIET_TYPES:
+            if claim.event_type in _QUIET_TYPES or not announce:
                 return
             incident = self.store.select_incident_in(connection, claim.incident_id)
             if incident is None or claim.plugin in incident.failing_plugins:
