@@ -6,8 +6,9 @@ verified with ``SLACK_SIGNING_SECRET``, and answers ``/healthz``. ``SLACK_BOT_TO
 needed; ``SLACK_API_URL`` points the Web API client elsewhere (GovSlack, tests).
 
 The delivery worker runs in a thread of the same process: it wakes whenever a command commits
-events, and on start it picks up whatever an earlier process left unfinished. SIGTERM and SIGINT
-stop both gracefully. With ``[firebell.web] enabled = true`` the web console is served too, on
+events, and on start it picks up whatever an earlier process left unfinished. Another thread sends
+the reminders that fall due (no update for a while, no commander, the post-mortem; see
+docs/timeline.md). SIGTERM and SIGINT stop them gracefully. With ``[firebell.web] enabled = true`` the web console is served too, on
 its own port (docs/web.md).
 """
 
@@ -31,6 +32,7 @@ from firebell.adapters.slack import (
 )
 from firebell.adapters.web import start_in_background
 from firebell.core import Firebell, open_firebell
+from firebell.core.reminders import ReminderScheduler
 from slack_bolt import App
 
 __all__ = ["SettingMissing", "run"]
@@ -200,6 +202,15 @@ def run(ctx: click.Context, port: int, host: str, log_level: str) -> None:
         target=_deliver_forever, args=(firebell, stop), name="firebell-deliverer", daemon=True
     )
     worker.start()
+    # Reminders are derived from the log and keyed on when they fell due, so this thread may
+    # stop at any moment and several processes may run it: none is lost or sent twice.
+    reminders = threading.Thread(
+        target=ReminderScheduler(firebell.engine).run_forever,
+        args=(stop,),
+        name="firebell-reminders",
+        daemon=True,
+    )
+    reminders.start()
     try:
         if app_token:
             _serve_socket_mode(bolt_app, app_token=app_token, stop=stop)
@@ -218,6 +229,7 @@ def run(ctx: click.Context, port: int, host: str, log_level: str) -> None:
         firebell.deliverer.wake()
         if web_console is not None:
             web_console.stop()
+        reminders.join(_WORKER_JOIN_TIMEOUT)
         worker.join(_WORKER_JOIN_TIMEOUT)
         if worker.is_alive():
             log.warning("deliveries still running at exit; the next start resumes them")
