@@ -187,7 +187,7 @@ def _bars(stats: Stats, months: Sequence[str], severities: Sequence[str], band: 
     for index, month in enumerate(months):
         figures = stats.by_month[month]
         x = LEFT + band * index + (band - width) / 2
-        bottom = BARS_TOP + BARS_HEIGHT
+        bottom = float(BARS_TOP + BARS_HEIGHT)
         counts = ", ".join(
             f"{name} {figures.by_severity.get(name, 0)}"
             for name in severities

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -281,7 +282,7 @@ def confirm_close(firebell: Firebell, name: str, *, yes: bool) -> None:
     if incident.follow_ups or incident.state is not IncidentState.RESOLVED:
         return
     advice = f"`firebell followup {incident.id} TEXT --owner WHO` records them"
-    if not click.get_text_stream("stdin").isatty():
+    if not sys.stdin.isatty():
         click.secho(
             f"warning: closing {incident.id} without follow-ups ({advice}; --yes silences this).",
             fg="yellow",
