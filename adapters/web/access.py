@@ -211,7 +211,7 @@ class AccessGate:
         return Refusal(
             401,
             "Token needed",
-            f"{reason} Send it as `Authorization: Bearer <token>`, or open this address once "
-            "with ?token=<token> added; a cookie keeps you in afterwards. The token is the value "
-            "of the variable named by [firebell.web] token on the server.",
+            f"{reason} Send it in the header Authorization: Bearer <token>, or open this "
+            "address once with ?token=<token> added; a cookie keeps you in afterwards. The token "
+            "is the value of the variable named by [firebell.web] token on the server.",
         )
