@@ -42,7 +42,8 @@ def create_plugin_manager(
 ) -> tuple[pluggy.PluginManager, dict[str, InstalledPlugin]]:
     """A plugin manager with the hook specs, the entry-point plugins and ``extra`` ones.
 
-    A plugin that fails to import is remembered with its error (reported if it is enabled).
+    A plugin that fails to import, or whose hooks do not match the specs (a misspelt parameter),
+    is remembered with its error (reported if it is enabled) instead of stopping every command.
     """
     manager = pluggy.PluginManager(ENTRY_POINT_GROUP)
     manager.add_hookspecs(hookspecs)
@@ -57,15 +58,27 @@ def create_plugin_manager(
                     entry_point.name, source, f"{type(error).__name__}: {error}"
                 )
                 continue
+            error_text = None
             if manager.get_plugin(entry_point.name) is None:
-                manager.register(plugin, name=entry_point.name)
-            installed[entry_point.name] = InstalledPlugin(entry_point.name, source)
+                error_text = _register(manager, plugin, entry_point.name)
+            installed[entry_point.name] = InstalledPlugin(entry_point.name, source, error_text)
     for name, plugin in (extra or {}).items():
         if manager.get_plugin(name) is not None:
             manager.unregister(name=name)
         manager.register(plugin, name=name)
         installed[name] = InstalledPlugin(name, "registered in code")
     return manager, installed
+
+
+def _register(manager: pluggy.PluginManager, plugin: object, name: str) -> str | None:
+    """Register ``plugin``; on a hook that does not match its spec, undo it and say why."""
+    try:
+        manager.register(plugin, name=name)
+    except pluggy.PluginValidationError as error:
+        if manager.get_plugin(name) is not None:
+            manager.unregister(name=name)
+        return f"{type(error).__name__}: {error}"
+    return None
 
 
 def _source_of(entry_point: importlib.metadata.EntryPoint) -> str:
