@@ -19,6 +19,7 @@ __all__ = [
     "FIREBELL_BIN",
     "Outcome",
     "install_flaky_plugin",
+    "install_plugin",
     "run_firebell",
     "run_firebell_process",
     "write_config",
@@ -128,17 +129,25 @@ FLAKY_PLUGIN = textwrap.dedent(
 )
 
 
-def install_flaky_plugin(folder: Path) -> Path:
-    """Write the ``flaky`` plugin as an installed distribution (``fbtest-flaky 1.2.3``) in ``folder``.
+def install_plugin(folder: Path, entry_name: str, module: str, source: str, version: str) -> Path:
+    """Write ``module`` as an installed distribution in ``folder`` with a ``firebell`` entry point.
 
     Put ``folder`` on ``sys.path`` (or ``PYTHONPATH``) and the ``firebell`` entry-point group
-    lists it, exactly like a pip-installed plugin.
+    lists it as ``entry_name``, exactly like a pip-installed plugin.
     """
-    (folder / "fbtest_flaky.py").write_text(FLAKY_PLUGIN, encoding="utf-8")
-    dist = folder / "fbtest_flaky-1.2.3.dist-info"
+    (folder / f"{module}.py").write_text(source, encoding="utf-8")
+    dist = folder / f"{module}-{version}.dist-info"
     dist.mkdir()
+    name = module.replace("_", "-")
     (dist / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: fbtest-flaky\nVersion: 1.2.3\n", encoding="utf-8"
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", encoding="utf-8"
     )
-    (dist / "entry_points.txt").write_text("[firebell]\nflaky = fbtest_flaky\n", encoding="utf-8")
+    (dist / "entry_points.txt").write_text(
+        f"[firebell]\n{entry_name} = {module}\n", encoding="utf-8"
+    )
     return folder
+
+
+def install_flaky_plugin(folder: Path) -> Path:
+    """Install the ``flaky`` plugin (distribution ``fbtest-flaky 1.2.3``) in ``folder``."""
+    return install_plugin(folder, "flaky", "fbtest_flaky", FLAKY_PLUGIN, "1.2.3")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
-from cli_support import install_flaky_plugin, run_firebell, write_config
+from cli_support import install_flaky_plugin, install_plugin, run_firebell, write_config
 
 TOKEN = "tok-9f8e7d6c5b4a-s3cret"
 
@@ -89,3 +90,42 @@ def test_a_missing_secret_stops_every_command_with_exit_2(config: Path) -> None:
     assert f"{config}: [plugins.flaky] token refers to the environment variable FLAKY_TOKEN" in (
         outcome.stderr
     )
+
+
+MISSPELT = textwrap.dedent(
+    """
+    from firebell.core import hookimpl
+
+
+    @hookimpl
+    def firebell_incident_created(incidnet):
+        pass
+    """
+)
+
+
+def test_an_installed_plugin_with_a_misspelt_hook_does_not_break_firebell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(
+        str(install_plugin(site, "misspelt", "fbtest_misspelt", MISSPELT, "0.1"))
+    )
+    config = write_config(tmp_path)
+    declared = run_firebell(["--config", str(config), "declare", "x"])
+    assert declared.code == 0, "not enabled: it must not matter"
+    rows = {
+        row["name"]: row
+        for row in run_firebell(["--config", str(config), "plugins", "--json"]).json()
+    }
+    assert rows["misspelt"]["enabled"] is False
+    assert (
+        "Argument(s) {'incidnet'} are declared in the hookimpl" in rows["misspelt"]["import_error"]
+    )
+
+    config.write_text(config.read_text() + "\n[plugins.misspelt]\n")
+    outcome = run_firebell(["--config", str(config), "list"])
+    assert outcome.code == 2
+    assert f"{config}: [plugins.misspelt]: the plugin from fbtest-misspelt 0.1" in outcome.stderr
+    assert "firebell_incident_created(incidnet)" in outcome.stderr
