@@ -125,8 +125,10 @@ class SmallSpace(NameGenerator):
     def __init__(self, seed: int) -> None:
         super().__init__(random.Random(seed))
         self.rng = random.Random(seed)
+        self.draws = 0
 
     def draw(self, moment: datetime) -> str:
+        self.draws += 1
         adjective = self.rng.choice(adjectives()[:2])
         return f"{moment.astimezone(UTC):%Y%m%d}-{adjective}-{self.rng.choice(animals())}"
 
@@ -135,9 +137,8 @@ def test_eight_threads_declaring_at_once_lose_nothing(make_firebell: MakeFirebel
     fb = make_firebell(entry_points=False)
     # Each thread has its own Firebell (own connections) drawing from a small name space, so
     # that draws collide (sometimes at the same moment): the database must keep them apart.
-    others = [
-        open_firebell(fb.settings, entry_points=False, names=SmallSpace(seed)) for seed in range(8)
-    ]
+    generators = [SmallSpace(seed) for seed in range(8)]
+    others = [open_firebell(fb.settings, entry_points=False, names=g) for g in generators]
     names: list[str] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
@@ -165,6 +166,7 @@ def test_eight_threads_declaring_at_once_lose_nothing(make_firebell: MakeFirebel
             other.close()
     assert errors == []
     assert len(names) == 200 and len(set(names)) == 200
+    assert sum(g.draws for g in generators) > 200, "names collided and were drawn again"
     assert fb.store.count_events() == 200
     assert fb.store.count_incidents() == 200
     assert {i.id for i in fb.store.list_incidents(limit=500)} == set(names)
@@ -179,8 +181,15 @@ DRIVER = textwrap.dedent(
     from firebell.core.naming import NameGenerator, adjectives, animals
 
     class SmallSpace(NameGenerator):
+        def __init__(self, rng):
+            super().__init__(rng)
+            self.rng = rng
+
+        draws = 0
+
         def draw(self, moment):
-            rng = self._rng
+            SmallSpace.draws += 1
+            rng = self.rng
             return f"{moment:%Y%m%d}-{rng.choice(adjectives()[:2])}-{rng.choice(animals())}"
 
     url, count, seed, go = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
@@ -194,6 +203,7 @@ DRIVER = textwrap.dedent(
     for n in range(count):
         print(firebell.engine.declare(title=f"load {n}", reporter="cli:load").incident.id)
     firebell.close()
+    print("draws", SmallSpace.draws)
     """
 )
 
@@ -220,7 +230,10 @@ def test_processes_declaring_at_once_on_a_new_log_lose_nothing(tmp_path: Path) -
     for process, (_, stderr) in zip(processes, outputs, strict=True):
         assert "locked" not in stderr
         assert process.returncode == 0, stderr
-    names = [line for stdout, _ in outputs for line in stdout.split()]
+    lines = [line for stdout, _ in outputs for line in stdout.splitlines()]
+    names = [line for line in lines if NAME.match(line)]
+    draws = sum(int(line.split()[1]) for line in lines if line.startswith("draws "))
+    assert draws > 100, "names collided across processes and were drawn again"
     assert len(names) == 100 and len(set(names)) == 100
     assert all(NAME.match(name) for name in names)
     settings = parse_config({"firebell": {"database_url": url}}, path=None, environ={})
