@@ -187,6 +187,10 @@ class _Console:
                 "severities": self.severities,
                 "default_severity": self.firebell.settings.default_severity,
                 "filtered": bool(state or severity_filter or search),
+                "can_declare": self.settings.allow_actions
+                and self.firebell.engine.permissions.allows(
+                    "declare", request.state.visitor.actor, None
+                ),
                 "form_error": None,
                 "form": {},
             },

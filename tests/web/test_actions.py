@@ -164,6 +164,7 @@ def test_the_same_permissions_as_slack_apply(make_console: MakeConsole) -> None:
     )
     name = firebell.engine.declare(title="Search slow", reporter="U0REPORTER").incident.id
     with local_client(app) as local:
+        assert "Declare an incident" in local.get("/incidents").text  # declare is open
         page = local.get(f"/incidents/{name}").text
         assert "Mark resolved" not in page  # web:local may not resolve here
         # The button is hidden; a hand-made form with a valid CSRF token is refused by the engine.
@@ -181,3 +182,17 @@ def test_the_same_permissions_as_slack_apply(make_console: MakeConsole) -> None:
     incident = firebell.engine.get(name)
     assert incident.state is IncidentState.RESOLVED
     assert incident.resolved_by == "web:ana@example.com"
+
+
+def test_the_declare_form_is_hidden_from_who_may_not_declare(make_console: MakeConsole) -> None:
+    firebell, app = make_console(ACTIONS, permissions={"declare": ["user:U0ONCALL"]})
+    existing = firebell.engine.declare(title="Earlier", reporter="cli:ops").incident.id
+    with local_client(app) as client:
+        page = client.get("/incidents").text
+        # A valid CSRF field, from the resolve form that this visitor may use.
+        form = csrf_fields(client.get(f"/incidents/{existing}").text)
+        refused = client.post("/incidents", data={**form, "title": "Not allowed"})
+
+    assert "Declare an incident" not in page
+    assert refused.status_code == 403 and "You may not declare" in refused.text
+    assert firebell.store.count_incidents() == 1
