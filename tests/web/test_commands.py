@@ -19,6 +19,7 @@ from conftest import local_client
 from firebell.adapters.cli.main import cli
 from firebell.adapters.web import create_app
 from firebell.core import open_firebell
+from web_support import csrf_fields
 
 from firebell.testing.fake_slack import BOT_TOKEN, FakeSlack
 
@@ -126,6 +127,46 @@ def test_firebell_web_serves_until_stopped(tmp_path: Path) -> None:
     assert process.returncode == 0, stderr
     assert f"http://127.0.0.1:{port}/incidents" in stdout
     assert "Traceback" not in stderr
+
+
+def test_firebell_web_with_actions_delivers_what_the_browser_declares(tmp_path: Path) -> None:
+    config = _config(tmp_path, "[firebell.web]\nallow_actions = true\n")
+    port = _free_port()
+    process = subprocess.Popen(
+        [*FIREBELL, "--config", str(config), "web", "--port", str(port)],
+        env=_environment(),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(_answers(f"{base}/incidents", process), 30, "the console")
+        with httpx.Client(base_url=base, timeout=5) as browser:
+            form = csrf_fields(browser.get("/incidents").text)
+            answer = browser.post("/incidents", data={**form, "title": "Declared on the web"})
+        assert answer.status_code == 303
+        name = answer.headers["location"].rsplit("/", 1)[1]
+        checker = open_firebell(config)
+        try:
+            _wait(
+                lambda: checker.deliverer.outbox.backlog()["console"].done == 1,
+                15,
+                "the console plugin's delivery",
+            )
+        finally:
+            checker.close()
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+    assert process.returncode == 0, stderr
+    assert "Actions are on" in stdout
+    assert f"New incident: {name}" in stderr  # the console plugin ran in this process
 
 
 def test_firebell_web_warns_when_listening_wide_without_a_token(tmp_path: Path) -> None:
