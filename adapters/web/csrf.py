@@ -1,7 +1,7 @@
 """CSRF protection for the console's forms: a signed double-submit cookie.
 
 Each browser gets a random value in the ``firebell_csrf`` cookie (``HttpOnly``,
-``SameSite=Strict``); each form carries ``HMAC(key, cookie)`` in a hidden field. A POST is
+``SameSite=Lax``); each form carries ``HMAC(key, cookie)`` in a hidden field. A POST is
 accepted only when the field matches the cookie it came with, and, when the browser says where
 the request came from (``Origin`` or ``Sec-Fetch-Site``), only from the console's own pages.
 
@@ -61,7 +61,10 @@ class CsrfGuard:
             CSRF_COOKIE,
             cookie,
             httponly=True,
-            samesite="strict",
+            # Lax, not Strict: a Strict cookie is missing when someone follows a link from Slack,
+            # and the fresh one set then would break the forms of their other tabs. Lax cookies
+            # are not sent on another site's POST either.
+            samesite="lax",
             secure=request.url.scheme == "https",
             path="/",
         )
