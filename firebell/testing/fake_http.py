@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
@@ -125,6 +126,10 @@ class FakeService:
         self._ssl_context = ssl_context
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._port = 0
+        # Connections being served: a keep-alive connection would otherwise go on being
+        # answered by its handler thread after stop(), as if the service were still up.
+        self._connections: set[socket.socket] = set()
 
     # -- routing -----------------------------------------------------------------------------
 
@@ -173,9 +178,14 @@ class FakeService:
         return f"http://127.0.0.1:{port}"
 
     def start(self) -> Self:
-        """Listen on an ephemeral port of the loopback interface, in a daemon thread."""
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        """Listen on an ephemeral port of the loopback interface, in a daemon thread.
+
+        After :meth:`stop` it listens again on the port it had, keeping its state: a service
+        restarted where its clients expect it.
+        """
+        server = ThreadingHTTPServer(("127.0.0.1", self._port), _make_handler(self))
         server.daemon_threads = True
+        self._port = server.server_address[1]
         if self._ssl_context is not None:
             server.socket = self._ssl_context.wrap_socket(server.socket, server_side=True)
         self._server = server
@@ -187,11 +197,29 @@ class FakeService:
         return self
 
     def stop(self) -> None:
-        """Stop listening."""
+        """Stop listening and drop the connections being served (connections are refused)."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._lock:
+            open_connections = list(self._connections)
+        for connection in open_connections:
+            with suppress(OSError):  # already closed by its client
+                connection.shutdown(socket.SHUT_RDWR)
+
+    @contextmanager
+    def stopped(self) -> Iterator[None]:
+        """While inside, the service is not running: connections to its port are refused.
+
+        Afterwards it is started again on the same port with its state kept, so clients that
+        were pointed at it find it back.
+        """
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -269,6 +297,17 @@ def _make_handler(service: FakeService) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
+
+        def setup(self) -> None:
+            super().setup()
+            with service._lock:
+                service._connections.add(self.connection)
+
+        def finish(self) -> None:
+            with service._lock:
+                service._connections.discard(self.connection)
+            with suppress(OSError):  # the service was stopped under this connection
+                super().finish()
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
