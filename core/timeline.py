@@ -165,15 +165,22 @@ def timeline_items(history: Sequence[RecordedEvent]) -> list[RecordedEvent | Tim
     """The system events of ``history`` and its timeline entries still marked, in time order.
 
     An entry sits at the time its message was written, so a message pinned an hour later
-    still lands where it happened. Equal times keep the log's order, entries after events.
+    still lands where it happened. Equal times keep the log's order.
     """
     incident = replay(history)
     entries: list[TimelineItem] = list(incident.timeline_entries) if incident else []
+    # Equal times keep the log's order: an entry counts from the event that (last) added it.
+    added_at = {
+        event.data.entry_id: event.position
+        for event in history
+        if isinstance(event.data, TimelineEntryAdded)
+    }
     items: list[tuple[datetime, int, RecordedEvent | TimelineItem]] = [
-        (event.occurred_at, 0, event) for event in history if event.type not in RECORD_EVENT_TYPES
+        (event.occurred_at, event.position, event)
+        for event in history
+        if event.type not in RECORD_EVENT_TYPES
     ]
-    items += [(entry.at, 1, entry) for entry in entries]
-    # sorted() is stable: the log's order breaks ties between events.
+    items += [(entry.at, added_at.get(entry.entry_id, 0), entry) for entry in entries]
     return [item for _, _, item in sorted(items, key=lambda row: (row[0], row[1]))]
 
 
