@@ -125,6 +125,8 @@ class Deliverer:
                     lease=self.lease,
                     dependencies=self.host.dependencies(),
                     limit=free,
+                    # Rows of a plugin switched off since stay for when it is back on.
+                    plugins=self.host.subscribers,
                 )
             for claim in claims:
                 running[self._pool.submit(self.deliver, claim)] = claim
