@@ -465,3 +465,38 @@ def test_a_disabled_plugin_gets_nothing(make_firebell: MakeFirebell) -> None:
     fb.deliverer.drain()
     assert off.seen() == []
     assert fb.host.subscribers == []
+
+
+def test_a_plugin_switched_off_keeps_its_deliveries_for_when_it_is_back(
+    make_firebell: MakeFirebell,
+) -> None:
+    first = make_firebell(
+        {"plugins": {"pager": {}, "chat": {}}},
+        entry_points=False,
+        extra_plugins={"pager": Recorder(), "chat": Recorder()},
+    )
+    name = first.engine.declare(title="x", reporter="U1").incident.id
+    first.close()  # stopped before delivering
+
+    pager, chat = Recorder(), Recorder()
+    off = make_firebell(
+        {"plugins": {"pager": {"enabled": False}, "chat": {}}},
+        entry_points=False,
+        extra_plugins={"pager": pager, "chat": chat},
+        retry_base=0.0,
+    )
+    off.deliverer.drain()
+    assert len(chat.seen("incident.created")) == 1
+    assert pager.seen() == []
+    assert event_types(off, name) == ["incident.created"], "no failure is reported for it"
+    assert off.deliverer.outbox.backlog()["pager"].pending == 1
+    off.close()
+
+    on = make_firebell(
+        {"plugins": {"pager": {}, "chat": {}}},
+        entry_points=False,
+        extra_plugins={"pager": pager, "chat": chat},
+    )
+    on.deliverer.drain()
+    assert [(c.event_type, c.attempt) for c in pager.seen()] == [("incident.created", 1)]
+    assert len(chat.seen("incident.created")) == 1
