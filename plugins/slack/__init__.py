@@ -48,7 +48,9 @@ def _run(
     settings: FirebellConfig,
 ) -> T:
     with slack_errors(config.bot_token.env):
-        client = make_web_client(config.bot_token.reveal(), base_url=config.api_url)
+        client = make_web_client(
+            config.bot_token.reveal(), base_url=config.api_url, timeout=config.timeout
+        )
         delivery = Delivery(Workspace(client), config, event, incident, settings)
         return action(delivery)
 
@@ -66,7 +68,10 @@ def firebell_plugin_spec() -> PluginSpec:
 @hookimpl
 def firebell_doctor(config: SlackConfig) -> Sequence[str]:
     """Check the token, its scopes, the announcement channels, responders and groups."""
-    return check(make_web_client(config.bot_token.reveal(), base_url=config.api_url), config)
+    client = make_web_client(
+        config.bot_token.reveal(), base_url=config.api_url, timeout=config.timeout
+    )
+    return check(client, config)
 
 
 @hookimpl

@@ -9,6 +9,7 @@
     responders = ["U0123ALICE"]
     runbook_url = "https://wiki.example.com/incident-runbook"
     timeline_reaction = "pushpin"
+    timeout = 30
 """
 
 from __future__ import annotations
@@ -19,11 +20,15 @@ from urllib.parse import urlsplit
 
 import attrs
 from firebell.core.secrets import Secret
+from firebell.plugins.slack.client import REQUEST_TIMEOUT
 
 __all__ = ["MAX_CHANNEL_PREFIX", "SlackConfig", "is_user_id"]
 
 MAX_CHANNEL_PREFIX: Final = 20
 """Longest ``channel_prefix``: the incident name and ``-resolved`` must still fit in 80 chars."""
+
+MAX_TIMEOUT: Final = 300
+"""Longest ``timeout``: a delivery thread must not wait on Slack for longer."""
 
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
@@ -57,6 +62,14 @@ def _check_reaction(_instance: object, _attribute: attrs.Attribute[Any], value: 
         raise ValueError(
             f"timeline_reaction: {value!r} is not an emoji name; write it without colons, "
             'like "pushpin" (or "" to mark timeline messages by pinning only)'
+        )
+
+
+def _check_timeout(_instance: object, _attribute: attrs.Attribute[Any], value: int) -> None:
+    if not 1 <= value <= MAX_TIMEOUT:
+        raise ValueError(
+            f"timeout: {value!r} is not a number of seconds from 1 to {MAX_TIMEOUT} "
+            "(how long one request to Slack may take)"
         )
 
 
@@ -98,6 +111,7 @@ class SlackConfig:
     channel_prefix: str = attrs.field(default="incd-", validator=_check_prefix)
     announce_updates: bool = True
     timeline_reaction: str = attrs.field(default="pushpin", validator=_check_reaction)
+    timeout: int = attrs.field(default=REQUEST_TIMEOUT, validator=_check_timeout)
 
 
 def is_user_id(value: str) -> bool:

@@ -515,6 +515,8 @@ def test_a_responder_slack_does_not_know_is_reported_not_fatal(
         ("responders", ["bob"], "responders: 'bob' is not a Slack user id"),
         ("cc_usergroups", ["oncall"], "cc_usergroups: 'oncall' is not a Slack user group id"),
         ("runbook_url", "wiki/runbook", "runbook_url: 'wiki/runbook' is not an http(s) URL"),
+        ("timeout", 0, "timeout: 0 is not a number of seconds from 1 to 300"),
+        ("timeout", 2.5, "timeout"),
         (
             "bot_token",
             "xoxb-in-the-file",
