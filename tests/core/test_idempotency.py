@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from core_support import Recorder, assert_log_consistent, delivery_rows
@@ -66,7 +67,7 @@ def test_declares_with_one_key_from_two_threads_are_one_incident(fb: Firebell) -
     for round_ in range(10):
         key = f"slack:{round_}"
         outcomes = at_once(
-            2, lambda key=key: fb.engine.declare(title="x", reporter="U1", idempotency_key=key)
+            2, partial(fb.engine.declare, title="x", reporter="U1", idempotency_key=key)
         )
         assert all(isinstance(o, AppendResult) for o in outcomes), outcomes
         assert sorted(o.duplicate for o in outcomes) == [False, True]
@@ -83,9 +84,7 @@ def test_resolves_with_one_key_from_two_threads_are_one_resolve(fb: Firebell) ->
     for round_ in range(15):
         name = fb.engine.declare(title="x", reporter="U1").incident.id
         key = f"click:{round_}"
-        outcomes = at_once(
-            3, lambda name=name, key=key: fb.engine.resolve(name, actor="U1", idempotency_key=key)
-        )
+        outcomes = at_once(3, partial(fb.engine.resolve, name, actor="U1", idempotency_key=key))
         assert all(isinstance(o, AppendResult) for o in outcomes), outcomes
         assert sorted(o.duplicate for o in outcomes) == [False, True, True]
         assert len({o.events[0].position for o in outcomes}) == 1

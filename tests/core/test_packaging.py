@@ -99,9 +99,9 @@ def test_a_built_wheel_holds_every_package_and_data_file(tmp_path: Path) -> None
     assert "firebell/py.typed" in names
     words = {n for n in names if n.startswith("firebell/core/words/") and n.endswith(".txt")}
     assert words == {"firebell/core/words/adjectives.txt", "firebell/core/words/animals.txt"}
-    for package, folder in package_folders().items():
+    for package, package_folder in package_folders().items():
         path = package.replace(".", "/")
-        for module in folder.glob("*.py"):
+        for module in package_folder.glob("*.py"):
             assert f"{path}/{module.name}" in names, f"{path}/{module.name} is not in the wheel"
     folders = package_folders()
     for package, patterns in setuptools_table()["package-data"].items():

@@ -18,6 +18,7 @@ from firebell.core import (
     PermanentPluginError,
     PluginSpec,
     RecordedEvent,
+    ResourceLinked,
     RetryLater,
     hookimpl,
 )
@@ -227,8 +228,12 @@ def test_a_link_is_recorded_and_seen_by_the_plugins_after_it(make_firebell: Make
         "room",
     )
     assert fb.store.find_incident_by_resource("channel", f"C-{name}") == incident
-    linked = [e for e in fb.store.select_events(name) if e.type == "incident.resource_linked"]
-    assert [(e.actor, e.data.external_id) for e in linked] == [("plugin:chat", f"C-{name}")]
+    linked = [
+        (e.actor, e.data.external_id)
+        for e in fb.store.select_events(name)
+        if isinstance(e.data, ResourceLinked)
+    ]
+    assert linked == [("plugin:chat", f"C-{name}")]
     assert [c.event_type for c in pager.seen()] == [
         "incident.created",
         "incident.resource_linked",
@@ -415,7 +420,7 @@ def test_a_hook_returning_something_else_than_links_is_a_recorded_failure(
         in error
     )
     assert "hooks return firebell.core.Link objects or None" in error
-    assert failures(fb, name)[0].data.plugin == "sloppy"
+    assert [f.actor for f in failures(fb, name)] == ["plugin:sloppy"]
     assert fb.engine.get(name).resources == (), "nothing of the failed call is recorded"
     assert len(other.seen("incident.created")) == 1
 

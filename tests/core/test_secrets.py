@@ -75,9 +75,11 @@ def test_a_secret_in_an_error_is_stored_redacted(
     fb.deliverer.drain()
 
     assert fb.settings.plugins["leaky"].options["token"].reveal() == TOKEN, "the plugin had it"
-    failed = [e for e in fb.store.select_events(name) if isinstance(e.data, IntegrationFailed)]
-    assert failed and all(TOKEN not in e.data.error for e in failed)
-    assert "token=<LEAKY_TOKEN>" in failed[0].data.error
+    errors = [
+        e.data.error for e in fb.store.select_events(name) if isinstance(e.data, IntegrationFailed)
+    ]
+    assert errors and all(TOKEN not in error for error in errors)
+    assert "token=<LEAKY_TOKEN>" in errors[0]
     backlog = fb.deliverer.outbox.backlog()["leaky"]
     assert backlog.last_error is not None and "<LEAKY_TOKEN>" in backlog.last_error
     dump = whole_database(tmp_path / "firebell.db")

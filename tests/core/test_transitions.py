@@ -8,12 +8,14 @@ import pytest
 from core_support import FixedClock, assert_log_consistent
 from firebell.core import (
     AppendResult,
+    CommanderAssigned,
     CommandRefused,
     Engine,
     Firebell,
     IncidentNotFound,
     IncidentState,
     InvalidInput,
+    SeverityChanged,
 )
 
 from firebell.testing.pytest_plugin import MakeFirebell
@@ -161,9 +163,11 @@ def test_severity_and_commander_changes_remember_what_was_before(
 ) -> None:
     name = incident_in(fb, clock, IncidentState.OPEN)
     raised = fb.engine.change_severity(name, "sev0", actor="U_DAN")  # names are case-insensitive
+    assert isinstance(raised.events[0].data, SeverityChanged)
     assert (raised.events[0].data.previous, raised.incident.severity) == ("SEV2", "SEV0")
     fb.engine.assign_commander(name, "U_CAROL", actor="U_DAN")
     handed = fb.engine.assign_commander(name, "U_ERIN", actor="U_CAROL")
+    assert isinstance(handed.events[0].data, CommanderAssigned)
     assert handed.events[0].data.previous == "U_CAROL"
     assert fb.engine.get(name).commander == "U_ERIN"
 
