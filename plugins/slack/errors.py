@@ -9,6 +9,7 @@ retries (the delivery is tried again later).
 from __future__ import annotations
 
 import http.client
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
@@ -43,6 +44,14 @@ _TRANSIENT_ERRORS: Final = frozenset(
 )
 
 
+#: How slack_sdk words the error it makes up for an answer that is not JSON.
+_NOT_JSON: Final = "Received a response in a non-JSON format"
+
+_NOT_JSON_ADVICE: Final = (
+    "it is probably a proxy or a brief outage between Firebell and Slack, trying again later"
+)
+
+
 def api_error_code(error: SlackApiError) -> str:
     """The ``error`` code of a Slack API error answer (``""`` when the body had none)."""
     code = error.response.get("error") if error.response is not None else None
@@ -64,6 +73,12 @@ def _translate(error: SlackApiError, token_env: str) -> PermanentPluginError | R
             f"Slack rate-limited {method}; trying again after {wait or 'a while'} s",
             retry_after=wait,
             rate_limited=True,
+        )
+    if code.startswith(_NOT_JSON):
+        # slack_sdk stands in an error code for a body it could not read (an HTML error page).
+        return RetryLater(
+            f"Slack answered {method} with HTTP {status} and a body that is not JSON; "
+            + _NOT_JSON_ADVICE
         )
     if status >= 500 or code in _TRANSIENT_ERRORS:
         return RetryLater(
@@ -99,6 +114,9 @@ def slack_errors(token_env: str) -> Iterator[None]:
         yield
     except SlackApiError as error:
         raise _translate(error, token_env) from error
+    except json.JSONDecodeError as error:
+        # slack_sdk parses a body starting with "{" itself and lets a broken one escape.
+        raise RetryLater(f"Slack answered with malformed JSON; {_NOT_JSON_ADVICE}") from error
     except (URLError, TimeoutError, ConnectionError, http.client.HTTPException) as error:
         raise RetryLater(
             f"Slack could not be reached ({type(error).__name__}: {error}); trying again later"

@@ -295,6 +295,28 @@ def test_slack_down_is_retried_and_the_channel_told_afterwards(
     assert "*Slack works again*" in text_of(fake, channel_id, "integration-recovered")
 
 
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b'{"ok": true, "channel": {"id": "C1", "name": ', "malformed JSON"),
+        (b"<html><body>502 Bad Gateway</body></html>", "a body that is not JSON"),
+    ],
+)
+def test_an_answer_that_is_not_json_is_retried_not_parked(
+    make_firebell: MakeFirebell, fake: FakeSlack, body: bytes, said: str
+) -> None:
+    firebell = open_firebell(make_firebell, fake)
+    fake.fail_next("/api/conversations.create", Fault(status=200, raw=body))
+
+    incident = declare(firebell)
+
+    [failure] = slack_failures(firebell, incident)
+    assert failure.will_retry and said in failure.error
+    assert "trying again later" in failure.error
+    assert fake.channels[channel_of(firebell, incident)].name == f"incd-{incident.id}"
+    assert firebell.deliverer.outbox.backlog()["slack"].failed == 0
+
+
 def test_slack_unreachable_is_retried_later(make_firebell: MakeFirebell, fake: FakeSlack) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
