@@ -1,0 +1,584 @@
+"""The whole of Firebell for the end-to-end tests: every built-in plugin on, every vendor a fake.
+
+:func:`running_system` starts the fake Slack, PagerDuty (HTTPS, its own CA), Notion and
+Statuspage; writes a ``plugins.toml`` enabling slack, pagerduty, notion, statuspage, console and
+markdown against them (an announcement channel, a cc'ed user group, a responder, a runbook) on a
+new SQLite log; opens Firebell from that file, as ``firebell`` does; and serves the Slack adapter
+(:func:`build_app` behind :func:`create_asgi_app`) with uvicorn on a local port. Requests reach
+it signed as Slack signs them. Deliveries run when a test calls :meth:`System.drain`, so a test
+decides when vendors are down and when they are back.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+import httpx
+import uvicorn
+from click.testing import CliRunner
+from firebell.adapters.cli.main import main
+from firebell.adapters.slack import build_app, create_asgi_app, database_check
+from firebell.core import Firebell, open_firebell
+from firebell.core.config import load_config
+from firebell.core.incident import Incident
+
+from firebell.testing import slack_requests as sr
+from firebell.testing.fake_http import Answer, FakeService, Request
+from firebell.testing.fake_notion import NOTION_DATABASE_ID, NOTION_TOKEN, FakeNotion
+from firebell.testing.fake_pagerduty import FakePagerDuty
+from firebell.testing.fake_slack import BOT_TOKEN, TEAM_ID, FakeSlack
+from firebell.testing.fake_statuspage import (
+    STATUSPAGE_API_KEY,
+    STATUSPAGE_COMPONENT_API,
+    STATUSPAGE_PAGE_ID,
+    FakeStatuspage,
+)
+
+__all__ = [
+    "REPORTER",
+    "RESPONDER",
+    "RUNBOOK",
+    "STRANGER",
+    "Clock",
+    "Fakes",
+    "Outcome",
+    "Secrets",
+    "Sent",
+    "System",
+    "declare_form",
+    "plugins_document",
+    "running_system",
+    "summary_form",
+    "to_toml",
+    "wait_for",
+]
+
+T = TypeVar("T")
+
+REPORTER = "U0000REPORT"
+RESPONDER = "U0000RESPOND"
+STRANGER = "U0000STRANGE"
+GENERAL = "C0000GENERAL"
+RUNBOOK = "https://wiki.example.com/incident-runbook"
+
+#: Every plugin Firebell ships, as ``firebell plugins`` lists them.
+BUILT_IN = ("console", "markdown", "notion", "pagerduty", "slack", "statuspage")
+
+
+def wait_for(
+    predicate: Callable[[], T | None], *, timeout: float = 10.0, what: str = "condition"
+) -> T:
+    """Poll ``predicate`` until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+class Clock:
+    """Firebell's clock, moved by the test: a failed delivery is due again only when told.
+
+    It starts at the real time, so the vendors' own timestamps (Slack message ts, Statuspage's
+    created_at) stay within the few minutes the plugins' look-ups allow.
+    """
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock ``seconds`` forward."""
+        with self._lock:
+            self.now += timedelta(seconds=seconds)
+
+
+@attrs.frozen
+class Secrets:
+    """The secret values the system runs with (the fakes accept exactly these)."""
+
+    slack_token: str = BOT_TOKEN
+    pagerduty_key: str = FakePagerDuty.API_KEY
+    notion_token: str = NOTION_TOKEN
+    statuspage_key: str = STATUSPAGE_API_KEY
+    signing_secret: str = sr.SIGNING_SECRET
+
+    def environ(self) -> dict[str, str]:
+        """The environment ``plugins.toml``'s ``{ env = ... }`` references and the adapter read."""
+        return {
+            "SLACK_BOT_TOKEN": self.slack_token,
+            "SLACK_SIGNING_SECRET": self.signing_secret,
+            "PAGERDUTY_API_KEY": self.pagerduty_key,
+            "NOTION_TOKEN": self.notion_token,
+            "STATUSPAGE_API_KEY": self.statuspage_key,
+        }
+
+    def values(self) -> dict[str, str]:
+        """Each secret by its variable's name."""
+        return self.environ()
+
+
+@attrs.define
+class Fakes:
+    """The four vendors, and the Slack objects the configuration names."""
+
+    slack: FakeSlack
+    pagerduty: FakePagerDuty
+    notion: FakeNotion
+    statuspage: FakeStatuspage
+    ca_bundle: Path
+    announce: str
+    oncall: str
+
+    def service(self, plugin: str) -> FakeService:
+        """The fake behind ``plugin`` (``slack``, ``pagerduty``, ``notion``, ``statuspage``)."""
+        service: FakeService = getattr(self, plugin)
+        return service
+
+
+def _reply(_request: Request) -> Answer:
+    return Answer(200, raw=b"ok")
+
+
+def start_fakes(stack: ExitStack, folder: Path, keys: Secrets) -> Fakes:
+    """Start the four fakes (stopped when ``stack`` closes) accepting ``keys``."""
+    slack = FakeSlack(token=keys.slack_token)
+    pagerduty = FakePagerDuty()
+    pagerduty.api_keys = {keys.pagerduty_key}
+    notion = FakeNotion(token=keys.notion_token)
+    statuspage = FakeStatuspage(api_key=keys.statuspage_key)
+    for fake in (slack, pagerduty, notion, statuspage):
+        fake.start()
+        stack.callback(fake.stop)
+    # Slash commands' response_url points at the fake; it answers like hooks.slack.com.
+    slack.route("POST", "/commands/{team}/{first}/{second}", _reply)
+    slack.add_user("reporter", user_id=REPORTER)
+    slack.add_user("responder", user_id=RESPONDER)
+    slack.add_user("stranger", user_id=STRANGER)
+    announce = slack.add_channel("incidents")
+    oncall = slack.add_usergroup("oncall", users=[RESPONDER])
+    ca_bundle = pagerduty.write_ca_bundle(folder / "pagerduty-ca.pem")
+    return Fakes(slack, pagerduty, notion, statuspage, ca_bundle, announce, oncall)
+
+
+def plugins_document(
+    fakes: Fakes, folder: Path, *, timeout: float = 5.0, **engine: Any
+) -> dict[str, Any]:
+    """``plugins.toml`` (as a document) enabling every built-in plugin against ``fakes``.
+
+    ``timeout`` bounds each request to a vendor (Slack's in whole seconds); ``engine`` goes to
+    the ``[firebell]`` table.
+    """
+    return {
+        "firebell": {"database_url": f"sqlite:///{folder / 'firebell.db'}", **engine},
+        "plugins": {
+            "slack": {
+                "bot_token": {"env": "SLACK_BOT_TOKEN"},
+                "api_url": fakes.slack.url + "/api/",
+                "announcement_channels": [fakes.announce],
+                "cc_usergroups": [fakes.oncall],
+                "responders": [RESPONDER],
+                "runbook_url": RUNBOOK,
+                "timeout": max(1, round(timeout)),
+            },
+            "pagerduty": {
+                "api_key": {"env": "PAGERDUTY_API_KEY"},
+                "api_url": fakes.pagerduty.url,
+                "ca_bundle": str(fakes.ca_bundle),
+                "service_id": FakePagerDuty.SERVICE_ID,
+                "escalation_policy_id": FakePagerDuty.ESCALATION_POLICY_ID,
+                "requester_email": FakePagerDuty.USER_EMAIL,
+                "timeout": timeout,
+            },
+            "notion": {
+                "token": {"env": "NOTION_TOKEN"},
+                "database_id": NOTION_DATABASE_ID,
+                "api_url": fakes.notion.url,
+                "requests_per_second": 1000.0,
+                "timeout_seconds": timeout,
+            },
+            "statuspage": {
+                "api_key": {"env": "STATUSPAGE_API_KEY"},
+                "page_id": STATUSPAGE_PAGE_ID,
+                "api_url": fakes.statuspage.url + "/v1",
+                "components": {STATUSPAGE_COMPONENT_API: "major_outage"},
+                "requests_per_second": 1000.0,
+                "timeout": timeout,
+            },
+            "console": {},
+            "markdown": {"folder": str(folder / "postmortems")},
+        },
+    }
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items())
+        return "{ " + items + " }"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def to_toml(document: Mapping[str, Any]) -> str:
+    """The ``plugins.toml`` text of ``document``."""
+    lines: list[str] = []
+    for table, values in document.items():
+        if table == "plugins":
+            for plugin, options in values.items():
+                lines.append(f"[plugins.{plugin}]")
+                lines += [f"{key} = {_toml_value(v)}" for key, v in options.items()]
+                lines.append("")
+            continue
+        lines.append(f"[{table}]")
+        lines += [f"{key} = {_toml_value(v)}" for key, v in values.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def declare_form(
+    title: str | None = "Checkout is down",
+    *,
+    description: str | None = "5xx on /pay since the 14:00 deploy",
+    severity: str | None = "SEV1",
+    customer_facing: bool = True,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """The declare form's ``state.values`` as Slack sends them."""
+    checked = [{"value": "customer_facing", "text": {"type": "plain_text", "text": "x"}}]
+    return {
+        "title": {"value": sr.plain_text_value(title)},
+        "description": {"value": sr.plain_text_value(description)},
+        "severity": {"value": sr.static_select_value(severity)},
+        "customer_facing": {
+            "value": {"type": "checkboxes", "selected_options": checked if customer_facing else []}
+        },
+    }
+
+
+def summary_form(text: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+    """The resolve or close confirmation's ``state.values``."""
+    return {"summary": {"value": sr.plain_text_value(text)}}
+
+
+@attrs.frozen
+class Sent:
+    """A slash command as sent: its HTTP answer, trigger id and reply address."""
+
+    response: httpx.Response
+    trigger_id: str
+    response_url: str
+
+
+@attrs.frozen
+class Outcome:
+    """What one ``firebell`` command gave: exit code, standard output, standard error."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        """Standard output as JSON."""
+        return json.loads(self.stdout)
+
+
+class System:
+    """Firebell with every plugin, the adapter on ``url``, and the fakes behind it."""
+
+    def __init__(
+        self,
+        firebell: Firebell,
+        fakes: Fakes,
+        url: str,
+        config_path: Path,
+        keys: Secrets,
+    ) -> None:
+        self.firebell = firebell
+        self.fakes = fakes
+        self.slack = fakes.slack
+        self.url = url
+        self.events_url = url + "/slack/events"
+        self.config_path = config_path
+        self.secrets = keys
+        self.http = httpx.Client(timeout=30)
+
+    # -- talking to the app as Slack does ------------------------------------------------------
+
+    def post(self, body: bytes, **options: Any) -> httpx.Response:
+        """POST a body to the app, signed with the system's signing secret."""
+        return sr.send(
+            self.events_url,
+            body,
+            signing_secret=self.secrets.signing_secret,
+            client=self.http,
+            **options,
+        )
+
+    def command(
+        self,
+        command: str,
+        text: str = "",
+        *,
+        user_id: str = REPORTER,
+        channel_id: str = GENERAL,
+        trigger_id: str | None = None,
+    ) -> Sent:
+        """Send a slash command; its reply comes to a ``response_url`` on the fake."""
+        trigger = trigger_id or self.slack.issue_trigger_id()
+        reply_to = (
+            f"{self.slack.url}/commands/{TEAM_ID}/{secrets.randbelow(10**9)}/{secrets.token_hex(8)}"
+        )
+        body = sr.slash_command(
+            command,
+            text,
+            user_id=user_id,
+            channel_id=channel_id,
+            trigger_id=trigger,
+            response_url=reply_to,
+        )
+        response = self.post(body)
+        assert response.status_code == 200, response.text
+        return Sent(response, trigger, reply_to)
+
+    def replies(self, sent: Sent) -> list[str]:
+        """The texts replied to ``sent`` so far."""
+        path = httpx.URL(sent.response_url).path
+        return [json.loads(c.request.body)["text"] for c in self.slack.calls if c.path == path]
+
+    def reply(self, sent: Sent) -> str:
+        """The first reply to ``sent``, once it arrives."""
+        return wait_for(lambda: self.replies(sent), what=f"a reply to {sent.trigger_id}")[0]
+
+    def opened_view(self, sent: Sent) -> dict[str, Any]:
+        """The modal opened with ``sent``'s trigger id."""
+
+        def find() -> dict[str, Any] | None:
+            for call in self.slack.calls_to(r"/api/views\.open$"):
+                params = call.request.json()
+                if call.status != 200 or params.get("trigger_id") != sent.trigger_id:
+                    continue
+                view = params["view"]
+                view = json.loads(view) if isinstance(view, str) else view
+                for opened in self.slack.opened_views:
+                    if opened["private_metadata"] == view["private_metadata"]:
+                        return dict(opened)
+            return None
+
+        found: dict[str, Any] = wait_for(find, what=f"views.open with {sent.trigger_id}")
+        return found
+
+    def submit(
+        self,
+        view: Mapping[str, Any],
+        values: Mapping[str, Mapping[str, Mapping[str, Any]]],
+        *,
+        user_id: str = REPORTER,
+        retry_num: int | None = None,
+        client: httpx.Client | None = None,
+    ) -> httpx.Response:
+        """Submit ``view`` with ``values`` (``retry_num``: as Slack's retry of it)."""
+        body = sr.view_submission(
+            view["callback_id"],
+            values,
+            user_id=user_id,
+            view_id=view["id"],
+            private_metadata=view["private_metadata"],
+        )
+        return sr.send(
+            self.events_url,
+            body,
+            signing_secret=self.secrets.signing_secret,
+            client=client or self.http,
+            retry_num=retry_num,
+        )
+
+    # -- the commands people run ---------------------------------------------------------------
+
+    def declare(
+        self,
+        title: str = "Checkout is down",
+        *,
+        user_id: str = REPORTER,
+        **form: Any,
+    ) -> Incident:
+        """``/incident`` → the form → submitted: the new incident (nothing delivered yet).
+
+        Returns once the reporter got the confirmation on the command's ``response_url``, so
+        the adapter is done talking to Slack.
+        """
+        before = {i.id for i in self.incidents()}
+        sent = self.command("/incident", user_id=user_id)
+        view = self.opened_view(sent)
+        response = self.submit(view, declare_form(title, **form), user_id=user_id)
+        assert response.status_code == 200 and not response.content, response.text
+        [incident] = [i for i in self.incidents() if i.id not in before]
+        assert incident.id in self.reply(sent)
+        return incident
+
+    def confirm(
+        self,
+        action: str,
+        incident: Incident,
+        summary: str = "",
+        *,
+        user_id: str = REPORTER,
+    ) -> httpx.Response:
+        """``/<action>-incident`` in the incident's channel, then its confirmation submitted."""
+        sent = self.command(f"/{action}-incident", channel_id=self.channel_of(incident))
+        view = self.opened_view(sent)
+        return self.submit(view, summary_form(summary), user_id=user_id)
+
+    def drain(self) -> int:
+        """One delivery round: everything due reaches every plugin (retries not yet due wait)."""
+        return self.firebell.deliverer.drain(timeout=60.0)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def incidents(self) -> list[Incident]:
+        """Every incident in the read model."""
+        return self.firebell.store.list_incidents(limit=10_000)
+
+    def get(self, incident: Incident | str) -> Incident:
+        """The incident as the read model holds it now."""
+        return self.firebell.engine.get(incident if isinstance(incident, str) else incident.id)
+
+    def channel_of(self, incident: Incident) -> str:
+        """The id of the incident's linked Slack channel."""
+        channel = self.get(incident).resource("channel", plugin="slack")
+        assert channel is not None, f"{incident.id} has no Slack channel linked"
+        return channel.external_id
+
+    def kinds_posted(self, channel_id: str) -> list[str]:
+        """What Firebell posted in a channel, by message kind (from the message metadata)."""
+        return [
+            m["metadata"]["event_payload"]["kind"]
+            for m in self.slack.messages(channel_id)
+            if m.get("metadata")
+        ]
+
+    def texts_of(self, channel_id: str, kind: str) -> list[str]:
+        """The texts of Firebell's messages of ``kind`` in a channel."""
+        return [
+            m["text"]
+            for m in self.slack.messages(channel_id)
+            if (m.get("metadata") or {}).get("event_payload", {}).get("kind") == kind
+        ]
+
+    def event_types(self, incident: Incident) -> list[str]:
+        """The incident's event names, oldest first."""
+        return [e.type for e in self.firebell.store.select_events(incident.id)]
+
+    def backlog(self, plugin: str) -> tuple[int, int, str | None]:
+        """``(pending, failed, last_error)`` of a plugin's deliveries."""
+        figures = self.firebell.deliverer.outbox.backlog().get(plugin)
+        if figures is None:
+            return 0, 0, None
+        return figures.pending, figures.failed, figures.last_error
+
+    def undelivered(self) -> dict[str, tuple[int, int, str | None]]:
+        """Plugins with deliveries pending or parked."""
+        found = {}
+        for name in BUILT_IN:
+            pending, failed, error = self.backlog(name)
+            if pending or failed:
+                found[name] = (pending, failed, error)
+        return found
+
+    # -- the command line ----------------------------------------------------------------------
+
+    def cli(self, *args: str) -> Outcome:
+        """``firebell --config <the system's plugins.toml> ARGS``, in this process."""
+        runner = CliRunner()
+        env = {**self.secrets.environ(), "FIREBELL_CONFIG": None, "FIREBELL_DATABASE_URL": None}
+        with runner.isolation(env=env) as (out, err, _mixed):
+            try:
+                main(["--config", str(self.config_path), *args])
+                code = 0
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else int(bool(exit_.code))
+            sys.stdout.flush()
+            sys.stderr.flush()
+            return Outcome(code, out.getvalue().decode(), err.getvalue().decode())
+
+    def plugins_json(self) -> dict[str, dict[str, Any]]:
+        """``firebell plugins --json``, by plugin name."""
+        outcome = self.cli("plugins", "--json")
+        assert outcome.code == 0, outcome
+        return {row["name"]: row for row in outcome.json()}
+
+
+def _serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, what="uvicorn to start")
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def running_system(
+    folder: Path,
+    *,
+    keys: Secrets | None = None,
+    timeout: float = 5.0,
+    engine: Mapping[str, Any] | None = None,
+    **open_options: Any,
+) -> Iterator[System]:
+    """The whole system in ``folder``; ``open_options`` go to :func:`open_firebell`
+    (``clock=``, ``retry_base=``, ``max_workers=``)."""
+    keys = keys or Secrets()
+    with ExitStack() as stack:
+        fakes = start_fakes(stack, folder, keys)
+        document = plugins_document(fakes, folder, timeout=timeout, **dict(engine or {}))
+        config_path = folder / "plugins.toml"
+        config_path.write_text(to_toml(document), encoding="utf-8")
+        settings = load_config(config_path, environ=keys.environ())
+        firebell = open_firebell(settings, **open_options)
+        stack.callback(firebell.close)
+        bolt = build_app(
+            firebell,
+            bot_token=keys.slack_token,
+            signing_secret=keys.signing_secret,
+            api_url=fakes.slack.url + "/api",
+        )
+        asgi = create_asgi_app(
+            bolt, signing_secret=keys.signing_secret, checks=[database_check(firebell)]
+        )
+        server, thread, url = _serve(asgi)
+
+        def stop_server() -> None:
+            server.should_exit = True
+            thread.join(10)
+
+        stack.callback(stop_server)
+        system = System(firebell, fakes, url, config_path, keys)
+        stack.callback(system.http.close)
+        yield system
