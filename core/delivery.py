@@ -31,6 +31,9 @@ log = logging.getLogger("firebell.delivery")
 
 Clock = Callable[[], datetime]
 
+#: Seconds between looks for new work while deliveries are running.
+_CLAIM_INTERVAL = 0.2
+
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
@@ -135,7 +138,11 @@ class Deliverer:
             if deadline is not None and time.monotonic() > deadline:
                 wait(running)
                 return delivered + len(running)
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            # With a worker free, look for newly ready deliveries now and then instead of waiting
+            # for one to end: one slow plugin (a hung call, a long Retry-After) must not hold up
+            # the others' events.
+            poll = _CLAIM_INTERVAL if len(running) < self.max_workers else None
+            finished, _ = wait(running, timeout=poll, return_when=FIRST_COMPLETED)
             for future in finished:
                 running.pop(future)
                 future.result()
