@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -505,3 +506,33 @@ def test_a_plugin_switched_off_keeps_its_deliveries_for_when_it_is_back(
     on.deliverer.drain()
     assert [(c.event_type, c.attempt) for c in pager.seen()] == [("incident.created", 1)]
     assert len(chat.seen("incident.created")) == 1
+
+
+def test_a_slow_plugin_does_not_hold_up_the_others_events(make_firebell: MakeFirebell) -> None:
+    release = threading.Event()
+
+    class Slow:
+        @hookimpl
+        def firebell_incident_created(self) -> None:
+            release.wait(30)  # a hung call, or a long Retry-After slept inside a client
+
+    fast = Recorder()
+    fb = make_firebell(
+        {"plugins": {"slow": {}, "fast": {}}},
+        entry_points=False,
+        extra_plugins={"slow": Slow(), "fast": fast},
+    )
+    first = fb.engine.declare(title="first", reporter="U1").incident.id
+    worker = threading.Thread(target=fb.deliverer.drain)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not fast.seen("incident.created") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        second = fb.engine.declare(title="second", reporter="U1").incident.id
+        while len(fast.seen("incident.created")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [c.incident_id for c in fast.seen("incident.created")] == [first, second]
+    finally:
+        release.set()
+        worker.join()
