@@ -12,6 +12,7 @@ decides when vendors are down and when they are back.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import socket
 import sys
@@ -52,13 +53,17 @@ __all__ = [
     "STRANGER",
     "Clock",
     "Fakes",
+    "Hold",
     "Outcome",
     "Secrets",
     "Sent",
+    "SlackSide",
     "System",
     "declare_form",
+    "holding",
     "plugins_document",
     "running_system",
+    "start_fakes",
     "summary_form",
     "to_toml",
     "wait_for",
@@ -306,36 +311,20 @@ class Outcome:
         return json.loads(self.stdout)
 
 
-class System:
-    """Firebell with every plugin, the adapter on ``url``, and the fakes behind it."""
+class SlackSide:
+    """Slack's side of the conversation with a Firebell app at ``events_url``: slash commands and
+    modal submissions signed as Slack signs them; the fake Slack records what the app did."""
 
-    def __init__(
-        self,
-        firebell: Firebell,
-        fakes: Fakes,
-        url: str,
-        config_path: Path,
-        keys: Secrets,
-    ) -> None:
-        self.firebell = firebell
-        self.fakes = fakes
-        self.slack = fakes.slack
-        self.url = url
-        self.events_url = url + "/slack/events"
-        self.config_path = config_path
-        self.secrets = keys
+    def __init__(self, slack: FakeSlack, events_url: str, signing_secret: str) -> None:
+        self.slack = slack
+        self.events_url = events_url
+        self.signing_secret = signing_secret
         self.http = httpx.Client(timeout=30)
 
-    # -- talking to the app as Slack does ------------------------------------------------------
-
     def post(self, body: bytes, **options: Any) -> httpx.Response:
-        """POST a body to the app, signed with the system's signing secret."""
+        """POST a body to the app, signed with the signing secret."""
         return sr.send(
-            self.events_url,
-            body,
-            signing_secret=self.secrets.signing_secret,
-            client=self.http,
-            **options,
+            self.events_url, body, signing_secret=self.signing_secret, client=self.http, **options
         )
 
     def command(
@@ -388,8 +377,7 @@ class System:
                         return dict(opened)
             return None
 
-        found: dict[str, Any] = wait_for(find, what=f"views.open with {sent.trigger_id}")
-        return found
+        return wait_for(find, what=f"views.open with {sent.trigger_id}")
 
     def submit(
         self,
@@ -411,10 +399,38 @@ class System:
         return sr.send(
             self.events_url,
             body,
-            signing_secret=self.secrets.signing_secret,
+            signing_secret=self.signing_secret,
             client=client or self.http,
             retry_num=retry_num,
         )
+
+    def submit_declare_form(self, title: str, *, user_id: str = REPORTER, **form: Any) -> Sent:
+        """``/incident`` → the form → submitted; returns the command once it was confirmed."""
+        sent = self.command("/incident", user_id=user_id)
+        view = self.opened_view(sent)
+        response = self.submit(view, declare_form(title, **form), user_id=user_id)
+        assert response.status_code == 200 and not response.content, response.text
+        self.reply(sent)
+        return sent
+
+
+class System(SlackSide):
+    """Firebell with every plugin, the adapter on ``url``, and the fakes behind it."""
+
+    def __init__(
+        self,
+        firebell: Firebell,
+        fakes: Fakes,
+        url: str,
+        config_path: Path,
+        keys: Secrets,
+    ) -> None:
+        super().__init__(fakes.slack, url + "/slack/events", keys.signing_secret)
+        self.firebell = firebell
+        self.fakes = fakes
+        self.url = url
+        self.config_path = config_path
+        self.secrets = keys
 
     # -- the commands people run ---------------------------------------------------------------
 
@@ -431,10 +447,7 @@ class System:
         the adapter is done talking to Slack.
         """
         before = {i.id for i in self.incidents()}
-        sent = self.command("/incident", user_id=user_id)
-        view = self.opened_view(sent)
-        response = self.submit(view, declare_form(title, **form), user_id=user_id)
-        assert response.status_code == 200 and not response.content, response.text
+        sent = self.submit_declare_form(title, user_id=user_id, **form)
         [incident] = [i for i in self.incidents() if i.id not in before]
         assert incident.id in self.reply(sent)
         return incident
@@ -529,6 +542,54 @@ class System:
         outcome = self.cli("plugins", "--json")
         assert outcome.code == 0, outcome
         return {row["name"]: row for row in outcome.json()}
+
+
+class Hold:
+    """Requests a fake carries out, then does not answer until :meth:`release` (or ever, if
+    the client is killed meanwhile): the moment between a vendor's write and Firebell's record
+    of it."""
+
+    def __init__(self, fake: FakeService, method: str, path_pattern: str) -> None:
+        self.fake = fake
+        self.method = method
+        self.pattern = re.compile(path_pattern)
+        self.reached = threading.Event()
+        self.released = threading.Event()
+        self.held: list[Request] = []
+
+    def wait(self, timeout: float = 30.0) -> None:
+        """Until a matching request was carried out and is being held."""
+        if not self.reached.wait(timeout):
+            raise AssertionError(
+                f"no {self.method} {self.pattern.pattern} reached {type(self.fake).__name__}"
+            )
+
+    def release(self) -> None:
+        """Let the held answers go (to whoever still listens)."""
+        self.released.set()
+
+
+@contextmanager
+def holding(fake: FakeService, method: str, path_pattern: str) -> Iterator[Hold]:
+    """While inside, ``fake`` carries out ``method`` requests matching ``path_pattern`` and
+    holds their answers; leaving releases them."""
+    hold = Hold(fake, method, path_pattern)
+    served = type(fake).dispatch
+
+    def dispatch(request: Request) -> Any:
+        answer = served(fake, request)
+        if request.method == method and hold.pattern.search(request.path):
+            hold.held.append(request)
+            hold.reached.set()
+            hold.released.wait(60)
+        return answer
+
+    fake.dispatch = dispatch  # type: ignore[method-assign]
+    try:
+        yield hold
+    finally:
+        hold.release()
+        del fake.dispatch
 
 
 def _serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
