@@ -192,6 +192,15 @@ class TimelineListeners:
             log.warning("could not record %s on %s: %s", kind, incident.id, error)
         except CommandRefused as error:
             log.info("%s on %s not recorded: %s", kind, incident.id, error)
+        except SlackApiError as error:
+            code = error.response.get("error")
+            advice = (
+                " Add pins:read and reactions:read to the Slack app (slack-app-manifest.yaml) "
+                "and reinstall it."
+                if code == "missing_scope"
+                else ""
+            )
+            log.warning("could not read the marked message on %s: %s.%s", incident.id, code, advice)
 
     def _reconcile(
         self, incident: Incident, channel_id: str, ts: str, *, actor: str, body: Mapping[str, Any]

@@ -371,3 +371,18 @@ def test_with_follow_ups_or_the_setting_off_close_closes_at_once(
     other, other_channel = relaxed.declare("Search is slow")
     relaxed.firebell.engine.resolve(other.id, actor=REPORTER)
     assert "is closed" in relaxed.reply(relaxed.command("close", channel_id=other_channel))
+
+
+def test_a_missing_scope_is_logged_with_what_to_do(
+    harness: SlackHarness, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    incident, channel = harness.declare()
+    ts = fake.post_user_message(channel, ANA, "pinned in an app without pins:read")
+    fake.scopes.discard("pins:read")
+
+    with caplog.at_level("WARNING", logger="firebell.slack.timeline"):
+        harness.event(fake.pin_message(channel, ts, RESPONDER))
+        wait_for(lambda: "missing_scope" in caplog.text, what="the warning")
+
+    assert "Add pins:read and reactions:read to the Slack app" in caplog.text
+    assert harness.events(incident.id, ADDED) == []
