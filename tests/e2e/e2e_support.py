@@ -18,7 +18,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -185,52 +185,63 @@ def start_fakes(stack: ExitStack, folder: Path, keys: Secrets) -> Fakes:
 
 
 def plugins_document(
-    fakes: Fakes, folder: Path, *, timeout: float = 5.0, **engine: Any
+    fakes: Fakes,
+    folder: Path,
+    *,
+    timeout: float = 5.0,
+    plugins: Collection[str] = BUILT_IN,
+    **engine: Any,
 ) -> dict[str, Any]:
-    """``plugins.toml`` (as a document) enabling every built-in plugin against ``fakes``.
+    """``plugins.toml`` (as a document) enabling the built-in ``plugins`` (all by default)
+    against ``fakes``.
 
     ``timeout`` bounds each request to a vendor (Slack's in whole seconds); ``engine`` goes to
     the ``[firebell]`` table.
     """
+    tables = _plugin_tables(fakes, folder, timeout)
     return {
         "firebell": {"database_url": f"sqlite:///{folder / 'firebell.db'}", **engine},
-        "plugins": {
-            "slack": {
-                "bot_token": {"env": "SLACK_BOT_TOKEN"},
-                "api_url": fakes.slack.url + "/api/",
-                "announcement_channels": [fakes.announce],
-                "cc_usergroups": [fakes.oncall],
-                "responders": [RESPONDER],
-                "runbook_url": RUNBOOK,
-                "timeout": max(1, round(timeout)),
-            },
-            "pagerduty": {
-                "api_key": {"env": "PAGERDUTY_API_KEY"},
-                "api_url": fakes.pagerduty.url,
-                "ca_bundle": str(fakes.ca_bundle),
-                "service_id": FakePagerDuty.SERVICE_ID,
-                "escalation_policy_id": FakePagerDuty.ESCALATION_POLICY_ID,
-                "requester_email": FakePagerDuty.USER_EMAIL,
-                "timeout": timeout,
-            },
-            "notion": {
-                "token": {"env": "NOTION_TOKEN"},
-                "database_id": NOTION_DATABASE_ID,
-                "api_url": fakes.notion.url,
-                "requests_per_second": 1000.0,
-                "timeout_seconds": timeout,
-            },
-            "statuspage": {
-                "api_key": {"env": "STATUSPAGE_API_KEY"},
-                "page_id": STATUSPAGE_PAGE_ID,
-                "api_url": fakes.statuspage.url + "/v1",
-                "components": {STATUSPAGE_COMPONENT_API: "major_outage"},
-                "requests_per_second": 1000.0,
-                "timeout": timeout,
-            },
-            "console": {},
-            "markdown": {"folder": str(folder / "postmortems")},
+        "plugins": {name: table for name, table in tables.items() if name in plugins},
+    }
+
+
+def _plugin_tables(fakes: Fakes, folder: Path, timeout: float) -> dict[str, dict[str, Any]]:
+    return {
+        "slack": {
+            "bot_token": {"env": "SLACK_BOT_TOKEN"},
+            "api_url": fakes.slack.url + "/api/",
+            "announcement_channels": [fakes.announce],
+            "cc_usergroups": [fakes.oncall],
+            "responders": [RESPONDER],
+            "runbook_url": RUNBOOK,
+            "timeout": max(1, round(timeout)),
         },
+        "pagerduty": {
+            "api_key": {"env": "PAGERDUTY_API_KEY"},
+            "api_url": fakes.pagerduty.url,
+            "ca_bundle": str(fakes.ca_bundle),
+            "service_id": FakePagerDuty.SERVICE_ID,
+            "escalation_policy_id": FakePagerDuty.ESCALATION_POLICY_ID,
+            "requester_email": FakePagerDuty.USER_EMAIL,
+            "timeout": timeout,
+        },
+        "notion": {
+            "token": {"env": "NOTION_TOKEN"},
+            "database_id": NOTION_DATABASE_ID,
+            "api_url": fakes.notion.url,
+            "requests_per_second": 1000.0,
+            "timeout_seconds": timeout,
+        },
+        "statuspage": {
+            "api_key": {"env": "STATUSPAGE_API_KEY"},
+            "page_id": STATUSPAGE_PAGE_ID,
+            "api_url": fakes.statuspage.url + "/v1",
+            "components": {STATUSPAGE_COMPONENT_API: "major_outage"},
+            "requests_per_second": 1000.0,
+            "timeout": timeout,
+        },
+        "console": {},
+        "markdown": {"folder": str(folder / "postmortems")},
     }
 
 
@@ -610,15 +621,19 @@ def running_system(
     *,
     keys: Secrets | None = None,
     timeout: float = 5.0,
+    plugins: Collection[str] = BUILT_IN,
     engine: Mapping[str, Any] | None = None,
     **open_options: Any,
 ) -> Iterator[System]:
-    """The whole system in ``folder``; ``open_options`` go to :func:`open_firebell`
-    (``clock=``, ``retry_base=``, ``max_workers=``)."""
+    """The whole system in ``folder`` (``plugins``: the ones to enable, by default all);
+    ``open_options`` go to :func:`open_firebell` (``clock=``, ``retry_base=``,
+    ``max_workers=``)."""
     keys = keys or Secrets()
     with ExitStack() as stack:
         fakes = start_fakes(stack, folder, keys)
-        document = plugins_document(fakes, folder, timeout=timeout, **dict(engine or {}))
+        document = plugins_document(
+            fakes, folder, timeout=timeout, plugins=plugins, **dict(engine or {})
+        )
         config_path = folder / "plugins.toml"
         config_path.write_text(to_toml(document), encoding="utf-8")
         settings = load_config(config_path, environ=keys.environ())
