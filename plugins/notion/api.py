@@ -38,6 +38,30 @@ _INTEGRATIONS_URL = "https://www.notion.so/profile/integrations"
 _MAX_MESSAGE = 300
 
 
+class _HideTokens(logging.Filter):
+    """Replaces integration tokens in the records ``notion_client`` logs by their variables'
+    names: it logs Notion's error messages as they come (a warning for every failed request),
+    and an error message may repeat the token it was sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens: dict[str, str] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        hidden = message
+        for token, variable in list(self.tokens.items()):
+            hidden = hidden.replace(token, f"<{variable}>")
+        if hidden != message:
+            record.msg, record.args = hidden, ()
+        return True
+
+
+_client_log = logging.getLogger("firebell.plugins.notion.client")
+_hide_tokens = _HideTokens()
+_client_log.addFilter(_hide_tokens)
+
+
 class NotionApi:
     """The Notion calls the plugin makes, for one ``[plugins.notion]`` configuration.
 
@@ -49,6 +73,8 @@ class NotionApi:
         self.config = config
         self.limiter = RateLimiter(config.requests_per_second)
         self._http = httpx.Client(event_hooks={"request": [self._before_request]})
+        if config.token.reveal():
+            _hide_tokens.tokens[config.token.reveal()] = config.token.env
         self.client = notion_client.Client(
             client=self._http,
             auth=config.token.reveal(),
@@ -56,7 +82,7 @@ class NotionApi:
             timeout_ms=int(config.timeout_seconds * 1000),
             # Retries are the delivery worker's job: it waits without holding a thread.
             retry=False,
-            logger=logging.getLogger("firebell.plugins.notion.client"),
+            logger=_client_log,
         )
         self._lock = threading.RLock()
         self._data_source_id: str | None = None

@@ -412,6 +412,20 @@ def test_a_failure_then_success_is_retried_and_shows_in_the_timeline(
     assert lines[3] == "2026-06-01 14:07:00 UTC — Resolved — U0BOB"
 
 
+def test_notions_error_repeating_the_token_is_logged_without_it(
+    open_with: Any, notion: FakeNotion, caplog: pytest.LogCaptureFixture
+) -> None:
+    firebell = open_with(document(notion, slack=False))
+    said = f"Token {NOTION_TOKEN} hit an internal error."
+    notion.fail_next(r"^/v1/pages$", notion_fault(500, "internal_server_error", said))
+    declare(firebell)
+    firebell.deliverer.drain()
+
+    assert "Token <NOTION_TOKEN> hit an internal error." in caplog.text  # notion_client's warning
+    assert NOTION_TOKEN not in caplog.text
+    assert [c.status for c in notion.calls_to(r"^/v1/pages$")] == [500, 200]
+
+
 def test_a_retried_resolve_replaces_the_timeline_instead_of_adding_it_twice(
     open_with: Any, notion: FakeNotion, clock: Clock
 ) -> None:
