@@ -8,12 +8,15 @@ first.
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 import click
 from firebell.adapters.cli.output import print_incident
 from firebell.adapters.web.settings import web_settings
 from firebell.core import open_firebell
+from firebell.core.timeline_commands import add_follow_up, add_note
 
 __all__ = ["DEMO_CONFIG", "demo"]
 
@@ -47,7 +50,6 @@ def demo(folder: str) -> None:
     firebell = open_firebell(config)
     try:
         engine = firebell.engine
-        steps = []
         created = engine.declare(
             title="Checkout requests failing",
             description="Error rate on /checkout above 20% since 14:00 UTC; payments affected.",
@@ -56,13 +58,20 @@ def demo(folder: str) -> None:
             source="demo",
         )
         name = created.incident.id
-        steps.append(f"declared {name}")
         firebell.deliverer.drain()
         engine.assign_commander(name, "cli:demo-commander", actor="cli:demo-reporter")
         engine.post_update(
             name, "Rolled back the 13:55 deploy; error rate falling.", actor="cli:demo-commander"
         )
+        add_note(engine, name, "Deploy 4711 correlates with the errors.", actor="cli:demo-reporter")
         engine.change_severity(name, "SEV2", actor="cli:demo-commander")
+        add_follow_up(
+            engine,
+            name,
+            "Alert on the checkout error rate before customers notice",
+            actor="cli:demo-commander",
+            owner="cli:demo-reporter",
+        )
         engine.resolve(name, actor="cli:demo-commander", summary="Error rate back to normal.")
         firebell.deliverer.drain()
         engine.close(name, actor="cli:demo-commander", summary="Post-mortem held.")
@@ -81,16 +90,26 @@ def demo(folder: str) -> None:
         click.secho("What just happened", bold=True)
         click.echo(f"  config:      {config}")
         click.echo(f"  event log:   {root / 'firebell.db'}")
+        program = _program()
         click.echo(
-            f"  try:         firebell --config {config} list    "
-            f"/    firebell --config {config} show {name}"
+            f"  try:         {program} --config {config} list    "
+            f"/    {program} --config {config} show {name}"
         )
         web = web_settings(firebell.settings)
         click.echo("")
         click.secho(
-            f"See it in the browser: firebell --config {config} web  →  "
+            f"See it in the browser: {program} --config {config} web  →  "
             f"http://{web.host}:{web.port}/incidents/{name}",
             bold=True,
         )
     finally:
         firebell.close()
+
+
+def _program() -> str:
+    """How to call this ``firebell`` again: by name when it is on PATH, else by its path."""
+    invoked = Path(sys.argv[0])
+    on_path = shutil.which("firebell")
+    if on_path and Path(on_path).resolve() == invoked.resolve():
+        return "firebell"
+    return str(invoked) if invoked.name == "firebell" else "firebell"
