@@ -107,7 +107,8 @@ def measure_burst(
             with lock:
                 acks.append(took)
 
-        with ThreadPoolExecutor(max_workers=32) as pool:
+        # One sender per submission: a slow ack must not hold back the next submission.
+        with ThreadPoolExecutor(max_workers=count) as pool:
             list(pool.map(submit, range(count)))
         submitted = time.perf_counter() - started
         running.wait_quiet(timeout=900, check_parked=False)
