@@ -1,5 +1,6 @@
-"""``firebell run`` killed with SIGKILL in the middle of delivering, with the real plugins and
-the fakes: after a restart every pending delivery is done, and nothing exists twice outside.
+"""``firebell run`` killed with SIGKILL in the middle of delivering (a new incident, then its
+resolve), with the real plugins and the fakes: after a restart every pending delivery is done,
+and nothing exists, is posted or is sent twice.
 
 The fakes run in the test's process, as remote services would; ``firebell run`` is a process of
 its own serving Slack's HTTP requests (``SLACK_SIGNING_SECRET``, ``SLACK_API_URL`` pointing at the
@@ -27,9 +28,11 @@ from e2e_support import (
     holding,
     plugins_document,
     start_fakes,
+    summary_form,
     to_toml,
     wait_for,
 )
+from firebell.core import IncidentState
 from firebell.core.events import ResourceLinked
 from firebell.core.outbox import Outbox
 from firebell.core.store import EventStore
@@ -126,6 +129,11 @@ def firebell_run(config: Path, keys: Secrets, fakes: Fakes, folder: Path) -> Ite
         run.stop()
 
 
+def all_done(store: EventStore) -> bool:
+    """Whether no delivery is pending."""
+    return all(pending == 0 for pending, _ in backlog(store).values())
+
+
 def backlog(store: EventStore) -> dict[str, tuple[int, int]]:
     """``(pending, failed)`` of every plugin with deliveries."""
     return {
@@ -178,20 +186,42 @@ def test_a_process_killed_mid_delivery_finishes_after_a_restart_without_doubles(
         linked = {r.plugin for r in store.get_incident(incident.id).resources}  # type: ignore[union-attr]
         assert "pagerduty" not in linked and "notion" not in linked
 
-        # 3. Restarted once more: everything left is delivered, nothing made twice.
+        # 3. Restarted once more: everything left is delivered.
         run.start()
-        wait_for(
-            lambda: all(pending == 0 for pending, _ in backlog(store).values()),
-            timeout=60,
-            what="every delivery to be done",
-        )
+        wait_for(lambda: all_done(store), timeout=60, what="every delivery to be done")
+
+        # 4. Resolved in Slack, and killed while Slack has posted "resolved" in the channel
+        #    and Statuspage has resolved the status incident, neither answer received.
+        channel_id = store.get_incident(incident.id).resource("channel").external_id  # type: ignore[union-attr]
+        with (
+            holding(fakes.slack, "POST", r"/api/chat\.postMessage$") as told,
+            holding(fakes.statuspage, "PATCH", r"/incidents/[^/]+$") as resolved,
+        ):
+            sent = slack.command("/resolve-incident", channel_id=channel_id)
+            view = slack.opened_view(sent)
+            assert slack.submit(view, summary_form("Rolled back")).content == b""
+            told.wait()
+            resolved.wait()
+            run.kill()
+        assert fakes.statuspage.incidents[0]["status"] == "resolved"
+        said = [
+            m.get("metadata", {}).get("event_payload", {}).get("kind")
+            for m in fakes.slack.messages(channel_id)
+        ]
+        assert "resolved" in said
+        assert backlog(store)["slack"][0] >= 1 and backlog(store)["statuspage"][0] >= 1
+
+        # 5. Restarted: the resolve is finished, nothing said or sent twice.
+        run.start()
+        wait_for(lambda: all_done(store), timeout=60, what="every delivery to be done")
         run.stop()
 
     assert all(failed == 0 for _, failed in backlog(store).values()), backlog(store)
     current = store.get_incident(incident.id)
     assert current is not None
+    assert current.state is IncidentState.RESOLVED
     channels = [c for c in fakes.slack.channels.values() if c.name.startswith("incd-")]
-    assert [c.name for c in channels] == [f"incd-{incident.id}"]
+    assert [c.name for c in channels] == [f"incd-{incident.id}-resolved"]
     assert len(fakes.pagerduty.incidents) == 1
     assert len(fakes.notion.pages) == 1
     assert len(fakes.statuspage.incidents) == 1
@@ -208,10 +238,14 @@ def test_a_process_killed_mid_delivery_finishes_after_a_restart_without_doubles(
         for m in fakes.slack.messages(channels[0].id)
         if m.get("metadata")
     ]
-    assert kinds.count("summary") == 1, kinds
+    assert kinds.count("summary") == kinds.count("resolved") == 1, kinds
     assert "integration-failed" not in kinds, "a kill is not a vendor failure"
     announced = [m for m in fakes.slack.messages(fakes.announce) if incident.id in m["text"]]
-    assert len(announced) == 1
+    assert len(announced) == 2, [m["text"] for m in announced]  # new, then resolved
+    [status_incident] = fakes.statuspage.incidents
+    updates = [u["status"] for u in status_incident["incident_updates"]]
+    assert updates.count("resolved") == 1, updates
+    assert fakes.pagerduty.incidents[0]["status"] == "resolved"
     page_properties = fakes.notion.page_properties(fakes.notion.pages[0]["id"])
     assert page_properties["PagerDuty"] == fakes.pagerduty.incidents[0]["html_url"]
     assert fakes.pagerduty.incidents[0]["incident_key"] == incident.id
