@@ -278,3 +278,54 @@ def test_a_failing_vendor_is_retried_reported_and_caught_up(
     assert (properties["PagerDuty"], properties["Slack channel"]) == (pager.url, channel.url)
     # The incident declared before the outage was not touched by any of it.
     assert system.event_types(earlier).count("incident.integration_failed") == 0
+
+
+#: What each plugin changes at its vendor when the incident is resolved.
+RESOLVE_CALLS = {
+    "slack": r"^/api/conversations\.rename$",
+    "pagerduty": r"^/incidents/[^/]+$",
+    "notion": r"^/v1/pages/[^/]+$",
+    "statuspage": r"/incidents/[^/]+$",
+}
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_a_vendor_failing_at_the_resolve_is_told_and_caught_up(
+    make_system: MakeSystem, vendor: str
+) -> None:
+    clock = Clock()
+    system = make_system(clock=clock, timeout=TIMEOUT)
+    incident = system.declare("Checkout is down", customer_facing=True)
+    system.drain()
+    assert system.undelivered() == {}
+    fake = system.fakes.service(vendor)
+    channel_id = system.channel_of(incident)
+
+    fake.fail_next(RESOLVE_CALLS[vendor], _error_fault(vendor), times=10**9)
+    assert system.confirm("resolve", incident, "Rolled back").content == b""
+    system.drain()
+    clock.advance(BACKOFF)
+    system.drain()
+
+    pending, parked, error = system.backlog(vendor)
+    assert pending >= 1 and parked == 0 and error is not None and LABELS[vendor] in error
+    assert system.plugins_json()[vendor]["last_error"] == error
+    if vendor != "slack":
+        [warning] = system.texts_of(channel_id, "integration-failed")
+        assert f"*{LABELS[vendor]} failed* while resolving the incident" in warning
+    fake.clear_faults()
+    clock.advance(4 * BACKOFF)
+    system.drain()
+
+    assert system.undelivered() == {}
+    [warning] = system.texts_of(channel_id, "integration-failed")
+    assert f"*{LABELS[vendor]} failed* while resolving the incident" in warning
+    [cleared] = system.texts_of(channel_id, "integration-recovered")
+    assert f"*{LABELS[vendor]} works again*" in cleared
+    assert system.slack.channels[channel_id].name == f"incd-{incident.id}-resolved"
+    assert system.kinds_posted(channel_id).count("resolved") == 1
+    assert system.fakes.pagerduty.incidents[0]["status"] == "resolved"
+    assert system.fakes.statuspage.incidents[0]["status"] == "resolved"
+    page_id = linked(system, incident, "notion")
+    assert page_id is not None
+    assert system.fakes.notion.page_properties(page_id)["Status"] == "Resolved"
