@@ -190,15 +190,19 @@ def plugins_document(
     *,
     timeout: float = 5.0,
     plugins: Collection[str] = BUILT_IN,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
     **engine: Any,
 ) -> dict[str, Any]:
     """``plugins.toml`` (as a document) enabling the built-in ``plugins`` (all by default)
     against ``fakes``.
 
-    ``timeout`` bounds each request to a vendor (Slack's in whole seconds); ``engine`` goes to
-    the ``[firebell]`` table.
+    ``timeout`` bounds each request to a vendor (Slack's in whole seconds); ``options`` adds
+    keys to plugins' tables (``{"pagerduty": {"after": []}}``); ``engine`` goes to the
+    ``[firebell]`` table.
     """
     tables = _plugin_tables(fakes, folder, timeout)
+    for name, extra in (options or {}).items():
+        tables[name] = {**tables[name], **extra}
     return {
         "firebell": {"database_url": f"sqlite:///{folder / 'firebell.db'}", **engine},
         "plugins": {name: table for name, table in tables.items() if name in plugins},
@@ -622,17 +626,23 @@ def running_system(
     keys: Secrets | None = None,
     timeout: float = 5.0,
     plugins: Collection[str] = BUILT_IN,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
     engine: Mapping[str, Any] | None = None,
     **open_options: Any,
 ) -> Iterator[System]:
-    """The whole system in ``folder`` (``plugins``: the ones to enable, by default all);
-    ``open_options`` go to :func:`open_firebell` (``clock=``, ``retry_base=``,
-    ``max_workers=``)."""
+    """The whole system in ``folder`` (``plugins``: the ones to enable, by default all;
+    ``options``: keys added to their tables); ``open_options`` go to :func:`open_firebell`
+    (``clock=``, ``retry_base=``, ``max_workers=``)."""
     keys = keys or Secrets()
     with ExitStack() as stack:
         fakes = start_fakes(stack, folder, keys)
         document = plugins_document(
-            fakes, folder, timeout=timeout, plugins=plugins, **dict(engine or {})
+            fakes,
+            folder,
+            timeout=timeout,
+            plugins=plugins,
+            options=options,
+            **dict(engine or {}),
         )
         config_path = folder / "plugins.toml"
         config_path.write_text(to_toml(document), encoding="utf-8")

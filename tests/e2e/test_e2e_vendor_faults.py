@@ -329,3 +329,36 @@ def test_a_vendor_failing_at_the_resolve_is_told_and_caught_up(
     page_id = linked(system, incident, "notion")
     assert page_id is not None
     assert system.fakes.notion.page_properties(page_id)["Status"] == "Resolved"
+
+
+@pytest.mark.parametrize("waits", [True, False], ids=["after-slack", "after-nothing"])
+def test_while_slack_is_down_pagerduty_pages_only_if_it_need_not_wait_for_slack(
+    make_system: MakeSystem, waits: bool
+) -> None:
+    clock = Clock()
+    options = {} if waits else {"pagerduty": {"after": []}}
+    system = make_system(clock=clock, options=options)
+    pagerduty = system.fakes.pagerduty
+
+    with system.slack.stopped():
+        # Nobody can type /incident: it is declared from the command line (docs/operations.md).
+        outcome = system.cli("--deliver-timeout", "10", "declare", "Checkout is down", "--json")
+        assert outcome.code == 0, outcome
+        incident = system.get(outcome.json()["incident"]["id"])
+        system.drain()
+        # PagerDuty waits for Slack by default (so that the page names the channel); told not
+        # to wait, it pages at once.
+        assert len(pagerduty.incidents) == (0 if waits else 1)
+        assert system.backlog("slack")[0] >= 1
+
+    clock.advance(4 * BACKOFF)
+    system.drain()
+
+    assert system.undelivered() == {}
+    [paged] = pagerduty.incidents
+    channel = system.get(incident).resource("channel", plugin="slack")
+    assert channel is not None and channel.url is not None
+    assert (channel.url in paged["body"]["details"]) is waits
+    pager = system.get(incident).resource("pager-incident", plugin="pagerduty")
+    assert pager is not None
+    assert pager.url in [b["link"] for b in system.slack.bookmarks(channel.external_id)]
