@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import attrs
 from firebell.core.errors import CommandRefused
@@ -241,70 +242,76 @@ def apply(incident: Incident | None, recorded: RecordedEvent) -> Incident:
         return _created(recorded, data)
     if incident is None:
         raise ValueError(f"{recorded.incident_id}: {recorded.type} before incident.created")
-    base = attrs.evolve(
-        incident,
-        version=recorded.version,
-        updated_at=recorded.occurred_at,
-        last_position=recorded.position,
-    )
+    at = recorded.occurred_at
+    # Every event moves these; each case below evolves the incident once, with its own changes.
+    moved: dict[str, Any] = {
+        "version": recorded.version,
+        "updated_at": at,
+        "last_position": recorded.position,
+    }
     match data:
         case IncidentResolved():
             return attrs.evolve(
-                base,
+                incident,
                 state=IncidentState.RESOLVED,
-                resolved_at=recorded.occurred_at,
+                resolved_at=at,
                 resolved_by=recorded.actor,
+                **moved,
             )
         case IncidentReopened():
             return attrs.evolve(
-                base,
+                incident,
                 state=IncidentState.OPEN,
                 resolved_at=None,
                 resolved_by=None,
-                reopened_at=recorded.occurred_at,
+                reopened_at=at,
+                **moved,
             )
         case IncidentClosed():
             return attrs.evolve(
-                base,
+                incident,
                 state=IncidentState.CLOSED,
-                closed_at=recorded.occurred_at,
+                closed_at=at,
                 closed_by=recorded.actor,
+                **moved,
             )
         case SeverityChanged(severity=severity):
-            return attrs.evolve(base, severity=severity)
+            return attrs.evolve(incident, severity=severity, **moved)
         case StatusUpdatePosted():
             return attrs.evolve(
-                base,
-                last_update_at=recorded.occurred_at,
-                first_update_at=incident.first_update_at or recorded.occurred_at,
+                incident,
+                last_update_at=at,
+                first_update_at=incident.first_update_at or at,
+                **moved,
             )
         case CommanderAssigned(commander=commander):
-            return attrs.evolve(base, commander=commander)
+            return attrs.evolve(incident, commander=commander, **moved)
         case ResourceLinked(
             plugin=plugin, kind=kind, external_id=external_id, url=url, title=title
         ):
             resource = Resource(plugin, kind, external_id, url, title)
-            return attrs.evolve(base, resources=(*incident.resources, resource))
+            return attrs.evolve(incident, resources=(*incident.resources, resource), **moved)
         case IntegrationFailed(plugin=plugin):
             failing = incident.failing_plugins
             return attrs.evolve(
-                base,
+                incident,
                 failing_plugins=failing if plugin in failing else (*failing, plugin),
+                **moved,
             )
         case IntegrationRecovered(plugin=plugin):
             kept = tuple(p for p in incident.failing_plugins if p != plugin)
-            return attrs.evolve(base, failing_plugins=kept)
+            return attrs.evolve(incident, failing_plugins=kept, **moved)
         case TimelineEntryAdded() | TimelineEntryRemoved() | FollowUpAdded() | FollowUpDone():
-            return _record(base, recorded)
+            return attrs.evolve(incident, **_record(incident, recorded), **moved)
         case ReminderSent(kind=kind):
             others = tuple(r for r in incident.reminders if r.kind != kind)
-            return attrs.evolve(base, reminders=(*others, Reminded(kind, recorded.occurred_at)))
+            return attrs.evolve(incident, reminders=(*others, Reminded(kind, at)), **moved)
     # Events added by later versions or by plugins only move the version.
-    return base
+    return attrs.evolve(incident, **moved)
 
 
-def _record(incident: Incident, recorded: RecordedEvent) -> Incident:
-    """The timeline and follow-up events applied to ``incident``."""
+def _record(incident: Incident, recorded: RecordedEvent) -> dict[str, Any]:
+    """What the timeline and follow-up events change in ``incident`` (fields to evolve)."""
     match recorded.data:
         case TimelineEntryAdded() as data:
             item = TimelineItem(
@@ -319,14 +326,14 @@ def _record(incident: Incident, recorded: RecordedEvent) -> Incident:
                 channel_id=data.channel_id,
             )
             kept = tuple(e for e in incident.timeline_entries if e.entry_id != data.entry_id)
-            return attrs.evolve(incident, timeline_entries=(*kept, item))
+            return {"timeline_entries": (*kept, item)}
         case TimelineEntryRemoved(entry_id=entry_id):
             kept = tuple(e for e in incident.timeline_entries if e.entry_id != entry_id)
-            return attrs.evolve(incident, timeline_entries=kept)
+            return {"timeline_entries": kept}
         case FollowUpAdded(follow_up_id=number, text=text, owner=owner):
             task = FollowUp(number, text, owner, recorded.occurred_at, recorded.actor)
             kept_tasks = tuple(f for f in incident.follow_ups if f.id != number)
-            return attrs.evolve(incident, follow_ups=(*kept_tasks, task))
+            return {"follow_ups": (*kept_tasks, task)}
         case FollowUpDone(follow_up_id=number):
             done = tuple(
                 attrs.evolve(f, done_at=recorded.occurred_at, done_by=recorded.actor)
@@ -334,8 +341,8 @@ def _record(incident: Incident, recorded: RecordedEvent) -> Incident:
                 else f
                 for f in incident.follow_ups
             )
-            return attrs.evolve(incident, follow_ups=done)
-    return incident
+            return {"follow_ups": done}
+    return {}
 
 
 def replay(events: Iterable[RecordedEvent]) -> Incident | None:
