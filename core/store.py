@@ -32,6 +32,22 @@ __all__ = ["AppendResult", "EventStore", "row_to_event"]
 _PG_APPEND_LOCK = 0x0F1EBE11
 # From this offset on, list_incidents seeks the page through the declared_at index.
 _DEEP_OFFSET = 1000
+# Rows per executemany when the read model is written in bulk.
+_WRITE_BATCH = 5000
+# One batch of the log for a rebuild (built once: SQLAlchemy caches its compiled form).
+_REBUILD_BATCH = (
+    sa.select(events)
+    .where(events.c.position > sa.bindparam("after"))
+    .order_by(events.c.position)
+    .limit(20000)
+)
+# The statements an append runs, built once.
+_SELECT_INCIDENT_DATA = sa.select(incidents.c.data).where(incidents.c.id == sa.bindparam("id"))
+_INSERT_EVENT = events.insert().returning(events.c.position)
+_INSERT_INCIDENT = incidents.insert()
+_UPDATE_INCIDENT = incidents.update().where(incidents.c.id == sa.bindparam("current_id"))
+_SELECT_COMMAND = sa.select(commands).where(commands.c.idempotency_key == sa.bindparam("key"))
+_PG_LOCK = sa.select(sa.func.pg_advisory_xact_lock(_PG_APPEND_LOCK))
 
 
 @attrs.frozen
@@ -156,7 +172,7 @@ class EventStore:
             connection = plain.execution_options(firebell_write=True)
             with connection.begin():
                 if self.is_postgres and append:
-                    connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_APPEND_LOCK)))
+                    connection.execute(_PG_LOCK)
                 yield connection
 
     @contextmanager
@@ -236,7 +252,7 @@ class EventStore:
         incident = current
         for offset, data in enumerate(new_events, start=1):
             position = connection.execute(
-                events.insert().returning(events.c.position),
+                _INSERT_EVENT,
                 {
                     "incident_id": incident_id,
                     "version": version + offset,
@@ -275,9 +291,9 @@ class EventStore:
     ) -> None:
         row = _incident_row(incident)
         if is_new:
-            connection.execute(incidents.insert(), row)
+            connection.execute(_INSERT_INCIDENT, row)
         else:
-            connection.execute(incidents.update().where(incidents.c.id == incident.id), row)
+            connection.execute(_UPDATE_INCIDENT, {**row, "current_id": incident.id})
 
     @staticmethod
     def _save_resources(connection: sa.Connection, recorded: Sequence[RecordedEvent]) -> None:
@@ -325,9 +341,7 @@ class EventStore:
             return self._command_result(connection, idempotency_key)
 
     def _command_result(self, connection: sa.Connection, key: str) -> AppendResult | None:
-        row = connection.execute(
-            sa.select(commands).where(commands.c.idempotency_key == key)
-        ).first()
+        row = connection.execute(_SELECT_COMMAND, {"key": key}).first()
         if row is None:
             return None
         rows = connection.execute(
@@ -344,9 +358,7 @@ class EventStore:
 
     def select_incident_in(self, connection: sa.Connection, incident_id: str) -> Incident | None:
         """The incident's current state, read inside the caller's transaction."""
-        data = connection.execute(
-            sa.select(incidents.c.data).where(incidents.c.id == incident_id)
-        ).scalar()
+        data = connection.execute(_SELECT_INCIDENT_DATA, {"id": incident_id}).scalar()
         return _incident_from_json(data) if data is not None else None
 
     def get_incident(self, incident_id: str) -> Incident | None:
@@ -458,24 +470,27 @@ class EventStore:
         ``progress`` is called with the number of events read so far, every batch.
         """
         states: dict[str, Incident] = {}
-        linked: list[RecordedEvent] = []
+        # The resources table as the appends leave it: one row per key, the last link wins.
+        linked: dict[tuple[str, str, str], dict[str, Any]] = {}
         count = 0
         with self.write() as connection:
             after = 0
             while True:
-                rows = connection.execute(
-                    sa.select(events)
-                    .where(events.c.position > after)
-                    .order_by(events.c.position)
-                    .limit(20000)
-                ).all()
+                rows = connection.execute(_REBUILD_BATCH, {"after": after}).all()
                 if not rows:
                     break
                 for row in rows:
                     event = row_to_event(row)
                     states[event.incident_id] = apply(states.get(event.incident_id), event)
-                    if isinstance(event.data, ResourceLinked):
-                        linked.append(event)
+                    data = event.data
+                    if isinstance(data, ResourceLinked):
+                        linked[(data.kind, data.external_id, data.plugin)] = {
+                            "kind": data.kind,
+                            "external_id": data.external_id,
+                            "plugin": data.plugin,
+                            "incident_id": event.incident_id,
+                            "url": data.url,
+                        }
                 count += len(rows)
                 after = rows[-1].position
                 if progress is not None:
@@ -483,7 +498,9 @@ class EventStore:
             connection.execute(incidents.delete())
             connection.execute(resources.delete())
             rows_out = [_incident_row(incident) for incident in states.values()]
-            for start in range(0, len(rows_out), 5000):
-                connection.execute(incidents.insert(), rows_out[start : start + 5000])
-            self._save_resources(connection, linked)
+            for start in range(0, len(rows_out), _WRITE_BATCH):
+                connection.execute(incidents.insert(), rows_out[start : start + _WRITE_BATCH])
+            resource_rows = list(linked.values())
+            for start in range(0, len(resource_rows), _WRITE_BATCH):
+                connection.execute(resources.insert(), resource_rows[start : start + _WRITE_BATCH])
         return count
