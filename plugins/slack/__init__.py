@@ -1,8 +1,9 @@
 """The built-in Slack plugin: the incident channel, its summary and the announcements.
 
-On ``incident.created`` it opens ``#incd-<name>`` (another name when that one is taken), sets the
-topic, invites the reporter and the responders, bookmarks the runbook, posts the summary, sends
-the reporter a DM and announces the incident; later events are told in the channel (and the
+On ``incident.created`` it opens ``#incd-<name>`` (another name when that one is taken) and links
+it; on that link's ``incident.resource_linked`` it sets the topic, invites the reporter and the
+responders, bookmarks the runbook, posts the summary, sends the reporter a DM and announces the
+incident (so the plugins waiting for Slack start as soon as the channel exists); later events are told in the channel (and the
 announcement channels), ``-resolved`` is added and dropped, and closing archives the channel.
 Other plugins' documents, pages and status incidents are bookmarked as they are linked, and a
 failing integration is reported in the channel once, as is its recovery. Notes, follow-ups and
@@ -78,16 +79,17 @@ def firebell_doctor(config: SlackConfig) -> Sequence[str]:
 def firebell_incident_created(
     event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
 ) -> list[Link]:
-    """Open and set up the incident channel, DM the reporter, announce the incident."""
+    """Open the incident channel and link it (the set-up follows on that link's event)."""
     return _run(Delivery.created, event, incident, config, settings)
 
 
 @hookimpl
 def firebell_incident_resource_linked(
     event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
-) -> None:
-    """Bookmark and mention what another plugin linked; update the summary."""
-    _run(Delivery.resource_linked, event, incident, config, settings)
+) -> list[Link]:
+    """Set up the channel once it is linked (topic, invites, bookmarks, summary, DM,
+    announcements); bookmark and mention what another plugin linked, update the summary."""
+    return _run(Delivery.resource_linked, event, incident, config, settings)
 
 
 @hookimpl

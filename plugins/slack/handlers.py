@@ -26,7 +26,12 @@ from firebell.core.events import (
 )
 from firebell.core.hookspecs import Link
 from firebell.core.incident import Incident, Resource
-from firebell.plugins.slack.channels import ensure_channel, resolved_name, unresolved_name
+from firebell.plugins.slack.channels import (
+    IncidentChannel,
+    ensure_channel,
+    resolved_name,
+    unresolved_name,
+)
 from firebell.plugins.slack.config import SlackConfig, is_user_id
 from firebell.plugins.slack.errors import api_error_code
 from firebell.plugins.slack.messages import (
@@ -121,10 +126,12 @@ class Delivery:
                 problems[channel_id] = code
         return problems
 
-    def _announce_in(self, channel_id: str, kind: str, text: str) -> str | None:
+    def _announce_in(
+        self, channel_id: str, kind: str, text: str, *, fresh: bool = False
+    ) -> str | None:
         """Post a line in one announcement channel; Slack's reason when it refused, or None."""
         try:
-            self.post(channel_id, kind, section_message(text))
+            self.post(channel_id, kind, section_message(text), fresh=fresh)
         except ChannelUnavailable as problem:
             log.warning("cannot announce in %s: %s", channel_id, problem.code)
             return problem.code
@@ -160,19 +167,27 @@ class Delivery:
     # -- incident.created ------------------------------------------------------------------
 
     def created(self) -> list[Link]:
-        """Open the channel and set it up; announce the incident."""
+        """Open the channel (with its purpose) and link it; nothing else waits on this.
+
+        The set-up (topic, invites, bookmarks, summary, DM, announcements) happens when the
+        channel's link is delivered back to this plugin (:meth:`resource_linked`), so the
+        plugins that wait for Slack's ``incident.created`` start as soon as the channel exists.
+        """
+        team = self.workspace.team()
+        channel = ensure_channel(self.workspace, self.incident, self.config.channel_prefix)
+        if self.channel_id is not None:
+            return []
+        return [Link("channel", channel.id, team.channel_url(channel.id), f"#{channel.name}")]
+
+    def set_up(self, channel: IncidentChannel) -> list[Link]:
+        """Set up the incident channel: topic, invites, bookmarks, summary, DM, announcements."""
         ws, incident, config = self.workspace, self.incident, self.config
         team = ws.team()
-        channel = ensure_channel(ws, incident, config.channel_prefix)
-        links: list[Link] = []
-        if self.channel_id is None:
-            links.append(
-                Link("channel", channel.id, team.channel_url(channel.id), f"#{channel.name}")
-            )
         invitees = [incident.reporter] if is_user_id(incident.reporter) else []
         invitees += config.responders
         summary_key = MessageKey(incident.id, _SUMMARY_POSITION, "summary")
         announced = announcement_new(incident, channel.id, config.cc_usergroups)
+        links: list[Link] = []
         # Everything below needs only the channel, and nothing here needs anything else here:
         # the calls go side by side, so the set-up takes the longest of them (a lookup and a
         # post) instead of the sum of a dozen round trips to Slack.
@@ -196,9 +211,11 @@ class Delivery:
                 since=self.event.occurred_at,
                 fresh=channel.fresh,
             )
-            dm = pool.submit(self._direct_message, channel.id)
+            dm = pool.submit(self._direct_message, channel.id, fresh=channel.fresh)
             announcing = {
-                target: pool.submit(self._announce_in, target, "announce", announced)
+                target: pool.submit(
+                    self._announce_in, target, "announce", announced, fresh=channel.fresh
+                )
                 for target in announcements
             }
         # Failures surface in the order the calls used to run in, once every call has ended.
@@ -241,7 +258,7 @@ class Delivery:
         )
         self.workspace.bookmark(channel_id, title, resource.url, emoji)
 
-    def _direct_message(self, channel_id: str) -> None:
+    def _direct_message(self, channel_id: str, *, fresh: bool = False) -> None:
         reporter = self.incident.reporter
         if not is_user_id(reporter):
             return
@@ -252,7 +269,7 @@ class Delivery:
             f"I've created <#{channel_id}> for incident `{self.incident.id}` "
             f"({safe(self.incident.title, 300)}) and invited you to it."
         )
-        self.post(dm, "dm", section_message(text))
+        self.post(dm, "dm", section_message(text), fresh=fresh)
 
     def _setup_warning(self, channel_id: str, problems: Sequence[str], *, fresh: bool) -> None:
         text = (
@@ -268,23 +285,38 @@ class Delivery:
 
     # -- other plugins' resources ----------------------------------------------------------
 
-    def resource_linked(self) -> None:
-        """Bookmark what another plugin linked, say so, and update the summary."""
+    def resource_linked(self) -> list[Link]:
+        """Set up the channel this plugin linked; for another plugin's resource, bookmark it,
+        say so, and update the summary."""
         data = self.event.data
         assert isinstance(data, ResourceLinked)
         channel_id = self.channel_id
-        if data.plugin == "slack" or channel_id is None:
-            return
+        if data.plugin == "slack":
+            if data.kind == "channel" and data.external_id == channel_id:
+                name = (data.title or "").removeprefix("#")
+                return self.set_up(IncidentChannel(data.external_id, name))
+            return []
+        if channel_id is None:
+            return []
         resource = Resource(data.plugin, data.kind, data.external_id, data.url, data.title)
+        # The bookmark, the line and the summary need only the channel: side by side.
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="firebell-slack") as pool:
+            bookmarked = pool.submit(self._bookmark, channel_id, resource)
+            told = pool.submit(
+                self.tell_channel,
+                "linked",
+                f"{resource_label(resource)} (from {plugin_label(data.plugin)})",
+            )
+            refreshed = pool.submit(self.refresh_summary)
+        # Failures surface in the order the calls used to run in.
         try:
-            self._bookmark(channel_id, resource)
+            bookmarked.result()
         except SlackApiError as error:
             if api_error_code(error) not in _GONE:
                 raise
-        self.tell_channel(
-            "linked", f"{resource_label(resource)} (from {plugin_label(data.plugin)})"
-        )
-        self.refresh_summary()
+        told.result()
+        refreshed.result()
+        return []
 
     # -- the incident's course -------------------------------------------------------------
 

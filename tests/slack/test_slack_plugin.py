@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from firebell.core import ConfigError, Firebell, Incident
+from firebell.core import ConfigError, Firebell, Incident, Link
 from firebell.core.naming import NameGenerator
+from firebell.core.outbox import Claim
+from firebell.core.plugin_host import hook_name_for
 from firebell.plugins.slack.channels import MAX_CHANNEL_NAME
 
 from firebell.testing.fake_http import Fault
@@ -256,6 +258,40 @@ def test_texts_are_cut_to_slacks_limits(make_firebell: MakeFirebell, fake: FakeS
 # -- repeated deliveries ---------------------------------------------------------------------
 
 
+def claim_next(firebell: Firebell) -> Claim:
+    """Claim Slack's next delivery as the worker does (the claim counts as an attempt)."""
+    [claim] = firebell.deliverer.outbox.claim(
+        owner="crashed-process",
+        now=firebell.deliverer.clock(),
+        lease=timedelta(minutes=5),
+        dependencies=firebell.host.dependencies(),
+        limit=1,
+        plugins=["slack"],
+    )
+    return claim
+
+
+def deliver_and_die(firebell: Firebell) -> tuple[str, list[Link]]:
+    """Run Slack's next delivery as the worker does, but die before recording its outcome.
+
+    Returns the event type delivered and the links the hook returned (never recorded); the
+    retry is attempt 2.
+    """
+    outbox = firebell.deliverer.outbox
+    claim = claim_next(firebell)
+    arguments = {
+        "event": outbox.load_event(claim.position),
+        "incident": firebell.store.get_incident(claim.incident_id),
+        "settings": firebell.settings,
+        "attempt": claim.attempt,
+    }
+    lazy = {"history": lambda: firebell.store.select_events(claim.incident_id)}
+    links = firebell.host.call("slack", hook_name_for(claim.event_type), arguments, lazy)
+    # ... and the process is killed here; at start-up its leases are released.
+    outbox.release_leases(["crashed-process"])
+    return claim.event_type, links
+
+
 def test_a_delivery_repeated_after_a_crash_creates_nothing_twice(
     make_firebell: MakeFirebell, fake: FakeSlack
 ) -> None:
@@ -269,26 +305,30 @@ def test_a_delivery_repeated_after_a_crash_creates_nothing_twice(
     )
     declared = firebell.engine.declare(title="Checkout fails", reporter=alice)
     incident_id = declared.incident.id
-    [created] = firebell.store.select_events(incident_id)
-    # The worker did everything in Slack and died before recording the outcome: the channel
-    # exists, but the log knows nothing of it.
-    links = firebell.host.call(
-        "slack",
-        "firebell_incident_created",
-        {
-            "event": created,
-            "incident": declared.incident,
-            "settings": firebell.settings,
-            "attempt": 1,
-        },
-    )
-    assert [link.kind for link in links] == ["channel", "slack-summary"]
+    # The worker created the channel in Slack and died before recording the outcome: the
+    # channel exists, but the log knows nothing of it.
+    event_type, links = deliver_and_die(firebell)
+    assert event_type == "incident.created"
+    assert [link.kind for link in links] == ["channel"]
+    assert firebell.engine.get(incident_id).resource("channel") is None
 
-    firebell.deliverer.drain()  # the lease ran out: the event is delivered again
+    # The lease ran out: the event is delivered again (attempt 2) and the channel found.
+    retry = claim_next(firebell)
+    assert (retry.event_type, retry.attempt) == ("incident.created", 2)
+    firebell.deliverer.deliver(retry)
+    channel_id = channel_of(firebell, firebell.engine.get(incident_id))
+    assert channel_id == links[0].external_id
+
+    # The channel's link is delivered back to Slack, which sets the channel up and dies
+    # before recording the summary's link.
+    event_type, setup_links = deliver_and_die(firebell)
+    assert event_type == "incident.resource_linked"
+    assert [link.kind for link in setup_links] == ["slack-summary"]
+    assert firebell.engine.get(incident_id).resource("slack-summary") is None
+
+    firebell.deliverer.drain()  # the set-up runs again (attempt 2)
 
     incident = firebell.engine.get(incident_id)
-    channel_id = channel_of(firebell, incident)
-    assert channel_id == links[0].external_id
     assert [c.name for c in fake.channels.values() if c.name.startswith("incd-")] == [
         f"incd-{incident_id}"
     ]
@@ -299,7 +339,8 @@ def test_a_delivery_repeated_after_a_crash_creates_nothing_twice(
     dm = fake.dm_channel(alice)
     assert dm is not None and len(fake.messages(dm.id)) == 1
     summary = incident.resource("slack-summary")
-    assert summary is not None and summary.external_id == links[1].external_id
+    assert summary is not None and summary.external_id == setup_links[0].external_id
+    assert failed_deliveries(firebell) == 0
 
 
 def test_a_delivery_retried_after_a_failure_halfway_posts_nothing_twice(

@@ -284,9 +284,11 @@ def test_slack_down_is_retried_and_the_channel_told_afterwards(
     assert [c.name for c in fake.channels.values() if c.name.startswith("incd-")] == [
         f"incd-{incident.id}"
     ]
+    # The set-up (the summary) follows the channel's link, which the retry recorded after the
+    # failure was logged: the channel hears of the failure first.
     assert kinds_posted(fake, channel_id) == [
-        "summary",
         "integration-failed",
+        "summary",
         "integration-recovered",
     ]
     assert "*Slack failed* while setting up the incident" in text_of(
