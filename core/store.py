@@ -36,7 +36,17 @@ _DEEP_OFFSET = 1000
 _WRITE_BATCH = 5000
 # One batch of the log for a rebuild (built once: SQLAlchemy caches its compiled form).
 _REBUILD_BATCH = (
-    sa.select(events)
+    sa.select(
+        events.c.position,
+        events.c.incident_id,
+        events.c.version,
+        events.c.occurred_at,
+        events.c.actor,
+        events.c.causation_id,
+        events.c.event_type,
+        events.c.schema_version,
+        events.c.data,
+    )
     .where(events.c.position > sa.bindparam("after"))
     .order_by(events.c.position)
     .limit(20000)
@@ -479,20 +489,33 @@ class EventStore:
                 rows = connection.execute(_REBUILD_BATCH, {"after": after}).all()
                 if not rows:
                     break
-                for row in rows:
-                    event = row_to_event(row)
-                    states[event.incident_id] = apply(states.get(event.incident_id), event)
-                    data = event.data
+                # Rows unpacked as tuples: naming each column of a Row costs more than the fold.
+                for (
+                    position,
+                    incident_id,
+                    version,
+                    occurred_at,
+                    actor,
+                    causation_id,
+                    event_type,
+                    schema_version,
+                    payload,
+                ) in rows:
+                    data = load_event(event_type, schema_version, payload)
+                    event = RecordedEvent(
+                        incident_id, version, position, occurred_at, actor, causation_id, data
+                    )
+                    states[incident_id] = apply(states.get(incident_id), event)
                     if isinstance(data, ResourceLinked):
                         linked[(data.kind, data.external_id, data.plugin)] = {
                             "kind": data.kind,
                             "external_id": data.external_id,
                             "plugin": data.plugin,
-                            "incident_id": event.incident_id,
+                            "incident_id": incident_id,
                             "url": data.url,
                         }
                 count += len(rows)
-                after = rows[-1].position
+                after = rows[-1][0]
                 if progress is not None:
                     progress(count)
             connection.execute(incidents.delete())
