@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import System, running_system
-
-MakeSystem = Callable[..., System]
+from e2e_support import MakeSystem, System, running_system
 
 
 @pytest.fixture

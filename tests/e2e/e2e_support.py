@@ -54,6 +54,7 @@ __all__ = [
     "Clock",
     "Fakes",
     "Hold",
+    "MakeSystem",
     "Outcome",
     "Secrets",
     "Sent",
@@ -557,6 +558,10 @@ class System(SlackSide):
         outcome = self.cli("plugins", "--json")
         assert outcome.code == 0, outcome
         return {row["name"]: row for row in outcome.json()}
+
+
+#: The ``make_system`` fixture: ``make_system(**options)`` -> a running :class:`System`.
+MakeSystem = Callable[..., System]
 
 
 class Hold:

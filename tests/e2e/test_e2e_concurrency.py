@@ -14,8 +14,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from conftest import MakeSystem
-from e2e_support import REPORTER, RESPONDER, System, declare_form, summary_form
+from e2e_support import REPORTER, RESPONDER, MakeSystem, System, declare_form, summary_form
 from firebell.adapters.slack.handlers import STILL_WORKING
 from firebell.core import IncidentState
 from firebell.core.events import IncidentCreated, IncidentResolved

@@ -20,8 +20,16 @@ from urllib.parse import urlencode
 
 import attrs
 import pytest
-from conftest import MakeSystem
-from e2e_support import GENERAL, REPORTER, RESPONDER, Sent, System, declare_form, summary_form
+from e2e_support import (
+    GENERAL,
+    REPORTER,
+    RESPONDER,
+    MakeSystem,
+    Sent,
+    System,
+    declare_form,
+    summary_form,
+)
 from firebell.core.incident import Incident
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import MakeSystem
-from e2e_support import REPORTER, RESPONDER, RUNBOOK, System, declare_form
+from e2e_support import REPORTER, RESPONDER, RUNBOOK, MakeSystem, System, declare_form
 from firebell.core import IncidentState
 
 from firebell.testing.fake_notion import FakeBlock

@@ -17,8 +17,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import MakeSystem
-from e2e_support import RESPONDER, Clock, Secrets, System
+from e2e_support import RESPONDER, Clock, MakeSystem, Secrets, System
 from firebell.core import IncidentState, IntegrationFailed
 
 from firebell.testing.fake_http import Fault

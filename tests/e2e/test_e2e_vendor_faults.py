@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import MakeSystem
-from e2e_support import Clock, System
+from e2e_support import Clock, MakeSystem, System
 from firebell.core import Incident, IntegrationFailed, IntegrationRecovered
 from firebell.core.schema import deliveries
 
