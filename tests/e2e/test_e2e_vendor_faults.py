@@ -335,7 +335,7 @@ def test_while_slack_is_down_pagerduty_pages_only_if_it_need_not_wait_for_slack(
     make_system: MakeSystem, waits: bool
 ) -> None:
     clock = Clock()
-    options = {} if waits else {"pagerduty": {"after": []}}
+    options: dict[str, dict[str, Any]] = {} if waits else {"pagerduty": {"after": []}}
     system = make_system(clock=clock, options=options)
     pagerduty = system.fakes.pagerduty
 
