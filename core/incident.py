@@ -9,7 +9,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import attrs
 from firebell.core.errors import CommandRefused
@@ -36,6 +37,7 @@ from firebell.core.timeline_events import (
 )
 
 __all__ = [
+    "Fold",
     "FollowUp",
     "Incident",
     "IncidentState",
@@ -242,72 +244,107 @@ def apply(incident: Incident | None, recorded: RecordedEvent) -> Incident:
         return _created(recorded, data)
     if incident is None:
         raise ValueError(f"{recorded.incident_id}: {recorded.type} before incident.created")
+    return attrs.evolve(incident, **_changes(incident, recorded))
+
+
+class Fold:
+    """Incidents built from a whole log read in order, as :func:`apply` builds them.
+
+    For a rebuild of the read model: each stream is kept as a mutable draft of the incident's
+    fields, changed in place by the very changes :func:`apply` makes, and frozen into an
+    :class:`Incident` once at the end, instead of a new frozen copy for every event.
+    """
+
+    def __init__(self) -> None:
+        self._drafts: dict[str, SimpleNamespace] = {}
+
+    def add(self, recorded: RecordedEvent) -> None:
+        """Apply ``recorded`` to its incident."""
+        draft = self._drafts.get(recorded.incident_id)
+        if draft is None or isinstance(recorded.data, IncidentCreated):
+            # The creation, or an event out of place: apply makes it (or raises as it does).
+            incident = apply(None if draft is None else _freeze(draft), recorded)
+            self._drafts[recorded.incident_id] = SimpleNamespace(**_fields_of(incident))
+            return
+        # The draft has the incident's attributes, which is all _changes reads.
+        draft.__dict__.update(_changes(cast(Incident, draft), recorded))
+
+    def incidents(self) -> list[Incident]:
+        """Every incident built so far, in the order of their creation."""
+        return [_freeze(draft) for draft in self._drafts.values()]
+
+
+def _fields_of(incident: Incident) -> dict[str, Any]:
+    return {field.name: getattr(incident, field.name) for field in attrs.fields(Incident)}
+
+
+def _freeze(draft: SimpleNamespace) -> Incident:
+    return Incident(**vars(draft))
+
+
+def _changes(incident: Incident, recorded: RecordedEvent) -> dict[str, Any]:
+    """The fields ``recorded`` (not a creation) changes in ``incident``, with their new values."""
     at = recorded.occurred_at
-    # Every event moves these; each case below evolves the incident once, with its own changes.
+    # Every event moves these.
     moved: dict[str, Any] = {
         "version": recorded.version,
         "updated_at": at,
         "last_position": recorded.position,
     }
-    match data:
+    match recorded.data:
         case IncidentResolved():
-            return attrs.evolve(
-                incident,
-                state=IncidentState.RESOLVED,
-                resolved_at=at,
-                resolved_by=recorded.actor,
+            return {
                 **moved,
-            )
+                "state": IncidentState.RESOLVED,
+                "resolved_at": at,
+                "resolved_by": recorded.actor,
+            }
         case IncidentReopened():
-            return attrs.evolve(
-                incident,
-                state=IncidentState.OPEN,
-                resolved_at=None,
-                resolved_by=None,
-                reopened_at=at,
+            return {
                 **moved,
-            )
+                "state": IncidentState.OPEN,
+                "resolved_at": None,
+                "resolved_by": None,
+                "reopened_at": at,
+            }
         case IncidentClosed():
-            return attrs.evolve(
-                incident,
-                state=IncidentState.CLOSED,
-                closed_at=at,
-                closed_by=recorded.actor,
+            return {
                 **moved,
-            )
+                "state": IncidentState.CLOSED,
+                "closed_at": at,
+                "closed_by": recorded.actor,
+            }
         case SeverityChanged(severity=severity):
-            return attrs.evolve(incident, severity=severity, **moved)
+            return {**moved, "severity": severity}
         case StatusUpdatePosted():
-            return attrs.evolve(
-                incident,
-                last_update_at=at,
-                first_update_at=incident.first_update_at or at,
+            return {
                 **moved,
-            )
+                "last_update_at": at,
+                "first_update_at": incident.first_update_at or at,
+            }
         case CommanderAssigned(commander=commander):
-            return attrs.evolve(incident, commander=commander, **moved)
+            return {**moved, "commander": commander}
         case ResourceLinked(
             plugin=plugin, kind=kind, external_id=external_id, url=url, title=title
         ):
             resource = Resource(plugin, kind, external_id, url, title)
-            return attrs.evolve(incident, resources=(*incident.resources, resource), **moved)
+            return {**moved, "resources": (*incident.resources, resource)}
         case IntegrationFailed(plugin=plugin):
             failing = incident.failing_plugins
-            return attrs.evolve(
-                incident,
-                failing_plugins=failing if plugin in failing else (*failing, plugin),
+            return {
                 **moved,
-            )
+                "failing_plugins": failing if plugin in failing else (*failing, plugin),
+            }
         case IntegrationRecovered(plugin=plugin):
             kept = tuple(p for p in incident.failing_plugins if p != plugin)
-            return attrs.evolve(incident, failing_plugins=kept, **moved)
+            return {**moved, "failing_plugins": kept}
         case TimelineEntryAdded() | TimelineEntryRemoved() | FollowUpAdded() | FollowUpDone():
-            return attrs.evolve(incident, **_record(incident, recorded), **moved)
+            return {**moved, **_record(incident, recorded)}
         case ReminderSent(kind=kind):
             others = tuple(r for r in incident.reminders if r.kind != kind)
-            return attrs.evolve(incident, reminders=(*others, Reminded(kind, at)), **moved)
+            return {**moved, "reminders": (*others, Reminded(kind, at))}
     # Events added by later versions or by plugins only move the version.
-    return attrs.evolve(incident, **moved)
+    return moved
 
 
 def _record(incident: Incident, recorded: RecordedEvent) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from firebell.core.database import create_database_engine, database_errors, redact_url
 from firebell.core.errors import ConcurrencyConflict, IncidentNotFound
 from firebell.core.events import Event, RecordedEvent, ResourceLinked
-from firebell.core.incident import Incident, IncidentState, apply
+from firebell.core.incident import Fold, Incident, IncidentState, apply
 from firebell.core.schema import commands, deliveries, events, incidents, resources
 from firebell.core.serialization import converter, dump_event, load_event
 from sqlalchemy.exc import IntegrityError
@@ -479,7 +479,7 @@ class EventStore:
         Runs in one write transaction, so readers see the old model until the new one is whole.
         ``progress`` is called with the number of events read so far, every batch.
         """
-        states: dict[str, Incident] = {}
+        fold = Fold()
         # The resources table as the appends leave it: one row per key, the last link wins.
         linked: dict[tuple[str, str, str], dict[str, Any]] = {}
         count = 0
@@ -505,7 +505,7 @@ class EventStore:
                     event = RecordedEvent(
                         incident_id, version, position, occurred_at, actor, causation_id, data
                     )
-                    states[incident_id] = apply(states.get(incident_id), event)
+                    fold.add(event)
                     if isinstance(data, ResourceLinked):
                         linked[(data.kind, data.external_id, data.plugin)] = {
                             "kind": data.kind,
@@ -520,7 +520,7 @@ class EventStore:
                     progress(count)
             connection.execute(incidents.delete())
             connection.execute(resources.delete())
-            rows_out = [_incident_row(incident) for incident in states.values()]
+            rows_out = [_incident_row(incident) for incident in fold.incidents()]
             for start in range(0, len(rows_out), _WRITE_BATCH):
                 connection.execute(incidents.insert(), rows_out[start : start + _WRITE_BATCH])
             resource_rows = list(linked.values())
