@@ -57,6 +57,8 @@ _INSERT_EVENT = events.insert().returning(events.c.position)
 _INSERT_INCIDENT = incidents.insert()
 _UPDATE_INCIDENT = incidents.update().where(incidents.c.id == sa.bindparam("current_id"))
 _SELECT_COMMAND = sa.select(commands).where(commands.c.idempotency_key == sa.bindparam("key"))
+_INSERT_DELIVERIES = deliveries.insert()
+_INSERT_COMMAND = commands.insert()
 _PG_LOCK = sa.select(sa.func.pg_advisory_xact_lock(_PG_APPEND_LOCK))
 
 
@@ -286,7 +288,7 @@ class EventStore:
         self._insert_deliveries(connection, recorded, subscribers, occurred_at)
         if idempotency_key is not None and recorded:
             connection.execute(
-                commands.insert(),
+                _INSERT_COMMAND,
                 {
                     "idempotency_key": idempotency_key,
                     "incident_id": incident_id,
@@ -341,7 +343,7 @@ class EventStore:
             for plugin in subscribers
         ]
         if rows:
-            connection.execute(deliveries.insert(), rows)
+            connection.execute(_INSERT_DELIVERIES, rows)
 
     # -- idempotency -----------------------------------------------------------------------
 
