@@ -3,7 +3,9 @@
 Rows are written in the same transaction as their event, so nothing committed is ever missed.
 A row is ready when it is due, nobody holds an unexpired lease on it, the same plugin has
 nothing older pending for the same incident (a plugin sees one incident's events in order), and
-the plugins it waits for (``after``) are done with the same event.
+the plugins it waits for (``after``) are done with the same event — or have failed it once: a
+dependency's outage delays its dependants by one attempt, never longer (PagerDuty pages while
+Slack is down, without the channel link).
 """
 
 from __future__ import annotations
@@ -114,6 +116,9 @@ class Outbox:
                     dependency.c.position == deliveries.c.position,
                     dependency.c.plugin.in_(list(waits_for)),
                     dependency.c.status == "pending",
+                    # A dependency that failed once holds nobody back: the pager must not
+                    # wait for Slack to come back before paging.
+                    dependency.c.last_error.is_(None),
                 )
                 .exists(),
             )
@@ -130,15 +135,22 @@ class Outbox:
                 return []
             positions = sorted({row.position for row in candidates})
             siblings = connection.execute(
-                sa.select(deliveries.c.position, deliveries.c.plugin, deliveries.c.status).where(
-                    deliveries.c.position.in_(positions)
-                )
+                sa.select(
+                    deliveries.c.position,
+                    deliveries.c.plugin,
+                    deliveries.c.status,
+                    deliveries.c.last_error,
+                ).where(deliveries.c.position.in_(positions))
             ).all()
-            status = {(row.position, row.plugin): row.status for row in siblings}
+            holding = {
+                (row.position, row.plugin)
+                for row in siblings
+                if row.status == "pending" and row.last_error is None
+            }
             expires = now + lease
             for row in candidates:
                 waits_for = dependencies.get(row.plugin, ())
-                if any(status.get((row.position, dep)) == "pending" for dep in waits_for):
+                if any((row.position, dep) in holding for dep in waits_for):
                     continue
                 connection.execute(
                     deliveries.update()
