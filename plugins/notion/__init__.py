@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from firebell.core import (
     Incident,
     IncidentState,
+    IntegrationFailed,
     Link,
     PermanentPluginError,
     PluginSpec,
@@ -61,11 +62,27 @@ def _page_id(incident: Incident) -> str | None:
 
 
 @hookimpl
-def firebell_incident_created(incident: Incident, config: NotionConfig) -> Link | None:
+def firebell_incident_created(
+    incident: Incident,
+    config: NotionConfig,
+    history: Sequence[RecordedEvent],
+    attempt: int,
+) -> Link | None:
     """Create the post-mortem page (or find the one an interrupted delivery created)."""
     if _page_id(incident) is not None:
         return None
-    return postmortems_for(config).ensure_page(incident)
+    # A first attempt has nothing earlier to find (the attempt counts every claim, so a retry
+    # after a crash is attempt 2); a parked delivery put back by `firebell retry` counts from 1
+    # again, but its failure stays in the log.
+    fresh = attempt == 1 and not _failed_before(history)
+    return postmortems_for(config).ensure_page(incident, fresh=fresh)
+
+
+def _failed_before(history: Sequence[RecordedEvent]) -> bool:
+    """Whether this plugin ever failed for the incident."""
+    return any(
+        isinstance(e.data, IntegrationFailed) and e.data.plugin == PLUGIN_NAME for e in history
+    )
 
 
 @hookimpl

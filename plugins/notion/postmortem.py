@@ -100,15 +100,17 @@ class Postmortems:
 
     # -- the page ----------------------------------------------------------------------------
 
-    def ensure_page(self, incident: Incident) -> Link:
+    def ensure_page(self, incident: Incident, *, fresh: bool = False) -> Link:
         """The incident's page: found by its ``Incident`` property, or created with the skeleton.
 
         Looking first makes a repeated delivery (the process died after Notion created the page
         but before Firebell recorded it) find that page instead of making a second one.
+        ``fresh``: no earlier attempt can have made the page (a first attempt of a plugin that
+        never failed for the incident), so the page is created without looking.
         """
         plan = self.plan()
         incident_property = plan.columns["incident"][0]
-        page = self.api.find_page(incident_property, incident.id)
+        page = None if fresh else self.api.find_page(incident_property, incident.id)
         if page is None:
             data_source_id = self.api.data_source_id()
             properties = plan.values(self._initial_values(incident))

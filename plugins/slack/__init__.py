@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from firebell.core.config import FirebellConfig
-from firebell.core.events import RecordedEvent
+from firebell.core.events import IntegrationFailed, RecordedEvent, ResourceLinked
 from firebell.core.hookspecs import Link, PluginSpec, hookimpl
 from firebell.core.incident import Incident
 from firebell.plugins.slack.client import make_web_client
@@ -36,7 +36,10 @@ from firebell.plugins.slack.record import (
 )
 from firebell.plugins.slack.workspace import Workspace
 
-__all__ = ["SlackConfig"]
+__all__ = ["PLUGIN_NAME", "SlackConfig"]
+
+#: The name the plugin is installed under (entry point ``slack``); its links carry it.
+PLUGIN_NAME = "slack"
 
 T = TypeVar("T")
 
@@ -47,13 +50,32 @@ def _run(
     incident: Incident,
     config: SlackConfig,
     settings: FirebellConfig,
+    *,
+    first_attempt: bool = False,
+    linked_later: frozenset[tuple[str, str, str]] = frozenset(),
 ) -> T:
     with slack_errors(config.bot_token.env):
         client = make_web_client(
             config.bot_token.reveal(), base_url=config.api_url, timeout=config.timeout
         )
-        delivery = Delivery(Workspace(client), config, event, incident, settings)
+        delivery = Delivery(
+            Workspace(client),
+            config,
+            event,
+            incident,
+            settings,
+            first_attempt=first_attempt,
+            linked_later=linked_later,
+        )
         return action(delivery)
+
+
+def _failed_before(history: Sequence[RecordedEvent]) -> bool:
+    """Whether this plugin ever failed for the incident (a parked delivery put back in the queue
+    by ``firebell retry`` counts its attempts from 1 again, but its failure stays in the log)."""
+    return any(
+        isinstance(e.data, IntegrationFailed) and e.data.plugin == PLUGIN_NAME for e in history
+    )
 
 
 @hookimpl
@@ -85,11 +107,32 @@ def firebell_incident_created(
 
 @hookimpl
 def firebell_incident_resource_linked(
-    event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
+    event: RecordedEvent,
+    incident: Incident,
+    config: SlackConfig,
+    settings: FirebellConfig,
+    history: Sequence[RecordedEvent],
+    attempt: int,
 ) -> list[Link]:
     """Set up the channel once it is linked (topic, invites, bookmarks, summary, DM,
     announcements); bookmark and mention what another plugin linked, update the summary."""
-    return _run(Delivery.resource_linked, event, incident, config, settings)
+    # Every claim counts as an attempt, so a retry after a crash midway is attempt 2 and looks
+    # for what the first one posted; a first attempt has nothing to find.
+    first = attempt == 1 and not _failed_before(history)
+    later = frozenset(
+        (e.data.plugin, e.data.kind, e.data.external_id)
+        for e in history
+        if e.position > event.position and isinstance(e.data, ResourceLinked)
+    )
+    return _run(
+        Delivery.resource_linked,
+        event,
+        incident,
+        config,
+        settings,
+        first_attempt=first,
+        linked_later=later,
+    )
 
 
 @hookimpl

@@ -71,9 +71,12 @@ SUMMARY_KIND = "slack-summary"
 #: The summary is one per incident; its key does not depend on an event's position.
 _SUMMARY_POSITION = 0
 
-#: The set-up calls of a new channel besides the announcements: topic, invites, bookmarks,
-#: summary and the reporter's DM.
-_SETUP_CALLS = 5
+#: The set-up calls of a new channel besides the bookmarks and the announcements: topic,
+#: invites, summary and the reporter's DM.
+_SETUP_CALLS = 4
+
+#: The set-up's runbook bookmark, among the resources it bookmarks (never linked).
+_RUNBOOK_KIND = "runbook"
 
 _GONE = frozenset({"is_archived", "channel_not_found", "message_not_found", "cant_update_message"})
 
@@ -87,6 +90,12 @@ class Delivery:
     event: RecordedEvent
     incident: Incident
     settings: FirebellConfig | None = None
+    #: The first attempt of this delivery by a plugin that never failed for the incident:
+    #: nothing an earlier attempt posted can be there, so posts need not look first.
+    first_attempt: bool = False
+    #: (plugin, kind, external id) of the resources linked by events after this one: their own
+    #: deliveries come next and bookmark them.
+    linked_later: frozenset[tuple[str, str, str]] = frozenset()
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -192,8 +201,12 @@ class Delivery:
         # the calls go side by side, so the set-up takes the longest of them (a lookup and a
         # post) instead of the sum of a dozen round trips to Slack.
         announcements = config.announcement_channels
+        # The runbook, and what other plugins linked before the channel's link (a resource
+        # linked after it is bookmarked by its own delivery, which comes next), each apart.
+        bookmarks = self._bookmarks_due()
         with ThreadPoolExecutor(
-            max_workers=_SETUP_CALLS + len(announcements), thread_name_prefix="firebell-slack"
+            max_workers=_SETUP_CALLS + len(bookmarks) + len(announcements),
+            thread_name_prefix="firebell-slack",
         ) as pool:
             topic = pool.submit(
                 ws.set_topic,
@@ -202,7 +215,7 @@ class Delivery:
                 fresh=channel.fresh,
             )
             invited = pool.submit(ws.invite, channel.id, invitees)
-            bookmarked = pool.submit(self._bookmark_known, channel.id)
+            bookmarked = [pool.submit(self._bookmark, channel.id, r) for r in bookmarks]
             summary = pool.submit(
                 ws.post_once,
                 channel.id,
@@ -223,7 +236,8 @@ class Delivery:
         problems = [
             f"could not invite <@{user}> ({code})" for user, code in invited.result().items()
         ]
-        bookmarked.result()
+        for done in bookmarked:
+            done.result()
         ts = summary.result()
         if incident.resource(SUMMARY_KIND, plugin="slack") is None:
             links.append(
@@ -243,14 +257,23 @@ class Delivery:
             self._setup_warning(channel.id, problems, fresh=channel.fresh)
         return links
 
-    def _bookmark_known(self, channel_id: str) -> None:
+    def _bookmarks_due(self) -> list[Resource]:
+        """What the set-up bookmarks: the runbook, then the resources not linked after it."""
+        due: list[Resource] = []
         if self.config.runbook_url:
-            self.workspace.bookmark(channel_id, "Runbook", self.config.runbook_url, ":book:")
-        for resource in linked_resources(self.incident):
-            self._bookmark(channel_id, resource)
+            due.append(Resource("slack", _RUNBOOK_KIND, "runbook", self.config.runbook_url))
+        due += [
+            r
+            for r in linked_resources(self.incident)
+            if (r.plugin, r.kind, r.external_id) not in self.linked_later
+        ]
+        return due
 
     def _bookmark(self, channel_id: str, resource: Resource) -> None:
         if not resource.url or not resource.url.startswith(("http://", "https://")):
+            return
+        if resource.kind == _RUNBOOK_KIND:
+            self.workspace.bookmark(channel_id, "Runbook", resource.url, ":book:")
             return
         emoji, label = RESOURCE_KINDS.get(resource.kind, (":link:", resource.kind))
         title = (
@@ -294,7 +317,10 @@ class Delivery:
         if data.plugin == "slack":
             if data.kind == "channel" and data.external_id == channel_id:
                 name = (data.title or "").removeprefix("#")
-                return self.set_up(IncidentChannel(data.external_id, name))
+                # A channel's set-up on its first attempt has nothing posted to look for.
+                return self.set_up(
+                    IncidentChannel(data.external_id, name, fresh=self.first_attempt)
+                )
             return []
         if channel_id is None:
             return []

@@ -662,12 +662,16 @@ def test_a_rate_limited_request_waits_for_retry_after(
 def test_transient_failures_are_retried(
     open_with: Any, notion: FakeNotion, fault: Fault, options: dict[str, Any], message: str
 ) -> None:
-    notion.fail_next(r"^/v1/data_sources/.*/query$", fault)
+    # A first attempt creates the page without looking (nothing earlier can exist), so the
+    # creation is what fails; the retry (attempt 2) looks first, and a page the failed call made
+    # after all is found, not made twice.
+    notion.fail_next(r"^/v1/pages$", fault)
     firebell = open_with(document(notion, slack=False, **options))
     name = declare(firebell)
     firebell.deliverer.drain()
 
     the_page(notion)
+    assert len(notion.calls_to(r"^/v1/data_sources/.*/query$")) == 1  # only the retry looked
     failed = [
         e.data for e in firebell.store.select_events(name) if isinstance(e.data, IntegrationFailed)
     ]
@@ -683,6 +687,7 @@ def test_stays_under_notions_rate_limit(make_firebell: MakeFirebell, clock: Cloc
         firebell = make_firebell(doc, environ=ENVIRON, clock=clock, retry_base=0.0)
         name = declare(firebell)
         firebell.engine.resolve(name, actor="U0BOB")
+        firebell.engine.reopen(name, actor="U0BOB")  # a first attempt no longer looks first
         firebell.deliverer.drain()
 
         assert len(notion.calls) >= 8

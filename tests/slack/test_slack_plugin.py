@@ -343,6 +343,35 @@ def test_a_delivery_repeated_after_a_crash_creates_nothing_twice(
     assert failed_deliveries(firebell) == 0
 
 
+def test_a_first_attempt_posts_without_looking_and_a_retry_looks_first(
+    make_firebell: MakeFirebell, fake: FakeSlack
+) -> None:
+    alice = fake.add_user("alice")
+    announcements = fake.add_channel("announcements")
+    firebell = open_firebell(make_firebell, fake, announcement_channels=[announcements])
+
+    incident = declare(firebell, alice)
+
+    # Nothing can be there before a first attempt: no history read, no topic compared.
+    assert calls(fake, "conversations.history") == 0
+    assert calls(fake, "conversations.info") == 0
+    channel_id = channel_of(firebell, incident)
+    assert len(fake.messages(channel_id)) == 1
+    assert len(texts(fake, announcements)) == 1
+
+    # Opening the DM fails past the client's retries after the summary and the announcement
+    # were posted: the set-up is retried (attempt 2) and looks before each post.
+    fake.fail_next("/api/conversations.open", Fault(status=503), times=3)
+    other = declare(firebell, alice, title="Search is slow")
+    assert calls(fake, "conversations.history") > 0
+    other_channel = channel_of(firebell, other)
+    assert len(fake.messages(other_channel)) == 3  # summary, integration failed, recovered
+    assert len(texts(fake, announcements)) == 2
+    dm = fake.dm_channel(alice)
+    assert dm is not None and len(fake.messages(dm.id)) == 2
+    assert failed_deliveries(firebell) == 0
+
+
 def test_a_delivery_retried_after_a_failure_halfway_posts_nothing_twice(
     make_firebell: MakeFirebell, fake: FakeSlack
 ) -> None:

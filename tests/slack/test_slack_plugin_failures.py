@@ -191,6 +191,7 @@ def test_a_linked_document_is_bookmarked_once(make_firebell: MakeFirebell, fake:
             "settings": firebell.settings,
             "attempt": 2,
         },
+        {"history": lambda: firebell.store.select_events(incident.id)},  # as the worker does
     )
 
     assert [(b["title"], b["link"], b["emoji"]) for b in fake.bookmarks(channel_id)] == [
