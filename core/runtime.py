@@ -16,7 +16,7 @@ from firebell.core.plugin_host import PluginHost
 from firebell.core.secrets import Secret
 from firebell.core.store import EventStore
 
-__all__ = ["Firebell", "open_firebell"]
+__all__ = ["Firebell", "open_firebell", "redact_secrets"]
 
 
 def _utcnow() -> datetime:
@@ -35,10 +35,7 @@ class Firebell:
 
     def redact(self, text: str) -> str:
         """``text`` with every configured secret value replaced by its variable's name."""
-        for value in _secrets(self.settings):
-            if value.reveal():
-                text = text.replace(value.reveal(), f"<{value.env}>")
-        return text
+        return redact_secrets(text, self.settings)
 
     def close(self) -> None:
         """Stop delivery threads and close database connections."""
@@ -62,6 +59,14 @@ def _secrets(settings: FirebellConfig) -> list[Secret]:
     for table in settings.plugins.values():
         walk(table.options)
     return found
+
+
+def redact_secrets(text: str, settings: FirebellConfig) -> str:
+    """``text`` with every secret in ``settings`` replaced by ``<VARIABLE>``, its variable's name."""
+    for secret in _secrets(settings):
+        if secret.reveal():
+            text = text.replace(secret.reveal(), f"<{secret.env}>")
+    return text
 
 
 def open_firebell(

@@ -24,6 +24,7 @@ from firebell.core.config import FirebellConfig, parse_config
 from firebell.core.database import redact_url
 from firebell.core.errors import ConfigError
 from firebell.core.plugin_host import InstalledPlugin, PluginHost, create_plugin_manager
+from firebell.core.runtime import redact_secrets
 from firebell.core.secrets import Secret
 from firebell.core.store import EventStore
 
@@ -155,7 +156,7 @@ def _check_plugin(
     try:
         problems = _service_problems(host, name, alone)
     except Exception as error:
-        message = _redact(f"{type(error).__name__}: {error}", alone)
+        message = redact_secrets(f"{type(error).__name__}: {error}", alone)
         checks.append(Check("fail", name, f"the check itself failed: {message}"))
         return True
     if problems is None:
@@ -163,7 +164,7 @@ def _check_plugin(
     elif not problems:
         checks.append(Check("ok", name, "the service accepts the settings"))
     for problem in problems or []:
-        text = _redact(str(problem), alone)
+        text = redact_secrets(str(problem), alone)
         if text.lower().startswith(f"{name}: "):  # "slack: …" would read "fail slack: slack: …"
             text = text[len(name) + 2 :]
         checks.append(Check("fail", name, text))
@@ -201,27 +202,6 @@ def _lines(name: str, result: object) -> list[str]:
     if isinstance(result, str) or not isinstance(result, Sequence):
         raise TypeError(f"plugin {name!r}: firebell_doctor returned {result!r}, not a list of str")
     return [str(item) for item in result]
-
-
-def _redact(text: str, settings: FirebellConfig) -> str:
-    secrets: list[Secret] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, Secret):
-            secrets.append(value)
-        elif isinstance(value, Mapping):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list | tuple):
-            for item in value:
-                walk(item)
-
-    for table in settings.plugins.values():
-        walk(table.options)
-    for secret in secrets:
-        if secret.reveal():
-            text = text.replace(secret.reveal(), f"<{secret.env}>")
-    return text
 
 
 def _check_database(settings: FirebellConfig) -> Check:
@@ -309,10 +289,10 @@ def _check_manifest(config: Any, settings: FirebellConfig) -> Check:
     try:
         problems = manifest_problems(config, manifest)
     except Exception as error:
-        message = _redact(f"{type(error).__name__}: {error}", settings)
+        message = redact_secrets(f"{type(error).__name__}: {error}", settings)
         return Check("fail", "slack app", f"the check itself failed: {message}")
     if problems:
-        return Check("fail", "slack app", _redact("; ".join(problems), settings))
+        return Check("fail", "slack app", redact_secrets("; ".join(problems), settings))
     return Check("ok", "slack app", f"the token has every bot scope {manifest} asks for")
 
 
