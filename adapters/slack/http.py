@@ -14,6 +14,7 @@ import hmac
 import logging
 import time
 from collections.abc import Callable, Sequence
+from urllib.parse import parse_qsl
 
 import sqlalchemy as sa
 from firebell.adapters.slack.parsing import payload_problem
@@ -21,6 +22,9 @@ from firebell.core.errors import DatabaseUnavailable
 from firebell.core.runtime import Firebell
 from slack_bolt import App
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_bolt.context import BoltContext
+from slack_bolt.request import BoltRequest
+from slack_bolt.request.internals import build_context
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -134,7 +138,7 @@ def create_asgi_app(
             log.info("refused a request with a missing, wrong or stale Slack signature")
             return _error(401, "invalid request")
         try:
-            bolt_request = to_bolt_request(request, body)
+            bolt_request = _with_form_body(to_bolt_request(request, body))
         except UnicodeDecodeError:
             return _error(400, "request body is not UTF-8")
         except Exception as error:
@@ -159,3 +163,21 @@ def create_asgi_app(
             Route("/healthz", healthz, methods=["GET"]),
         ]
     )
+
+
+def _with_form_body(bolt_request: BoltRequest) -> BoltRequest:
+    """Re-parse a form body that Bolt took for an interactivity payload.
+
+    Bolt treats any form body containing the text ``payload`` as ``payload=<json>`` and, finding
+    no such field, parses it as empty: ``/incident payload service down`` would be lost. A form
+    without a ``payload`` field is read as the plain form it is.
+    """
+    raw = bolt_request.raw_body
+    if not raw or raw.startswith("{") or "payload" not in raw:
+        return bolt_request
+    form = dict(parse_qsl(raw, keep_blank_values=True))
+    if "payload" in form:
+        return bolt_request
+    bolt_request.body = form
+    bolt_request.context = build_context(BoltContext({}), form)
+    return bolt_request

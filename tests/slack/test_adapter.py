@@ -475,6 +475,13 @@ def test_quick_declare_of_a_long_text_keeps_it_as_the_description(harness: Harne
     assert incident.description == text.strip()
 
 
+def test_a_command_whose_text_says_payload_is_not_lost(harness: Harness) -> None:
+    # Bolt reads any form body containing "payload" as an interactivity payload.
+    harness.reply(harness.command("/incident", "payload service rejects every payload"))
+
+    assert harness.only_incident().title == "payload service rejects every payload"
+
+
 def test_help_lists_the_subcommands_and_severities(harness: Harness) -> None:
     text = harness.reply(harness.command("/incident", "help"))
 
