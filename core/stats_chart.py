@@ -15,8 +15,11 @@ from datetime import timedelta
 from xml.sax.saxutils import escape, quoteattr
 
 from firebell.core.stats import Stats
+from firebell.core.timeline import format_duration
 
 __all__ = ["SEVERITY_COLOURS", "format_duration", "nice_ceiling", "render_chart"]
+
+# format_duration lives with the other wording in core/timeline.py; it is re-exported here.
 
 #: Bar colours by the severity's place in the configured order (most severe first).
 SEVERITY_COLOURS = ("#b3261e", "#e8710a", "#f2b705", "#5b8def", "#8e6cc9", "#3aa394", "#9aa0a6")
@@ -47,21 +50,6 @@ def nice_ceiling(value: float) -> float:
         if value <= step * power:
             return float(step * power)
     return float(10 * power)
-
-
-def format_duration(value: timedelta) -> str:
-    """``40s``, ``12m``, ``1h 05m``, ``2d 3h``."""
-    seconds = max(0, round(value.total_seconds()))
-    days, seconds = divmod(seconds, 86_400)
-    hours, seconds = divmod(seconds, 3_600)
-    minutes, seconds = divmod(seconds, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m"
-    return f"{seconds}s"
 
 
 def _text(x: float, y: float, content: str, **attributes: str | float) -> str:

@@ -9,7 +9,7 @@ channel (pins, reactions, notes), each at the time its message was written, in t
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import attrs
 from firebell.core.events import (
@@ -40,6 +40,7 @@ __all__ = [
     "describe",
     "describe_entry",
     "follow_up_line",
+    "format_duration",
     "incident_timeline",
     "markdown_inline",
     "timeline",
@@ -202,3 +203,18 @@ def incident_timeline(history: Sequence[RecordedEvent]) -> list[TimelineEntry]:
         else:
             lines.extend(timeline([item]))
     return lines
+
+
+def format_duration(value: timedelta) -> str:
+    """``40s``, ``12m``, ``1h 05m``, ``2d 3h``."""
+    seconds = max(0, round(value.total_seconds()))
+    days, seconds = divmod(seconds, 86_400)
+    hours, seconds = divmod(seconds, 3_600)
+    minutes, seconds = divmod(seconds, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m"
+    return f"{seconds}s"

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 
 from firebell.core.config import FirebellConfig
 from firebell.core.incident import Incident, IncidentState, Resource
+from firebell.core.timeline import format_duration
 from firebell.plugins.slack.config import is_user_id
 from firebell.plugins.slack.text import (
     HEADER_LIMIT,
@@ -71,21 +72,6 @@ def link(url: str | None, label: str) -> str:
 def cc_line(usergroups: Sequence[str]) -> str:
     """``cc <!subteam^S1> <!subteam^S2>``, or ``""`` without groups."""
     return "cc " + " ".join(f"<!subteam^{group}>" for group in usergroups) if usergroups else ""
-
-
-def format_duration(duration: timedelta) -> str:
-    """``2d 3h``, ``1h 05m``, ``12m`` or ``40s``."""
-    seconds = max(0, int(duration.total_seconds()))
-    days, seconds = divmod(seconds, 86_400)
-    hours, seconds = divmod(seconds, 3_600)
-    minutes, seconds = divmod(seconds, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m"
-    return f"{seconds}s"
 
 
 def timestamp(moment: datetime) -> str:
