@@ -8,7 +8,7 @@ exception in one never stops another (pluggy would stop at the first raising imp
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import attrs
@@ -38,12 +38,17 @@ class InstalledPlugin:
 
 
 def create_plugin_manager(
-    *, entry_points: bool = True, extra: Mapping[str, object] | None = None
+    *,
+    entry_points: bool = True,
+    extra: Mapping[str, object] | None = None,
+    load: Collection[str] | None = None,
 ) -> tuple[pluggy.PluginManager, dict[str, InstalledPlugin]]:
     """A plugin manager with the hook specs, the entry-point plugins and ``extra`` ones.
 
-    A plugin that fails to import, or whose hooks do not match the specs (a misspelt parameter),
-    is remembered with its error (reported if it is enabled) instead of stopping every command.
+    Every installed plugin is listed; only those named in ``load`` (all when None) are imported,
+    so a command pays for the plugins it uses, not for every vendor client installed. A plugin
+    that fails to import, or whose hooks do not match the specs (a misspelt parameter), is
+    remembered with its error (reported if it is enabled) instead of stopping every command.
     """
     manager = pluggy.PluginManager(ENTRY_POINT_GROUP)
     manager.add_hookspecs(hookspecs)
@@ -51,6 +56,9 @@ def create_plugin_manager(
     if entry_points:
         for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
             source = _source_of(entry_point)
+            if load is not None and entry_point.name not in load:
+                installed.setdefault(entry_point.name, InstalledPlugin(entry_point.name, source))
+                continue
             try:
                 plugin = entry_point.load()
             except Exception as error:
@@ -125,7 +133,9 @@ class PluginHost:
         extra: Mapping[str, object] | None = None,
     ) -> PluginHost:
         """Load the installed plugins and configure those ``settings`` switch on."""
-        manager, installed = create_plugin_manager(entry_points=entry_points, extra=extra)
+        manager, installed = create_plugin_manager(
+            entry_points=entry_points, extra=extra, load=settings.enabled_plugins()
+        )
         return cls(settings, manager, installed)
 
     def _configure(self) -> None:

@@ -29,6 +29,7 @@ from firebell.core import (
     IncidentState,
     open_firebell,
 )
+from firebell.core.plugin_host import create_plugin_manager
 
 from firebell import __version__
 
@@ -317,8 +318,12 @@ def plugins(state: CliState, as_json: bool) -> None:
     """List plugins: enabled or not, where from, backlog and last error."""
     firebell = state.open()
     backlog = firebell.deliverer.outbox.backlog()
+    # The host imported only the enabled plugins; import the others too, to report their errors.
+    _, everything = create_plugin_manager()
     rows = []
-    for name, installed in sorted(firebell.host.installed.items()):
+    for name, installed in sorted({**everything, **firebell.host.installed}.items()):
+        if name not in firebell.host.enabled and name in everything:
+            installed = everything[name]
         figures = backlog.get(name)
         rows.append(
             {
