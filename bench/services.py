@@ -52,6 +52,7 @@ from firebell.testing.fake_statuspage import (
     STATUSPAGE_PAGE_ID,
     FakeStatuspage,
 )
+from firebell.testing.plugins_toml import to_toml
 
 __all__ = [
     "REPORTER",
@@ -332,38 +333,6 @@ def _serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.01)
     return server, thread, f"http://127.0.0.1:{port}"
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # a JSON string is a valid TOML basic string
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return (
-            "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
-        )
-    raise TypeError(f"cannot write {value!r} as TOML")
-
-
-def to_toml(document: dict[str, Any]) -> str:
-    """``plugins.toml`` for ``document`` (tables of plain values, as :func:`parse_config` takes)."""
-    lines: list[str] = []
-    for table, values in document.items():
-        if table == "plugins":
-            for plugin, options in values.items():
-                lines.append(f"[plugins.{plugin}]")
-                lines += [f"{key} = {_toml_value(v)}" for key, v in options.items()]
-                lines.append("")
-            continue
-        lines.append(f"[{table}]")
-        lines += [f"{key} = {_toml_value(v)}" for key, v in values.items()]
-        lines.append("")
-    return "\n".join(lines)
 
 
 def _free_port() -> int:

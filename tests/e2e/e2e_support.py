@@ -45,6 +45,7 @@ from firebell.testing.fake_statuspage import (
     STATUSPAGE_PAGE_ID,
     FakeStatuspage,
 )
+from firebell.testing.plugins_toml import to_toml
 
 __all__ = [
     "REPORTER",
@@ -248,37 +249,6 @@ def _plugin_tables(fakes: Fakes, folder: Path, timeout: float) -> dict[str, dict
         "console": {},
         "markdown": {"folder": str(folder / "postmortems")},
     }
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # a JSON string is a valid TOML basic string
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        items = ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items())
-        return "{ " + items + " }"
-    raise TypeError(f"cannot write {value!r} as TOML")
-
-
-def to_toml(document: Mapping[str, Any]) -> str:
-    """The ``plugins.toml`` text of ``document``."""
-    lines: list[str] = []
-    for table, values in document.items():
-        if table == "plugins":
-            for plugin, options in values.items():
-                lines.append(f"[plugins.{plugin}]")
-                lines += [f"{key} = {_toml_value(v)}" for key, v in options.items()]
-                lines.append("")
-            continue
-        lines.append(f"[{table}]")
-        lines += [f"{key} = {_toml_value(v)}" for key, v in values.items()]
-        lines.append("")
-    return "\n".join(lines)
 
 
 def declare_form(
