@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import socket
 import sys
 import threading
-import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
@@ -38,7 +36,7 @@ from firebell.testing import slack_requests as sr
 from firebell.testing.fake_http import Answer, FakeService, Request
 from firebell.testing.fake_notion import NOTION_DATABASE_ID, NOTION_TOKEN, FakeNotion
 from firebell.testing.fake_pagerduty import FakePagerDuty
-from firebell.testing.fake_slack import BOT_TOKEN, TEAM_ID, FakeSlack
+from firebell.testing.fake_slack import BOT_TOKEN, FakeSlack
 from firebell.testing.fake_statuspage import (
     STATUSPAGE_API_KEY,
     STATUSPAGE_COMPONENT_API,
@@ -46,8 +44,10 @@ from firebell.testing.fake_statuspage import (
     FakeStatuspage,
 )
 from firebell.testing.plugins_toml import to_toml
+from firebell.testing.slack_side import GENERAL, REPORTER, Sent, SlackSide, wait_for
 
 __all__ = [
+    "GENERAL",
     "REPORTER",
     "RESPONDER",
     "RUNBOOK",
@@ -73,28 +73,12 @@ __all__ = [
 
 T = TypeVar("T")
 
-REPORTER = "U0000REPORT"
 RESPONDER = "U0000RESPOND"
 STRANGER = "U0000STRANGE"
-GENERAL = "C0000GENERAL"
 RUNBOOK = "https://wiki.example.com/incident-runbook"
 
 #: Every plugin Firebell ships, as ``firebell plugins`` lists them.
 BUILT_IN = ("console", "markdown", "notion", "pagerduty", "slack", "statuspage")
-
-
-def wait_for(
-    predicate: Callable[[], T | None], *, timeout: float = 10.0, what: str = "condition"
-) -> T:
-    """Poll ``predicate`` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 class Clock:
@@ -276,15 +260,6 @@ def summary_form(text: str | None = None) -> dict[str, dict[str, dict[str, Any]]
 
 
 @attrs.frozen
-class Sent:
-    """A slash command as sent: its HTTP answer, trigger id and reply address."""
-
-    response: httpx.Response
-    trigger_id: str
-    response_url: str
-
-
-@attrs.frozen
 class Outcome:
     """What one ``firebell`` command gave: exit code, standard output, standard error."""
 
@@ -297,98 +272,8 @@ class Outcome:
         return json.loads(self.stdout)
 
 
-class SlackSide:
-    """Slack's side of the conversation with a Firebell app at ``events_url``: slash commands and
-    modal submissions signed as Slack signs them; the fake Slack records what the app did."""
-
-    def __init__(self, slack: FakeSlack, events_url: str, signing_secret: str) -> None:
-        self.slack = slack
-        self.events_url = events_url
-        self.signing_secret = signing_secret
-        self.http = httpx.Client(timeout=30)
-
-    def post(self, body: bytes, **options: Any) -> httpx.Response:
-        """POST a body to the app, signed with the signing secret."""
-        return sr.send(
-            self.events_url, body, signing_secret=self.signing_secret, client=self.http, **options
-        )
-
-    def command(
-        self,
-        command: str,
-        text: str = "",
-        *,
-        user_id: str = REPORTER,
-        channel_id: str = GENERAL,
-        trigger_id: str | None = None,
-    ) -> Sent:
-        """Send a slash command; its reply comes to a ``response_url`` on the fake."""
-        trigger = trigger_id or self.slack.issue_trigger_id()
-        reply_to = (
-            f"{self.slack.url}/commands/{TEAM_ID}/{secrets.randbelow(10**9)}/{secrets.token_hex(8)}"
-        )
-        body = sr.slash_command(
-            command,
-            text,
-            user_id=user_id,
-            channel_id=channel_id,
-            trigger_id=trigger,
-            response_url=reply_to,
-        )
-        response = self.post(body)
-        assert response.status_code == 200, response.text
-        return Sent(response, trigger, reply_to)
-
-    def replies(self, sent: Sent) -> list[str]:
-        """The texts replied to ``sent`` so far."""
-        path = httpx.URL(sent.response_url).path
-        return [json.loads(c.request.body)["text"] for c in self.slack.calls if c.path == path]
-
-    def reply(self, sent: Sent) -> str:
-        """The first reply to ``sent``, once it arrives."""
-        return wait_for(lambda: self.replies(sent), what=f"a reply to {sent.trigger_id}")[0]
-
-    def opened_view(self, sent: Sent) -> dict[str, Any]:
-        """The modal opened with ``sent``'s trigger id."""
-
-        def find() -> dict[str, Any] | None:
-            for call in self.slack.calls_to(r"/api/views\.open$"):
-                params = call.request.json()
-                if call.status != 200 or params.get("trigger_id") != sent.trigger_id:
-                    continue
-                view = params["view"]
-                view = json.loads(view) if isinstance(view, str) else view
-                for opened in self.slack.opened_views:
-                    if opened["private_metadata"] == view["private_metadata"]:
-                        return dict(opened)
-            return None
-
-        return wait_for(find, what=f"views.open with {sent.trigger_id}")
-
-    def submit(
-        self,
-        view: Mapping[str, Any],
-        values: Mapping[str, Mapping[str, Mapping[str, Any]]],
-        *,
-        user_id: str = REPORTER,
-        retry_num: int | None = None,
-        client: httpx.Client | None = None,
-    ) -> httpx.Response:
-        """Submit ``view`` with ``values`` (``retry_num``: as Slack's retry of it)."""
-        body = sr.view_submission(
-            view["callback_id"],
-            values,
-            user_id=user_id,
-            view_id=view["id"],
-            private_metadata=view["private_metadata"],
-        )
-        return sr.send(
-            self.events_url,
-            body,
-            signing_secret=self.signing_secret,
-            client=client or self.http,
-            retry_num=retry_num,
-        )
+class EndToEndSlack(SlackSide):
+    """Slack's side, with the end-to-end tests' declare form."""
 
     def submit_declare_form(self, title: str, *, user_id: str = REPORTER, **form: Any) -> Sent:
         """``/incident`` → the form → submitted; returns the command once it was confirmed."""
@@ -400,7 +285,7 @@ class SlackSide:
         return sent
 
 
-class System(SlackSide):
+class System(EndToEndSlack):
     """Firebell with every plugin, the adapter on ``url``, and the fakes behind it."""
 
     def __init__(

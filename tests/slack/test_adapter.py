@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import socket
 import sqlite3
 import threading
@@ -16,7 +15,6 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-import attrs
 import httpx
 import pytest
 import uvicorn
@@ -28,27 +26,14 @@ from hypothesis import strategies as st
 
 from firebell.testing import slack_requests as sr
 from firebell.testing.fake_http import Answer, Request
-from firebell.testing.fake_slack import BOT_TOKEN, TEAM_ID, FakeSlack
+from firebell.testing.fake_slack import BOT_TOKEN, FakeSlack
 from firebell.testing.pytest_plugin import MakeFirebell
+from firebell.testing.slack_side import GENERAL, REPORTER, Sent, SlackSide, wait_for
 
-REPORTER = "U0000REPORT"
 RESPONDER = "U0000RESPOND"
 STRANGER = "U0000STRANGE"
-GENERAL = "C0000GENERAL"
 
 T = Any
-
-
-def wait_for(predicate: Callable[[], T], *, timeout: float = 5.0, what: str = "condition") -> T:
-    """Poll ``predicate`` until it returns something truthy (the adapter works after its ack)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 class ChannelLinker:
@@ -68,104 +53,21 @@ class ChannelLinker:
         return Link(kind="channel", external_id=channel_id)
 
 
-@attrs.define
-class Sent:
-    """A slash command as sent: its HTTP answer, trigger id and reply address."""
-
-    response: httpx.Response
-    trigger_id: str
-    response_url: str
-
-
-class Harness:
+class Harness(SlackSide):
     """The adapter served by uvicorn on an ephemeral port, and the fake Slack it talks to."""
 
     def __init__(self, firebell: Firebell, fake: FakeSlack, url: str) -> None:
+        super().__init__(fake, url + "/slack/events")
         self.firebell = firebell
         self.fake = fake
         self.url = url
-        self.events_url = url + "/slack/events"
-        self.http = httpx.Client(timeout=10)
-
-    # -- sending -----------------------------------------------------------------------------
-
-    def post(self, body: bytes, **options: Any) -> httpx.Response:
-        return sr.send(self.events_url, body, client=self.http, **options)
-
-    def command(
-        self,
-        command: str,
-        text: str = "",
-        *,
-        user_id: str = REPORTER,
-        channel_id: str = GENERAL,
-        trigger_id: str | None = None,
-    ) -> Sent:
-        trigger = trigger_id or self.fake.issue_trigger_id()
-        reply_to = (
-            f"{self.fake.url}/commands/{TEAM_ID}/{secrets.randbelow(10**9)}/{secrets.token_hex(8)}"
-        )
-        body = sr.slash_command(
-            command,
-            text,
-            user_id=user_id,
-            channel_id=channel_id,
-            trigger_id=trigger,
-            response_url=reply_to,
-        )
-        response = self.post(body)
-        assert response.status_code == 200, response.text
-        return Sent(response, trigger, reply_to)
-
-    def submit(
-        self,
-        view: Mapping[str, Any],
-        values: Mapping[str, Mapping[str, Mapping[str, Any]]],
-        *,
-        user_id: str = REPORTER,
-        retry_num: int | None = None,
-    ) -> httpx.Response:
-        body = sr.view_submission(
-            view["callback_id"],
-            values,
-            user_id=user_id,
-            view_id=view["id"],
-            private_metadata=view["private_metadata"],
-        )
-        return self.post(body, retry_num=retry_num)
-
-    # -- observing ---------------------------------------------------------------------------
-
-    def replies(self, sent: Sent) -> list[dict[str, Any]]:
-        path = httpx.URL(sent.response_url).path
-        return [json.loads(c.request.body) for c in self.fake.calls if c.path == path]
 
     def reply(self, sent: Sent) -> str:
         """The text of the (first) ephemeral reply to ``sent``, once it arrives."""
-        replies = wait_for(lambda: self.replies(sent), what=f"a reply to {sent.trigger_id}")
+        replies = wait_for(lambda: self.reply_payloads(sent), what=f"a reply to {sent.trigger_id}")
         assert replies[0]["response_type"] == "ephemeral"
         text: str = replies[0]["text"]
         return text
-
-    def opened_view(self, sent: Sent) -> dict[str, Any]:
-        """The modal opened with ``sent``'s trigger id."""
-
-        def find() -> dict[str, Any] | None:
-            for call in self.fake.calls_to(r"/api/views\.open$"):
-                params = call.request.json()
-                if call.status != 200 or params.get("trigger_id") != sent.trigger_id:
-                    continue
-                view = params["view"]
-                view = json.loads(view) if isinstance(view, str) else view
-                return next(
-                    v
-                    for v in self.fake.opened_views
-                    if v["private_metadata"] == view["private_metadata"]
-                )
-            return None
-
-        found: dict[str, Any] = wait_for(find, what=f"views.open with {sent.trigger_id}")
-        return found
 
     def incidents(self) -> list[Incident]:
         return self.firebell.store.list_incidents()
