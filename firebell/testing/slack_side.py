@@ -18,7 +18,15 @@ import httpx
 from firebell.testing import slack_requests as sr
 from firebell.testing.fake_slack import TEAM_ID, FakeSlack
 
-__all__ = ["GENERAL", "REPORTER", "Sent", "SlackSide", "wait_for"]
+__all__ = [
+    "GENERAL",
+    "REPORTER",
+    "Sent",
+    "SlackSide",
+    "declare_form",
+    "summary_form",
+    "wait_for",
+]
 
 T = TypeVar("T")
 
@@ -40,6 +48,30 @@ def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.01)
+
+
+def declare_form(
+    title: str | None = "Checkout is down",
+    *,
+    description: str | None = "Error rate above 20% since 14:00",
+    severity: str | None = "SEV1",
+    customer_facing: bool = False,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """The declare form's ``state.values`` as Slack sends them (None: a field left empty)."""
+    checked = [{"value": "customer_facing", "text": {"type": "plain_text", "text": "x"}}]
+    return {
+        "title": {"value": sr.plain_text_value(title)},
+        "description": {"value": sr.plain_text_value(description)},
+        "severity": {"value": sr.static_select_value(severity)},
+        "customer_facing": {
+            "value": {"type": "checkboxes", "selected_options": checked if customer_facing else []}
+        },
+    }
+
+
+def summary_form(text: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+    """The resolve or close confirmation's ``state.values``."""
+    return {"summary": {"value": sr.plain_text_value(text)}}
 
 
 @attrs.frozen

@@ -33,6 +33,7 @@ from firebell.core.config import load_config
 from firebell.core.incident import Incident
 
 from firebell.testing import slack_requests as sr
+from firebell.testing import slack_side
 from firebell.testing.fake_http import Answer, FakeService, Request
 from firebell.testing.fake_notion import NOTION_DATABASE_ID, NOTION_TOKEN, FakeNotion
 from firebell.testing.fake_pagerduty import FakePagerDuty
@@ -44,7 +45,7 @@ from firebell.testing.fake_statuspage import (
     FakeStatuspage,
 )
 from firebell.testing.plugins_toml import to_toml
-from firebell.testing.slack_side import GENERAL, REPORTER, Sent, SlackSide, wait_for
+from firebell.testing.slack_side import GENERAL, REPORTER, Sent, SlackSide, summary_form, wait_for
 
 __all__ = [
     "GENERAL",
@@ -242,21 +243,10 @@ def declare_form(
     severity: str | None = "SEV1",
     customer_facing: bool = True,
 ) -> dict[str, dict[str, dict[str, Any]]]:
-    """The declare form's ``state.values`` as Slack sends them."""
-    checked = [{"value": "customer_facing", "text": {"type": "plain_text", "text": "x"}}]
-    return {
-        "title": {"value": sr.plain_text_value(title)},
-        "description": {"value": sr.plain_text_value(description)},
-        "severity": {"value": sr.static_select_value(severity)},
-        "customer_facing": {
-            "value": {"type": "checkboxes", "selected_options": checked if customer_facing else []}
-        },
-    }
-
-
-def summary_form(text: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
-    """The resolve or close confirmation's ``state.values``."""
-    return {"summary": {"value": sr.plain_text_value(text)}}
+    """The declare form as these tests fill it: customer facing, so Statuspage takes part."""
+    return slack_side.declare_form(
+        title, description=description, severity=severity, customer_facing=customer_facing
+    )
 
 
 @attrs.frozen

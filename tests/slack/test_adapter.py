@@ -28,7 +28,8 @@ from firebell.testing import slack_requests as sr
 from firebell.testing.fake_http import Answer, Request
 from firebell.testing.fake_slack import BOT_TOKEN, FakeSlack
 from firebell.testing.pytest_plugin import MakeFirebell
-from firebell.testing.slack_side import GENERAL, REPORTER, Sent, SlackSide, wait_for
+from firebell.testing.slack_side import GENERAL, REPORTER, Sent, SlackSide, summary_form, wait_for
+from firebell.testing.slack_side import declare_form as form
 
 RESPONDER = "U0000RESPOND"
 STRANGER = "U0000STRANGE"
@@ -93,29 +94,6 @@ class Harness(SlackSide):
         resource = current.resource("channel")
         assert resource is not None
         return resource.external_id
-
-
-def form(
-    title: str | None = "Checkout is down",
-    *,
-    description: str | None = "Error rate above 20% since 14:00",
-    severity: str | None = "SEV1",
-    customer_facing: bool = False,
-) -> dict[str, dict[str, dict[str, Any]]]:
-    """The declare form's ``state.values`` as Slack sends them."""
-    checked = [{"value": "customer_facing", "text": {"type": "plain_text", "text": "x"}}]
-    return {
-        "title": {"value": sr.plain_text_value(title)},
-        "description": {"value": sr.plain_text_value(description)},
-        "severity": {"value": sr.static_select_value(severity)},
-        "customer_facing": {
-            "value": {"type": "checkboxes", "selected_options": checked if customer_facing else []}
-        },
-    }
-
-
-def summary_form(text: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
-    return {"summary": {"value": sr.plain_text_value(text)}}
 
 
 def _record_reply(request: Request) -> Answer:
