@@ -54,6 +54,7 @@ __all__ = [
     "RUNBOOK",
     "STRANGER",
     "Clock",
+    "EndToEndSlack",
     "Fakes",
     "Hold",
     "MakeSystem",

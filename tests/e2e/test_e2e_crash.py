@@ -22,9 +22,9 @@ from pathlib import Path
 import httpx
 import pytest
 from e2e_support import (
+    EndToEndSlack,
     Fakes,
     Secrets,
-    SlackSide,
     holding,
     plugins_document,
     start_fakes,
@@ -153,7 +153,7 @@ def test_a_process_killed_mid_delivery_finishes_after_a_restart_without_doubles(
         store = EventStore(f"sqlite:///{tmp_path / 'firebell.db'}")
         stack.callback(store.dispose)
         run = stack.enter_context(firebell_run(config, keys, fakes, tmp_path))
-        slack = SlackSide(fakes.slack, run.url + "/slack/events", keys.signing_secret)
+        slack = EndToEndSlack(fakes.slack, run.url + "/slack/events", keys.signing_secret)
         stack.callback(slack.http.close)
 
         # 1. Killed while Slack has created the channel and Statuspage the status incident,
