@@ -72,9 +72,10 @@ def _milestones(
         return match
 
     def dm(stamp: Stamp) -> bool:
+        # To the DM channel, or to the reporter's user id (which opens it on the way).
         return slack("chat.postMessage")(stamp) and str(
             stamp.params().get("channel", "")
-        ).startswith("D")
+        ).startswith(("D", "U"))
 
     def bookmark(stamp: Stamp) -> bool:
         return slack("bookmarks.add", channel_id=channel_id)(stamp) and (

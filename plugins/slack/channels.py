@@ -107,7 +107,8 @@ def ensure_channel(workspace: Workspace, incident: Incident, prefix: str) -> Inc
         if existing is None or name not in existing:
             created = workspace.create_channel(name)
             if created is not None:
-                workspace.set_purpose(created["id"], purpose_for(incident))
+                # The purpose comes with the rest of the set-up: until then a bare channel the
+                # bot created is recognized as this incident's by its name (``_is_ours``).
                 return IncidentChannel(str(created["id"]), name, fresh=True)
             if existing is None:
                 # One listing covers every candidate; a taken name missing from it belongs to a
@@ -115,8 +116,6 @@ def ensure_channel(workspace: Workspace, incident: Incident, prefix: str) -> Inc
                 existing = workspace.find_channels(candidates)
         found = existing.get(name)
         if found is not None and _is_ours(found, incident, team):
-            if not (found.get("purpose") or {}).get("value"):
-                workspace.set_purpose(found["id"], purpose_for(incident))
             return IncidentChannel(str(found["id"]), name)
     raise PermanentPluginError(
         f"no free Slack channel name for {incident.id}: {candidates[0]} and "

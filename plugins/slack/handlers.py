@@ -29,6 +29,7 @@ from firebell.core.incident import Incident, Resource
 from firebell.plugins.slack.channels import (
     IncidentChannel,
     ensure_channel,
+    purpose_for,
     resolved_name,
     unresolved_name,
 )
@@ -71,9 +72,9 @@ SUMMARY_KIND = "slack-summary"
 #: The summary is one per incident; its key does not depend on an event's position.
 _SUMMARY_POSITION = 0
 
-#: The set-up calls of a new channel besides the bookmarks and the announcements: topic,
-#: invites, summary and the reporter's DM.
-_SETUP_CALLS = 4
+#: The set-up calls of a new channel besides the bookmarks and the announcements: purpose,
+#: topic, invites, summary and the reporter's DM.
+_SETUP_CALLS = 5
 
 #: The set-up's runbook bookmark, among the resources it bookmarks (never linked).
 _RUNBOOK_KIND = "runbook"
@@ -115,14 +116,17 @@ class Delivery:
             channel_id, self.key(kind), message, since=self.event.occurred_at, fresh=fresh
         )
 
-    def tell_channel(self, kind: str, text: str) -> None:
-        """Post a line in the incident channel (nothing if there is none or it is gone)."""
+    def tell_channel(self, kind: str, text: str, *, fresh: bool = False) -> None:
+        """Post a line in the incident channel (nothing if there is none or it is gone).
+
+        ``fresh``: this delivery's first attempt, so no earlier attempt posted the line.
+        """
         channel_id = self.channel_id
         if channel_id is None:
             log.info("%s has no Slack channel; not posting %s", self.incident.id, kind)
             return
         try:
-            self.post(channel_id, kind, section_message(text))
+            self.post(channel_id, kind, section_message(text), fresh=fresh)
         except ChannelUnavailable as problem:
             log.warning("cannot post in %s's channel: %s", self.incident.id, problem)
 
@@ -208,6 +212,9 @@ class Delivery:
             max_workers=_SETUP_CALLS + len(bookmarks) + len(announcements),
             thread_name_prefix="firebell-slack",
         ) as pool:
+            purpose = pool.submit(
+                ws.set_purpose, channel.id, purpose_for(incident), fresh=channel.fresh
+            )
             topic = pool.submit(
                 ws.set_topic,
                 channel.id,
@@ -215,7 +222,9 @@ class Delivery:
                 fresh=channel.fresh,
             )
             invited = pool.submit(ws.invite, channel.id, invitees)
-            bookmarked = [pool.submit(self._bookmark, channel.id, r) for r in bookmarks]
+            bookmarked = [
+                pool.submit(self._bookmark, channel.id, r, fresh=channel.fresh) for r in bookmarks
+            ]
             summary = pool.submit(
                 ws.post_once,
                 channel.id,
@@ -232,6 +241,7 @@ class Delivery:
                 for target in announcements
             }
         # Failures surface in the order the calls used to run in, once every call has ended.
+        purpose.result()
         topic.result()
         problems = [
             f"could not invite <@{user}> ({code})" for user, code in invited.result().items()
@@ -269,30 +279,38 @@ class Delivery:
         ]
         return due
 
-    def _bookmark(self, channel_id: str, resource: Resource) -> None:
+    def _bookmark(self, channel_id: str, resource: Resource, *, fresh: bool = False) -> None:
         if not resource.url or not resource.url.startswith(("http://", "https://")):
             return
         if resource.kind == _RUNBOOK_KIND:
-            self.workspace.bookmark(channel_id, "Runbook", resource.url, ":book:")
+            self.workspace.bookmark(channel_id, "Runbook", resource.url, ":book:", fresh=fresh)
             return
         emoji, label = RESOURCE_KINDS.get(resource.kind, (":link:", resource.kind))
         title = (
             truncate(resource.title or label, 80) if resource.kind not in RESOURCE_KINDS else label
         )
-        self.workspace.bookmark(channel_id, title, resource.url, emoji)
+        self.workspace.bookmark(channel_id, title, resource.url, emoji, fresh=fresh)
 
     def _direct_message(self, channel_id: str, *, fresh: bool = False) -> None:
         reporter = self.incident.reporter
         if not is_user_id(reporter):
             return
-        dm = self.workspace.open_dm(reporter)
-        if dm is None:
-            return
         text = (
             f"I've created <#{channel_id}> for incident `{self.incident.id}` "
             f"({safe(self.incident.title, 300)}) and invited you to it."
         )
-        self.post(dm, "dm", section_message(text), fresh=fresh)
+        if fresh:
+            # Nothing to look for yet: posting to the user's id opens the DM on the way, one
+            # round trip instead of conversations.open and then the post.
+            try:
+                self.post(reporter, "dm", section_message(text), fresh=True)
+            except ChannelUnavailable as problem:
+                log.info("cannot send %s a DM: %s", reporter, problem)
+            return
+        dm = self.workspace.open_dm(reporter)
+        if dm is None:
+            return
+        self.post(dm, "dm", section_message(text))
 
     def _setup_warning(self, channel_id: str, problems: Sequence[str], *, fresh: bool) -> None:
         text = (
@@ -322,7 +340,9 @@ class Delivery:
                     IncidentChannel(data.external_id, name, fresh=self.first_attempt)
                 )
             return []
-        if channel_id is None:
+        if channel_id is None or ("slack", "channel", channel_id) in self.linked_later:
+            # No channel yet when this was linked: the channel's set-up, which comes next,
+            # bookmarks it and its summary lists it.
             return []
         resource = Resource(data.plugin, data.kind, data.external_id, data.url, data.title)
         # The bookmark, the line and the summary need only the channel: side by side.
@@ -332,6 +352,7 @@ class Delivery:
                 self.tell_channel,
                 "linked",
                 f"{resource_label(resource)} (from {plugin_label(data.plugin)})",
+                fresh=self.first_attempt,
             )
             refreshed = pool.submit(self.refresh_summary)
         # Failures surface in the order the calls used to run in.

@@ -184,20 +184,26 @@ class Workspace:
         channel: dict[str, Any] = self.client.conversations_info(channel=channel_id)["channel"]
         return channel
 
-    def set_purpose(self, channel_id: str, purpose: str) -> None:
-        """Set the channel's purpose (description)."""
-        self.client.conversations_setPurpose(channel=channel_id, purpose=purpose)
+    def set_purpose(self, channel_id: str, purpose: str, *, fresh: bool = False) -> None:
+        """Set the channel's purpose (description), unless it already is ``purpose``.
+
+        ``fresh``: the channel was just created, so there is no purpose to compare with.
+        """
+        if fresh or self._described(channel_id, "purpose") != purpose:
+            self.client.conversations_setPurpose(channel=channel_id, purpose=purpose)
 
     def set_topic(self, channel_id: str, topic: str, *, fresh: bool = False) -> None:
         """Set the channel's topic, unless it already is ``topic`` (no second system message).
 
         ``fresh``: the channel was just created, so there is no topic to compare with.
         """
-        if not fresh:
-            current = self.channel_info(channel_id).get("topic") or {}
-            if current.get("value") == topic:
-                return
-        self.client.conversations_setTopic(channel=channel_id, topic=topic)
+        if fresh or self._described(channel_id, "topic") != topic:
+            self.client.conversations_setTopic(channel=channel_id, topic=topic)
+
+    def _described(self, channel_id: str, field: str) -> str | None:
+        """The channel's current ``topic`` or ``purpose`` text."""
+        value = (self.channel_info(channel_id).get(field) or {}).get("value")
+        return str(value) if value is not None else None
 
     def invite(self, channel_id: str, users: Sequence[str]) -> dict[str, str]:
         """Invite ``users``; returns the users that could not be invited, with Slack's reason.
@@ -245,11 +251,24 @@ class Workspace:
             if api_error_code(error) != "already_archived":
                 raise
 
-    def bookmark(self, channel_id: str, title: str, link: str, emoji: str | None = None) -> bool:
-        """Bookmark ``link`` in the channel unless a bookmark to it exists; True if added."""
-        existing = self.client.bookmarks_list(channel_id=channel_id).get("bookmarks") or []
-        if any(b.get("link") == link for b in existing):
-            return False
+    def bookmark(
+        self,
+        channel_id: str,
+        title: str,
+        link: str,
+        emoji: str | None = None,
+        *,
+        fresh: bool = False,
+    ) -> bool:
+        """Bookmark ``link`` in the channel unless a bookmark to it exists; True if added.
+
+        ``fresh``: nothing can have bookmarked ``link`` in this channel yet (its set-up's first
+        attempt), so the bookmarks are not listed first.
+        """
+        if not fresh:
+            existing = self.client.bookmarks_list(channel_id=channel_id).get("bookmarks") or []
+            if any(b.get("link") == link for b in existing):
+                return False
         self.client.bookmarks_add(
             channel_id=channel_id, title=title, type="link", link=link, emoji=emoji
         )

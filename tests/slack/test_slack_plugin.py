@@ -359,9 +359,9 @@ def test_a_first_attempt_posts_without_looking_and_a_retry_looks_first(
     assert len(fake.messages(channel_id)) == 1
     assert len(texts(fake, announcements)) == 1
 
-    # Opening the DM fails past the client's retries after the summary and the announcement
-    # were posted: the set-up is retried (attempt 2) and looks before each post.
-    fake.fail_next("/api/conversations.open", Fault(status=503), times=3)
+    # Setting the topic fails past the client's retries while the summary, the DM and the
+    # announcement are posted: the set-up is retried (attempt 2) and looks before each post.
+    fake.fail_next("/api/conversations.setTopic", Fault(status=503), times=3)
     other = declare(firebell, alice, title="Search is slow")
     assert calls(fake, "conversations.history") > 0
     other_channel = channel_of(firebell, other)
@@ -378,9 +378,10 @@ def test_a_delivery_retried_after_a_failure_halfway_posts_nothing_twice(
     alice = fake.add_user("alice")
     announcements = fake.add_channel("announcements")
     firebell = open_firebell(make_firebell, fake, announcement_channels=[announcements])
-    # Opening the DM fails after the channel, topic and summary are done, three times in a row:
-    # more than Slack's client retries by itself, so the delivery fails and runs again.
-    fake.fail_next("/api/conversations.open", Fault(status=503), times=3)
+    # Setting the topic fails while the summary, the DM and the announcement are posted, three
+    # times in a row: more than Slack's client retries by itself, so the delivery fails and
+    # runs again (and finds the DM it sent to the reporter's id in their DM channel).
+    fake.fail_next("/api/conversations.setTopic", Fault(status=503), times=3)
 
     incident = declare(firebell, alice)
 

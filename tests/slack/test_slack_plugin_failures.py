@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from firebell.core import Firebell, Incident, Link, PluginSpec, RetryLater, hookimpl
 from firebell.core.errors import PermanentPluginError
-from firebell.core.events import IntegrationFailed
+from firebell.core.events import IntegrationFailed, ResourceLinked
 from firebell.core.schema import deliveries
 
 from firebell.testing.fake_http import Fault
@@ -22,6 +22,7 @@ from firebell.testing.pytest_plugin import MakeFirebell
 
 PAGER_URL = "https://example.pagerduty.com/incidents/PABC123"
 DOC_URL = "https://notion.example.com/postmortem-abc"
+STATUS_URL = "https://status.example.com/incidents/sp-1"
 
 
 @pytest.fixture
@@ -206,6 +207,41 @@ def test_a_linked_document_is_bookmarked_once(make_firebell: MakeFirebell, fake:
     firebell.engine.close(incident.id, actor="cli:alice")
     firebell.deliverer.drain()
     assert f"Post-mortem: <{DOC_URL}|" in text_of(fake, channel_id, "closed")
+
+
+class StatusPageOpener:
+    """A stand-in for a status page plugin: waits for no one, links a status incident."""
+
+    @hookimpl
+    def firebell_plugin_spec(self) -> PluginSpec:
+        return PluginSpec(after=())
+
+    @hookimpl
+    def firebell_incident_created(self) -> Link:
+        return Link("status-incident", "sp-1", STATUS_URL, "Checkout fails")
+
+
+def test_a_link_recorded_before_the_channel_is_set_up_with_it_not_told_apart(
+    make_firebell: MakeFirebell,
+) -> None:
+    with FakeSlack(delay=0.2) as fake:  # the status incident is linked while Slack creates
+        firebell = open_firebell(make_firebell, fake, others={"statuspage": StatusPageOpener()})
+        incident = declare(firebell)
+
+        linked = [
+            (e.data.plugin, e.data.kind)
+            for e in firebell.store.select_events(incident.id)
+            if isinstance(e.data, ResourceLinked)
+        ]
+        assert linked[:2] == [("statuspage", "status-incident"), ("slack", "channel")]
+        channel_id = channel_of(firebell, incident)
+        # The set-up bookmarked it beside the runbook and its summary lists it; the link's own
+        # delivery, which ran before the channel existed, added nothing.
+        assert [b["link"] for b in fake.bookmarks(channel_id)] == [STATUS_URL]
+        assert kinds_posted(fake, channel_id) == ["summary"]
+        assert STATUS_URL in json.dumps(fake.messages(channel_id)[0].get("blocks"))
+        assert sum(c.path == "/api/bookmarks.list" for c in fake.calls) == 0
+        assert sum(c.path == "/api/conversations.history" for c in fake.calls) == 0
 
 
 # -- Slack itself ----------------------------------------------------------------------------
