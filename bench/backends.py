@@ -8,25 +8,37 @@ doing the same inserts and scans with no SQLAlchemy, cattrs or Firebell in betwe
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 from firebell.core.database import BUSY_TIMEOUT_SECONDS
-from firebell.core.store import EventStore
+from firebell.core.store import _PG_APPEND_LOCK, EventStore
 from sqlalchemy.pool import NullPool
 
-__all__ = ["Backend", "PostgresBackend", "RawLog", "SqliteBackend", "postgres_url"]
+__all__ = [
+    "Backend",
+    "HandEvent",
+    "PostgresBackend",
+    "RawLog",
+    "SqliteBackend",
+    "append_by_hand",
+    "postgres_url",
+]
 
 #: A row of the events table without its position: incident_id, version, event_type,
 #: schema_version, data, occurred_at (as the driver binds it), actor, causation_id.
 EventRow = tuple[str, int, str, int, str, Any, str, str | None]
+#: An event as an append by hand is given it: its type, schema version and payload.
+HandEvent = tuple[str, int, dict[str, Any]]
 #: What a scan hands its rows to, a batch at a time.
 Consume = Callable[[Sequence[Any]], None]
 
@@ -37,6 +49,139 @@ _SCAN_COLUMNS = f"position, {_COLUMNS}"
 _DELIVERY_COLUMNS = (
     "position, plugin, incident_id, event_type, status, attempts, next_attempt_at, updated_at"
 )
+_INCIDENT_SET = (
+    "version = ?, title = ?, severity = ?, state = ?, commander = ?, updated_at = ?, "
+    "last_position = ?, data = ?"
+)
+
+
+def append_by_hand(
+    cursor: Any,
+    mark: str,
+    stream: str,
+    expected_version: int,
+    new_events: Sequence[HandEvent],
+    moment: datetime,
+    actor: str,
+    key: str | None,
+    plugins: Sequence[str],
+    *,
+    bind_time: Callable[[datetime], Any],
+    last_rowid: bool,
+) -> list[int]:
+    """What :meth:`EventStore.insert_events_in` does, with the driver's ``cursor`` alone
+    (``mark``: its parameter mark) inside the caller's transaction; returns the positions.
+
+    Given what an append is given (``new_events`` of ``StatusUpdatePosted`` for the incident
+    ``stream`` at ``expected_version``, their time ``moment`` and ``actor``, the idempotency
+    ``key``, the subscribed ``plugins``), it runs the same statements in the same order and does
+    the same work, on plain data where Firebell has objects: the key looked up; the incident's
+    row read, its JSON decoded (Firebell: into an ``Incident``, with cattrs) and its version
+    checked; each payload encoded and the time bound (``bind_time``); the events inserted (one
+    ``INSERT``, or an ``executemany`` and a read of their positions; ``last_rowid``: a single
+    event's position is the cursor's ``lastrowid``, as on SQLite, else ``RETURNING``); the state
+    changed as ``apply`` changes it for a status update, encoded and written; the outbox rows;
+    the key's row.
+    """
+
+    def sql(text: str) -> str:
+        return text.replace("?", mark)
+
+    if key is not None:
+        cursor.execute(
+            sql(
+                "SELECT incident_id, first_position, last_position FROM commands "
+                "WHERE idempotency_key = ?"
+            ),
+            (key,),
+        )
+        if cursor.fetchone() is not None:
+            raise RuntimeError(f"idempotency key {key!r} is in the log already")
+    cursor.execute(sql("SELECT data FROM incidents WHERE id = ?"), (stream,))
+    fetched = cursor.fetchone()
+    assert fetched is not None, f"no incident {stream}"
+    state = json.loads(fetched[0])
+    if state["version"] != expected_version:
+        raise RuntimeError(f"{stream} is at version {state['version']}, not {expected_version}")
+    at = bind_time(moment)
+    rows = [
+        (
+            stream,
+            expected_version + offset,
+            event_type,
+            schema_version,
+            json.dumps(payload, separators=(",", ":"), sort_keys=True),
+            at,
+            actor,
+            key,
+        )
+        for offset, (event_type, schema_version, payload) in enumerate(new_events, start=1)
+    ]
+    insert = sql(f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+    if len(rows) == 1 and last_rowid:
+        cursor.execute(insert, rows[0])
+        positions = [cursor.lastrowid]
+    elif len(rows) == 1:
+        cursor.execute(insert + " RETURNING position", rows[0])
+        positions = [cursor.fetchone()[0]]
+    else:
+        cursor.executemany(insert, rows)
+        cursor.execute(
+            sql(
+                "SELECT position FROM events WHERE incident_id = ? AND version BETWEEN ? AND ? "
+                "ORDER BY version"
+            ),
+            (stream, rows[0][1], rows[-1][1]),
+        )
+        positions = [position for (position,) in cursor.fetchall()]
+    moment_text = moment.isoformat()  # as Firebell's converter writes a UTC time
+    for row, position in zip(rows, positions, strict=True):
+        state["version"] = row[1]
+        state["updated_at"] = moment_text
+        state["last_position"] = position
+        state["last_update_at"] = moment_text
+        state["first_update_at"] = state["first_update_at"] or moment_text
+    cursor.execute(
+        sql(f"UPDATE incidents SET {_INCIDENT_SET} WHERE id = ?"),
+        (
+            state["version"],
+            state["title"],
+            state["severity"],
+            state["state"],
+            state["commander"],
+            at,
+            state["last_position"],
+            json.dumps(state, separators=(",", ":")),
+            stream,
+        ),
+    )
+    cursor.executemany(
+        sql(f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+        [
+            (position, plugin, stream, row[2], "pending", 0, at, at)
+            for row, position in zip(rows, positions, strict=True)
+            for plugin in plugins
+        ],
+    )
+    if key is not None:
+        cursor.execute(
+            sql(
+                "INSERT INTO commands (idempotency_key, incident_id, first_position, "
+                "last_position) VALUES (?, ?, ?, ?)"
+            ),
+            (key, stream, positions[0], positions[-1]),
+        )
+    return positions
+
+
+def _sqlite_time(moment: datetime) -> str:
+    """A UTC time as Firebell binds it on SQLite: naive UTC text."""
+    return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _postgres_time(moment: datetime) -> datetime:
+    """A UTC time as Firebell binds it on PostgreSQL: the aware datetime."""
+    return moment
 
 
 class RawLog(Protocol):
@@ -49,10 +194,17 @@ class RawLog(Protocol):
         """Insert ``rows`` with ``executemany`` in one transaction."""
 
     def insert_like_firebell(
-        self, row: EventRow, incident_data: str, plugins: Sequence[str]
+        self,
+        stream: str,
+        expected_version: int,
+        new_events: Sequence[HandEvent],
+        moment: datetime,
+        actor: str,
+        key: str | None,
+        plugins: Sequence[str],
     ) -> None:
-        """In one transaction, the SQL an append does: read the incident's row, insert the
-        event, update the incident's row, insert one outbox row per plugin."""
+        """In one transaction, what an append of ``new_events`` does, by hand: see
+        :func:`append_by_hand`."""
 
     def scan(self, consume: Consume | None = None) -> int:
         """Read every event row in position order, handing each batch to ``consume``; returns
@@ -103,20 +255,29 @@ class _SqliteRaw:
         cursor.execute("COMMIT")
 
     def insert_like_firebell(
-        self, row: EventRow, incident_data: str, plugins: Sequence[str]
+        self,
+        stream: str,
+        expected_version: int,
+        new_events: Sequence[HandEvent],
+        moment: datetime,
+        actor: str,
+        key: str | None,
+        plugins: Sequence[str],
     ) -> None:
         cursor = self.connection.cursor()
         cursor.execute("BEGIN IMMEDIATE")
-        cursor.execute("SELECT data FROM incidents WHERE id = ?", (row[0],)).fetchone()
-        position = cursor.execute(self.insert_sql + " RETURNING position", row).fetchone()[0]
-        cursor.execute(
-            "UPDATE incidents SET version = ?, updated_at = ?, last_position = ?, data = ? "
-            "WHERE id = ?",
-            (row[1], row[5], position, incident_data, row[0]),
-        )
-        cursor.executemany(
-            f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(position, p, row[0], row[2], "pending", 0, row[5], row[5]) for p in plugins],
+        append_by_hand(
+            cursor,
+            "?",
+            stream,
+            expected_version,
+            new_events,
+            moment,
+            actor,
+            key,
+            plugins,
+            bind_time=_sqlite_time,
+            last_rowid=True,
         )
         cursor.execute("COMMIT")
 
@@ -166,7 +327,7 @@ class SqliteBackend:
         return _SqliteRaw(database)
 
     def bind_time(self, moment: Any) -> Any:
-        return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+        return _sqlite_time(moment)
 
     def cleanup(self) -> None:
         """Remove the temporary folder."""
@@ -240,24 +401,30 @@ class _PostgresRaw:
         self.connection.commit()
 
     def insert_like_firebell(
-        self, row: EventRow, incident_data: str, plugins: Sequence[str]
+        self,
+        stream: str,
+        expected_version: int,
+        new_events: Sequence[HandEvent],
+        moment: datetime,
+        actor: str,
+        key: str | None,
+        plugins: Sequence[str],
     ) -> None:
         with self.connection.cursor() as cursor:
-            cursor.execute("SELECT data FROM incidents WHERE id = %s", (row[0],))
-            cursor.fetchone()
-            cursor.execute(self.insert_sql + " RETURNING position", row)
-            fetched = cursor.fetchone()
-            assert fetched is not None
-            position = fetched[0]
-            cursor.execute(
-                "UPDATE incidents SET version = %s, updated_at = %s, last_position = %s, "
-                "data = %s WHERE id = %s",
-                (row[1], row[5], position, incident_data, row[0]),
-            )
-            cursor.executemany(
-                f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                [(position, p, row[0], row[2], "pending", 0, row[5], row[5]) for p in plugins],
+            # Firebell's append lock (firebell.core.store), as every append takes it.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_APPEND_LOCK,))
+            append_by_hand(
+                cursor,
+                "%s",
+                stream,
+                expected_version,
+                new_events,
+                moment,
+                actor,
+                key,
+                plugins,
+                bind_time=_postgres_time,
+                last_rowid=False,
             )
         self.connection.commit()
 
@@ -314,7 +481,7 @@ class PostgresBackend:
         return _PostgresRaw(url)
 
     def bind_time(self, moment: Any) -> Any:
-        return moment
+        return _postgres_time(moment)
 
     def cleanup(self) -> None:
         """Close the admin connections."""
