@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import sqlalchemy as sa
 from firebell.core.database import create_database_engine, database_errors, redact_url
+from firebell.core.driver_sql import AppendSql, DriverCursor
 from firebell.core.errors import ConcurrencyConflict, IncidentNotFound
 from firebell.core.events import Event, RecordedEvent, ResourceLinked
 from firebell.core.incident import Fold, Incident, IncidentState, apply
-from firebell.core.schema import commands, deliveries, events, incidents, resources
+from firebell.core.schema import commands, events, incidents, resources
 from firebell.core.serialization import converter, dump_event, load_event
 from sqlalchemy.exc import IntegrityError
 
@@ -51,14 +52,9 @@ _REBUILD_BATCH = (
     .order_by(events.c.position)
     .limit(20000)
 )
-# The statements an append runs, built once.
+# Statements built once (an append runs its own on the driver's cursor: core/driver_sql.py).
 _SELECT_INCIDENT_DATA = sa.select(incidents.c.data).where(incidents.c.id == sa.bindparam("id"))
-_INSERT_EVENT = events.insert().returning(events.c.position)
-_INSERT_INCIDENT = incidents.insert()
-_UPDATE_INCIDENT = incidents.update().where(incidents.c.id == sa.bindparam("current_id"))
 _SELECT_COMMAND = sa.select(commands).where(commands.c.idempotency_key == sa.bindparam("key"))
-_INSERT_DELIVERIES = deliveries.insert()
-_INSERT_COMMAND = commands.insert()
 _PG_LOCK = sa.select(sa.func.pg_advisory_xact_lock(_PG_APPEND_LOCK))
 
 
@@ -138,6 +134,7 @@ class EventStore:
         self.url = url
         self.engine = engine or create_database_engine(url)
         self.is_postgres = self.engine.dialect.name == "postgresql"
+        self._sql = AppendSql.for_dialect(self.engine.dialect.name)
 
     def create_tables(self) -> None:
         """Make the log ready: a new one is created at the newest schema revision.
@@ -249,33 +246,70 @@ class EventStore:
         subscribers: Sequence[str] = (),
     ) -> AppendResult:
         """:meth:`insert_events` inside the caller's write transaction."""
-        if idempotency_key is not None:
+        cursor = DriverCursor(connection)
+        try:
+            return self._append(
+                connection,
+                cursor,
+                incident_id,
+                new_events,
+                actor=actor,
+                occurred_at=occurred_at,
+                expected_version=expected_version,
+                idempotency_key=idempotency_key,
+                subscribers=subscribers,
+            )
+        finally:
+            cursor.close()
+
+    def _append(
+        self,
+        connection: sa.Connection,
+        cursor: DriverCursor,
+        incident_id: str,
+        new_events: Sequence[Event],
+        *,
+        actor: str,
+        occurred_at: datetime,
+        expected_version: int | None,
+        idempotency_key: str | None,
+        subscribers: Sequence[str],
+    ) -> AppendResult:
+        sql = self._sql
+        if (
+            idempotency_key is not None
+            and cursor.execute(sql.select_command, (idempotency_key,)).fetchone() is not None
+        ):
             earlier = self._command_result(connection, idempotency_key)
             if earlier is not None:
                 return earlier
-        current = self.select_incident_in(connection, incident_id)
+        found = cursor.execute(sql.select_incident, (incident_id,)).fetchone()
+        current = _incident_from_json(found[0]) if found is not None else None
         version = current.version if current else 0
         if expected_version is not None and expected_version != version:
             raise ConcurrencyConflict(
                 f"{incident_id} is at version {version}, not {expected_version}: "
                 "someone else changed it at the same moment."
             )
+        # Bound once for every row (with no events to write, a naive time is not refused).
+        at = sql.bind_time(occurred_at) if new_events else None
+        rows = [
+            (
+                incident_id,
+                version + offset,
+                data.type,
+                data.schema_version,
+                dump_event(data),
+                at,
+                actor,
+                idempotency_key,
+            )
+            for offset, data in enumerate(new_events, start=1)
+        ]
+        positions = self._insert_event_rows(cursor, rows)
         recorded: list[RecordedEvent] = []
         incident = current
-        for offset, data in enumerate(new_events, start=1):
-            position = connection.execute(
-                _INSERT_EVENT,
-                {
-                    "incident_id": incident_id,
-                    "version": version + offset,
-                    "event_type": data.type,
-                    "schema_version": data.schema_version,
-                    "data": dump_event(data),
-                    "occurred_at": occurred_at,
-                    "actor": actor,
-                    "causation_id": idempotency_key,
-                },
-            ).scalar_one()
+        for offset, (data, position) in enumerate(zip(new_events, positions, strict=True), 1):
             event = RecordedEvent(
                 incident_id, version + offset, position, occurred_at, actor, idempotency_key, data
             )
@@ -283,67 +317,107 @@ class EventStore:
             incident = apply(incident, event)
         if incident is None:
             raise IncidentNotFound(f"no events to append to {incident_id}")
-        self._save_incident(connection, incident, is_new=current is None)
-        self._save_resources(connection, recorded)
-        self._insert_deliveries(connection, recorded, subscribers, occurred_at)
+        self._save_incident(cursor, incident, is_new=current is None, times=(occurred_at, at))
+        self._save_resources(cursor, recorded)
+        self._insert_deliveries(cursor, recorded, subscribers, at)
         if idempotency_key is not None and recorded:
-            connection.execute(
-                _INSERT_COMMAND,
-                {
-                    "idempotency_key": idempotency_key,
-                    "incident_id": incident_id,
-                    "first_position": recorded[0].position,
-                    "last_position": recorded[-1].position,
-                },
+            cursor.execute(
+                sql.insert_command,
+                (idempotency_key, incident_id, recorded[0].position, recorded[-1].position),
             )
         return AppendResult(tuple(recorded), incident)
 
-    def _save_incident(
-        self, connection: sa.Connection, incident: Incident, *, is_new: bool
-    ) -> None:
-        row = _incident_row(incident)
-        if is_new:
-            connection.execute(_INSERT_INCIDENT, row)
-        else:
-            connection.execute(_UPDATE_INCIDENT, {**row, "current_id": incident.id})
+    def _insert_event_rows(self, cursor: DriverCursor, rows: Sequence[Sequence[Any]]) -> list[int]:
+        """Insert the events rows (of one incident, versions in order); their positions."""
+        sql = self._sql
+        if not rows:
+            return []
+        if len(rows) == 1:
+            done = cursor.execute(sql.insert_event, rows[0])
+            return [done.lastrowid if sql.sqlite else done.fetchone()[0]]
+        cursor.executemany(sql.insert_event, rows)
+        # The versions are this append's alone (the write lock is held, and the unique stream
+        # version refuses anyone else's), so they find exactly the rows just inserted.
+        incident_id, first, last = rows[0][0], rows[0][1], rows[-1][1]
+        done = cursor.execute(sql.select_positions, (incident_id, first, last))
+        return [position for (position,) in done.fetchall()]
 
-    @staticmethod
-    def _save_resources(connection: sa.Connection, recorded: Sequence[RecordedEvent]) -> None:
+    def _save_incident(
+        self,
+        cursor: DriverCursor,
+        incident: Incident,
+        *,
+        is_new: bool,
+        times: tuple[datetime, Any],
+    ) -> None:
+        """Insert or update the incident's row; ``times`` is the append's time and its bound
+        value, which its updated_at (and a new incident's declared_at) usually is."""
+        sql = self._sql
+        row = _incident_row(incident)
+        occurred_at, at = times
+
+        def bind(moment: datetime) -> Any:
+            return at if moment is occurred_at else sql.bind_time(moment)
+
+        updated_at = bind(row["updated_at"])
+        if is_new:
+            cursor.execute(
+                sql.insert_incident,
+                (
+                    row["id"],
+                    row["version"],
+                    row["title"],
+                    row["severity"],
+                    row["state"],
+                    row["commander"],
+                    bind(row["declared_at"]),
+                    updated_at,
+                    row["last_position"],
+                    row["data"],
+                ),
+            )
+        else:
+            cursor.execute(
+                sql.update_incident,
+                (
+                    row["version"],
+                    row["title"],
+                    row["severity"],
+                    row["state"],
+                    row["commander"],
+                    updated_at,
+                    row["last_position"],
+                    row["data"],
+                    row["id"],
+                ),
+            )
+
+    def _save_resources(self, cursor: DriverCursor, recorded: Sequence[RecordedEvent]) -> None:
+        sql = self._sql
         for event in recorded:
             data = event.data
             if not isinstance(data, ResourceLinked):
                 continue
-            key = {"kind": data.kind, "external_id": data.external_id, "plugin": data.plugin}
-            connection.execute(
-                resources.delete().where(*(resources.c[k] == v for k, v in key.items()))
-            )
-            connection.execute(
-                resources.insert(), {**key, "incident_id": event.incident_id, "url": data.url}
-            )
+            key = (data.kind, data.external_id, data.plugin)
+            cursor.execute(sql.delete_resource, key)
+            cursor.execute(sql.insert_resource, (*key, event.incident_id, data.url))
 
-    @staticmethod
     def _insert_deliveries(
-        connection: sa.Connection,
+        self,
+        cursor: DriverCursor,
         recorded: Sequence[RecordedEvent],
         subscribers: Sequence[str],
-        now: datetime,
+        at: Any,
     ) -> None:
-        rows = [
-            {
-                "position": event.position,
-                "plugin": plugin,
-                "incident_id": event.incident_id,
-                "event_type": event.type,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "updated_at": now,
-            }
-            for event in recorded
-            for plugin in subscribers
-        ]
-        if rows:
-            connection.execute(_INSERT_DELIVERIES, rows)
+        """One pending outbox row per event and subscriber; ``at`` is the bound time."""
+        cursor.executemany(
+            self._sql.insert_delivery,
+            [
+                (event.position, plugin, event.incident_id, event.type, "pending", 0, at, at)
+                for event in recorded
+                for plugin in subscribers
+            ],
+        )
 
     # -- idempotency -----------------------------------------------------------------------
 
