@@ -18,7 +18,8 @@ from firebell.core.database import create_database_engine, database_errors, reda
 from firebell.core.driver_sql import AppendSql, DriverCursor
 from firebell.core.errors import ConcurrencyConflict, IncidentNotFound
 from firebell.core.events import Event, RecordedEvent, ResourceLinked
-from firebell.core.incident import Fold, Incident, IncidentState, apply
+from firebell.core.incident import Incident, IncidentState, apply
+from firebell.core.rebuild import rebuild_read_model
 from firebell.core.schema import commands, events, incidents, resources
 from firebell.core.serialization import converter, dump_event, load_event
 from sqlalchemy.exc import IntegrityError
@@ -33,25 +34,6 @@ __all__ = ["AppendResult", "EventStore", "row_to_event"]
 _PG_APPEND_LOCK = 0x0F1EBE11
 # From this offset on, list_incidents seeks the page through the declared_at index.
 _DEEP_OFFSET = 1000
-# Rows per executemany when the read model is written in bulk.
-_WRITE_BATCH = 5000
-# One batch of the log for a rebuild (built once: SQLAlchemy caches its compiled form).
-_REBUILD_BATCH = (
-    sa.select(
-        events.c.position,
-        events.c.incident_id,
-        events.c.version,
-        events.c.occurred_at,
-        events.c.actor,
-        events.c.causation_id,
-        events.c.event_type,
-        events.c.schema_version,
-        events.c.data,
-    )
-    .where(events.c.position > sa.bindparam("after"))
-    .order_by(events.c.position)
-    .limit(20000)
-)
 # Statements built once (an append runs its own on the driver's cursor: core/driver_sql.py).
 _SELECT_INCIDENT_DATA = sa.select(incidents.c.data).where(incidents.c.id == sa.bindparam("id"))
 _SELECT_COMMAND = sa.select(commands).where(commands.c.idempotency_key == sa.bindparam("key"))
@@ -553,53 +535,9 @@ class EventStore:
         """Rebuild the incidents and resources tables from the log; returns the events read.
 
         Runs in one write transaction, so readers see the old model until the new one is whole.
-        ``progress`` is called with the number of events read so far, every batch.
+        ``progress`` is called with the number of events read so far, every batch. How it folds
+        the log fast and still as :func:`~firebell.core.incident.apply` does:
+        :mod:`firebell.core.rebuild`.
         """
-        fold = Fold()
-        # The resources table as the appends leave it: one row per key, the last link wins.
-        linked: dict[tuple[str, str, str], dict[str, Any]] = {}
-        count = 0
         with self.write() as connection:
-            after = 0
-            while True:
-                rows = connection.execute(_REBUILD_BATCH, {"after": after}).all()
-                if not rows:
-                    break
-                # Rows unpacked as tuples: naming each column of a Row costs more than the fold.
-                for (
-                    position,
-                    incident_id,
-                    version,
-                    occurred_at,
-                    actor,
-                    causation_id,
-                    event_type,
-                    schema_version,
-                    payload,
-                ) in rows:
-                    data = load_event(event_type, schema_version, payload)
-                    event = RecordedEvent(
-                        incident_id, version, position, occurred_at, actor, causation_id, data
-                    )
-                    fold.add(event)
-                    if isinstance(data, ResourceLinked):
-                        linked[(data.kind, data.external_id, data.plugin)] = {
-                            "kind": data.kind,
-                            "external_id": data.external_id,
-                            "plugin": data.plugin,
-                            "incident_id": incident_id,
-                            "url": data.url,
-                        }
-                count += len(rows)
-                after = rows[-1][0]
-                if progress is not None:
-                    progress(count)
-            connection.execute(incidents.delete())
-            connection.execute(resources.delete())
-            rows_out = [_incident_row(incident) for incident in fold.incidents()]
-            for start in range(0, len(rows_out), _WRITE_BATCH):
-                connection.execute(incidents.insert(), rows_out[start : start + _WRITE_BATCH])
-            resource_rows = list(linked.values())
-            for start in range(0, len(resource_rows), _WRITE_BATCH):
-                connection.execute(resources.insert(), resource_rows[start : start + _WRITE_BATCH])
-        return count
+            return rebuild_read_model(connection, progress)
