@@ -34,7 +34,7 @@ from firebell.core import (
 )
 from firebell.plugins.pagerduty import events, rest
 from firebell.plugins.pagerduty.checks import check
-from firebell.plugins.pagerduty.client import rest_client, translate_errors
+from firebell.plugins.pagerduty.client import rest_client_for, translate_errors
 from firebell.plugins.pagerduty.config import PagerDutyConfig
 
 __all__ = ["PLUGIN_NAME", "PagerDutyConfig", "check"]
@@ -76,8 +76,8 @@ def firebell_incident_resolved(incident: Incident, config: PagerDutyConfig) -> N
     if config.mode == "events":
         events.resolve(config, paged.external_id)
         return
-    with rest_client(config) as client:
-        rest.resolve_incident(client, config, paged.external_id)
+    client = rest_client_for(config)
+    rest.resolve_incident(client, config, paged.external_id)
 
 
 @hookimpl
@@ -124,8 +124,8 @@ def firebell_incident_severity_changed(
         return None
     urgency = config.urgency_for(new)
     if config.mode == "rest" and urgency != config.urgency_for(previous):
-        with rest_client(config) as client:
-            rest.set_urgency(client, config, paged.external_id, urgency)
+        client = rest_client_for(config)
+        rest.set_urgency(client, config, paged.external_id, urgency)
     return None
 
 
@@ -142,8 +142,8 @@ def firebell_incident_status_update_posted(
     content = (
         f"{event.data.text}\n\n— {event.actor} in Firebell ({incident.id}, update {event.position})"
     )
-    with rest_client(config) as client:
-        rest.add_note(client, config, paged.external_id, content)
+    client = rest_client_for(config)
+    rest.add_note(client, config, paged.external_id, content)
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -165,10 +165,8 @@ def _linked_after(history: Sequence[RecordedEvent], position: int) -> bool:
 
 
 def _still_open(config: PagerDutyConfig, incident_id: str) -> bool:
-    with (
-        rest_client(config) as client,
-        translate_errors(config, f"reading PagerDuty incident {incident_id}"),
-    ):
+    client = rest_client_for(config)
+    with translate_errors(config, f"reading PagerDuty incident {incident_id}"):
         found = client.rget(f"incidents/{incident_id}")
     return isinstance(found, dict) and found.get("status") in ("triggered", "acknowledged")
 
@@ -201,16 +199,16 @@ def _page(
             details={k: v for k, v in details.items() if v},
             channel_url=channel_url,
         )
-    with rest_client(config) as client:
-        return rest.open_incident(
-            client,
-            config,
-            key=key,
-            title=title,
-            urgency=urgency,
-            details=_details(incident, severity, channel),
-            look_first=look_first,
-        )
+    client = rest_client_for(config)
+    return rest.open_incident(
+        client,
+        config,
+        key=key,
+        title=title,
+        urgency=urgency,
+        details=_details(incident, severity, channel),
+        look_first=look_first,
+    )
 
 
 def _details(incident: Incident, severity: str, channel: Resource | None) -> str:

@@ -10,11 +10,13 @@ network error not at all. One hook call then takes at most a few times ``timeout
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterator
+import threading
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import httpx2
 import pagerduty
@@ -25,12 +27,16 @@ __all__ = [
     "RETRY_HINT",
     "error_details",
     "events_client",
+    "events_client_for",
     "failure",
     "json_object",
     "rest_client",
+    "rest_client_for",
     "retry_after_seconds",
     "translate_errors",
 ]
+
+C = TypeVar("C", bound=pagerduty.ApiClient)
 
 RETRY_HINT = "then run `firebell retry --plugin pagerduty`"
 """How a person queues the parked deliveries again once the cause is fixed."""
@@ -73,6 +79,33 @@ def events_client(config: PagerDutyConfig) -> pagerduty.EventsApiV2Client:
     )
     _tune(client, config)
     return client
+
+
+_clients: weakref.WeakKeyDictionary[PagerDutyConfig, pagerduty.ApiClient] = (
+    weakref.WeakKeyDictionary()
+)
+_clients_lock = threading.Lock()
+
+
+def _kept(config: PagerDutyConfig, make: Callable[[PagerDutyConfig], C]) -> C:
+    # One settings object has one mode, so it needs one kind of client only.
+    with _clients_lock:
+        client = _clients.get(config)
+        if client is None:
+            client = _clients[config] = make(config)
+            weakref.finalize(config, client.close)
+        return cast(C, client)
+
+
+def rest_client_for(config: PagerDutyConfig) -> pagerduty.RestApiV2Client:
+    """The REST client of ``config``, made on first use and kept: its connection to PagerDuty
+    stays open between deliveries (no TLS handshake per call); closed with the settings."""
+    return _kept(config, rest_client)
+
+
+def events_client_for(config: PagerDutyConfig) -> pagerduty.EventsApiV2Client:
+    """The Events client of ``config``, kept like :func:`rest_client_for`'s."""
+    return _kept(config, events_client)
 
 
 def retry_after_seconds(response: httpx2.Response) -> float | None:

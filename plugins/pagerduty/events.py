@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from firebell.core.hookspecs import Link
-from firebell.plugins.pagerduty.client import events_client, translate_errors
+from firebell.plugins.pagerduty.client import events_client_for, translate_errors
 from firebell.plugins.pagerduty.config import PagerDutyConfig
 from firebell.plugins.pagerduty.rest import PAGER_KIND
 
@@ -39,10 +39,8 @@ def trigger(
 ) -> Link:
     """Trigger (or re-trigger) the alert for ``dedup_key``."""
     links = [{"href": channel_url, "text": "Incident channel"}] if channel_url else None
-    with (
-        events_client(config) as client,
-        translate_errors(config, "triggering the PagerDuty alert"),
-    ):
+    client = events_client_for(config)
+    with translate_errors(config, "triggering the PagerDuty alert"):
         client.trigger(
             summary[:_SUMMARY_LIMIT],
             "firebell",
@@ -56,5 +54,6 @@ def trigger(
 
 def resolve(config: PagerDutyConfig, dedup_key: str) -> None:
     """Resolve the alert for ``dedup_key`` (PagerDuty drops it when already resolved)."""
-    with events_client(config) as client, translate_errors(config, "resolving the PagerDuty alert"):
+    client = events_client_for(config)
+    with translate_errors(config, "resolving the PagerDuty alert"):
         client.resolve(dedup_key)
