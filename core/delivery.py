@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 from firebell.core.database import redact_url
 from firebell.core.errors import DatabaseUnavailable, PermanentPluginError, RetryLater
+from firebell.core.hookspecs import Link
 from firebell.core.outbox import Claim, Outbox, new_owner_id
 from firebell.core.plugin_host import PluginHost, hook_name_for
 from firebell.core.store import EventStore
@@ -78,14 +79,30 @@ class Deliverer:
             max_workers=max_workers, thread_name_prefix="firebell-delivery"
         )
         self._wake = threading.Event()
+        # Done when new work may be ready while deliveries run: the drain loop waits on it
+        # beside them, so it claims at once instead of at its next look.
+        self._nudge: Future[None] = Future()
+        self._nudge_lock = threading.Lock()
 
     def close(self) -> None:
         """Stop the worker threads (after the running deliveries end)."""
         self._pool.shutdown(wait=True)
 
     def wake(self) -> None:
-        """Tell a running :meth:`run_forever` that new events were committed."""
+        """Tell a running :meth:`run_forever` (or drain) that new events were committed."""
         self._wake.set()
+        self._poke()
+
+    def _poke(self) -> None:
+        with self._nudge_lock:
+            if not self._nudge.done():
+                self._nudge.set_result(None)
+
+    def _fresh_nudge(self) -> Future[None]:
+        with self._nudge_lock:
+            if self._nudge.done():
+                self._nudge = Future()
+            return self._nudge
 
     # -- recovery --------------------------------------------------------------------------
 
@@ -119,6 +136,8 @@ class Deliverer:
     def _drain(self, running: dict[Future[None], Claim], deadline: float | None) -> int:
         delivered = 0
         while True:
+            # Taken before claiming: a commit during the claim still wakes the wait below.
+            nudge = self._fresh_nudge()
             free = self.max_workers - len(running)
             claims: list[Claim] = []
             if free > 0:
@@ -142,8 +161,10 @@ class Deliverer:
             # for one to end: one slow plugin (a hung call, a long Retry-After) must not hold up
             # the others' events.
             poll = _CLAIM_INTERVAL if len(running) < self.max_workers else None
-            finished, _ = wait(running, timeout=poll, return_when=FIRST_COMPLETED)
+            finished, _ = wait([*running, nudge], timeout=poll, return_when=FIRST_COMPLETED)
             for future in finished:
+                if future is nudge:
+                    continue
                 running.pop(future)
                 future.result()
                 delivered += 1
@@ -187,6 +208,7 @@ class Deliverer:
                 "incident": incident,
                 "settings": self.hook_settings,
                 "attempt": claim.attempt,
+                "link_now": lambda *links: self._link_now(claim, links),
             }
             lazy = {"history": lambda: self.store.select_events(claim.incident_id)}
             links = self.host.call(claim.plugin, hook_name_for(claim.event_type), arguments, lazy)
@@ -209,6 +231,15 @@ class Deliverer:
                 outcome,
                 (time.perf_counter() - started) * 1000,
             )
+
+    def _link_now(self, claim: Claim, links: tuple[Link, ...]) -> None:
+        """A hook's ``link_now``: record ``links`` at once and let the plugins that wait for
+        this one start on the event (the hook goes on with what only it needs)."""
+        bad = [link for link in links if not isinstance(link, Link)]
+        if bad:
+            raise TypeError(f"plugin {claim.plugin!r}: link_now takes Link objects, not {bad!r}")
+        self.outbox.release(claim, links, now=self.clock())
+        self._poke()
 
     def _record_failure(self, claim: Claim, error: Exception) -> str:
         message = self.redact(f"{type(error).__name__}: {error}")

@@ -9,7 +9,7 @@ Each plugin is called on its own (one failing plugin never silences another), wi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -20,12 +20,12 @@ if TYPE_CHECKING:
     from firebell.core.events import RecordedEvent
     from firebell.core.incident import Incident
 
-__all__ = ["HOOKSPEC_VERSION", "Link", "PluginSpec", "hookimpl", "hookspec"]
+__all__ = ["HOOKSPEC_VERSION", "Link", "LinkNow", "PluginSpec", "hookimpl", "hookspec"]
 
 #: Bumped when a hook is added; a plugin may check it to use newer hooks when present.
 #: 1: the setup and incident-event hooks. 2: ``firebell_doctor``. 3: the record hooks
-#: (timeline entries, follow-ups, reminders).
-HOOKSPEC_VERSION = 3
+#: (timeline entries, follow-ups, reminders). 4: the ``link_now`` parameter.
+HOOKSPEC_VERSION = 4
 
 hookspec = pluggy.HookspecMarker("firebell")
 hookimpl = pluggy.HookimplMarker("firebell")
@@ -38,7 +38,9 @@ class PluginSpec:
     ``config_class`` is an attrs class built from the plugin's ``[plugins.<name>]`` table (unknown
     keys and wrong types are refused, naming the key); ``after`` names plugins whose delivery of
     an event must be done before this plugin gets it (only those enabled count), so that, e.g.,
-    the incident channel is in ``incident.resources`` when the pager runs.
+    the incident channel is in ``incident.resources`` when the pager runs. A delivery that
+    recorded its links with ``link_now`` lets them go at that moment, and one that failed once
+    no longer holds them back.
     """
 
     config_class: type | None = None
@@ -60,6 +62,8 @@ class Link:
 
 
 LinkResult = Link | Sequence[Link] | None
+#: ``link_now(*links)``: record links before the hook returns (see the parameters below).
+LinkNow = Callable[..., None]
 
 # ---------------------------------------------------------------------------------------------
 # Setup
@@ -85,6 +89,10 @@ def firebell_plugin_spec() -> PluginSpec | None:
 #   history:  every event of this incident so far, oldest first (loaded only when asked for).
 #   settings: the whole FirebellConfig (severities, database URL without secrets, plugins).
 #   attempt:  1 for the first delivery of this event to this plugin, 2 for the first retry...
+#   link_now: call link_now(Link, ...) to record links at once, before the hook returns: the
+#             plugins that wait for this one (``after``) start on the event then, while the
+#             hook goes on (the Slack plugin links the channel, then sets it up). Returning the
+#             same links again is harmless; they are recorded once.
 #
 # Return Link objects for what the hook created outside, or None. Raise RetryLater for a failure
 # that may pass and PermanentPluginError for one that cannot; any other exception is retried.
@@ -102,6 +110,7 @@ def firebell_incident_created(
     history: Sequence[RecordedEvent],
     settings: FirebellConfig,
     attempt: int,
+    link_now: LinkNow,
 ) -> LinkResult:
     """Called once an incident is declared (``incident.created``): open channels, page, write docs."""
 
@@ -114,6 +123,7 @@ def firebell_incident_resolved(
     history: Sequence[RecordedEvent],
     settings: FirebellConfig,
     attempt: int,
+    link_now: LinkNow,
 ) -> LinkResult:
     """Called when an incident is resolved (``incident.resolved``); the channel stays open."""
 
@@ -126,6 +136,7 @@ def firebell_incident_reopened(
     history: Sequence[RecordedEvent],
     settings: FirebellConfig,
     attempt: int,
+    link_now: LinkNow,
 ) -> LinkResult:
     """Called when a resolved incident is reopened (``incident.reopened``)."""
 
@@ -138,6 +149,7 @@ def firebell_incident_closed(
     history: Sequence[RecordedEvent],
     settings: FirebellConfig,
     attempt: int,
+    link_now: LinkNow,
 ) -> LinkResult:
     """Called when an incident is closed after its post-mortem (``incident.closed``)."""
 
@@ -150,6 +162,7 @@ def firebell_incident_severity_changed(
     history: Sequence[RecordedEvent],
     settings: FirebellConfig,
     attempt: int,
+    link_now: LinkNow,
 ) -> LinkResult:
     """Called when the severity changes (``incident.severity_changed``; ``event.data.previous``)."""
 
@@ -162,6 +175,7 @@ def firebell_incident_status_update_posted(
     history: Sequence[RecordedEvent],
     settings: FirebellConfig,
     attempt: int,
+    link_now: LinkNow,
 ) -> LinkResult:
     """Called for a status update (``incident.status_update_posted``; ``event.data.public``)."""
 
@@ -174,6 +188,7 @@ def firebell_incident_commander_assigned(
     history: Sequence[RecordedEvent],
     settings: FirebellConfig,
     attempt: int,
+    link_now: LinkNow,
 ) -> LinkResult:
     """Called when someone becomes commander (``incident.commander_assigned``)."""
 
@@ -186,6 +201,7 @@ def firebell_incident_resource_linked(
     history: Sequence[RecordedEvent],
     settings: FirebellConfig,
     attempt: int,
+    link_now: LinkNow,
 ) -> LinkResult:
     """Called when any plugin linked a resource (``incident.resource_linked``), own ones included.
 
@@ -201,6 +217,7 @@ def firebell_incident_integration_failed(
     history: Sequence[RecordedEvent],
     settings: FirebellConfig,
     attempt: int,
+    link_now: LinkNow,
 ) -> LinkResult:
     """Called once when a plugin starts failing for this incident (``incident.integration_failed``).
 
@@ -217,6 +234,7 @@ def firebell_incident_integration_recovered(
     history: Sequence[RecordedEvent],
     settings: FirebellConfig,
     attempt: int,
+    link_now: LinkNow,
 ) -> LinkResult:
     """Called when a failing plugin succeeded after all (``incident.integration_recovered``)."""
 
@@ -229,6 +247,7 @@ def firebell_event(
     history: Sequence[RecordedEvent],
     settings: FirebellConfig,
     attempt: int,
+    link_now: LinkNow,
 ) -> LinkResult:
     """Called for every event, after the event's own hook: for audit logs, exports, mirrors."""
 
@@ -247,6 +266,7 @@ def firebell_timeline_entry_added(
     history: Sequence[RecordedEvent],
     settings: FirebellConfig,
     attempt: int,
+    link_now: LinkNow,
 ) -> LinkResult:
     """Called when a message or note joins the timeline (``timeline.entry_added``).
 
@@ -264,6 +284,7 @@ def firebell_timeline_entry_removed(
     history: Sequence[RecordedEvent],
     settings: FirebellConfig,
     attempt: int,
+    link_now: LinkNow,
 ) -> LinkResult:
     """Called when an entry leaves the timeline (``timeline.entry_removed``; ``entry_id``)."""
 
@@ -276,6 +297,7 @@ def firebell_followup_added(
     history: Sequence[RecordedEvent],
     settings: FirebellConfig,
     attempt: int,
+    link_now: LinkNow,
 ) -> LinkResult:
     """Called when a follow-up is recorded (``followup.added``).
 
@@ -292,6 +314,7 @@ def firebell_followup_done(
     history: Sequence[RecordedEvent],
     settings: FirebellConfig,
     attempt: int,
+    link_now: LinkNow,
 ) -> LinkResult:
     """Called when a follow-up is done (``followup.done``; ``event.data.follow_up_id``)."""
 
@@ -304,6 +327,7 @@ def firebell_reminder_sent(
     history: Sequence[RecordedEvent],
     settings: FirebellConfig,
     attempt: int,
+    link_now: LinkNow,
 ) -> LinkResult:
     """Called when a reminder falls due (``reminder.sent``): tell the people.
 

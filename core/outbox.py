@@ -119,6 +119,8 @@ class Outbox:
                     # A dependency that failed once holds nobody back: the pager must not
                     # wait for Slack to come back before paging.
                     dependency.c.last_error.is_(None),
+                    # Nor one that recorded what its dependants need (``link_now``).
+                    dependency.c.released.is_(False),
                 )
                 .exists(),
             )
@@ -140,12 +142,13 @@ class Outbox:
                     deliveries.c.plugin,
                     deliveries.c.status,
                     deliveries.c.last_error,
+                    deliveries.c.released,
                 ).where(deliveries.c.position.in_(positions))
             ).all()
             holding = {
                 (row.position, row.plugin)
                 for row in siblings
-                if row.status == "pending" and row.last_error is None
+                if row.status == "pending" and row.last_error is None and not row.released
             }
             expires = now + lease
             for row in candidates:
@@ -177,6 +180,17 @@ class Outbox:
             row = connection.execute(sa.select(events).where(events.c.position == position)).one()
         return row_to_event(row)
 
+    def release(self, claim: Claim, links: Sequence[Link], *, now: datetime) -> None:
+        """Record ``links`` now, before the delivery ends, and let the plugins that wait for
+        this one take the same event (they need only what it linked), in one transaction."""
+        with self.store.write() as connection:
+            connection.execute(
+                deliveries.update()
+                .where(deliveries.c.position == claim.position, deliveries.c.plugin == claim.plugin)
+                .values(released=True, updated_at=now)
+            )
+            self._record_links(connection, claim, links, now=now)
+
     def complete(self, claim: Claim, links: Sequence[Link], *, now: datetime) -> None:
         """Mark the delivery done and record what the plugin created, in one transaction."""
         with self.store.write() as connection:
@@ -185,21 +199,7 @@ class Outbox:
                 .where(deliveries.c.position == claim.position, deliveries.c.plugin == claim.plugin)
                 .values(status="done", lease_owner=None, lease_expires_at=None, updated_at=now)
             )
-            for link in links:
-                self.store.insert_events_in(
-                    connection,
-                    claim.incident_id,
-                    [
-                        ResourceLinked(
-                            claim.plugin, link.kind, link.external_id, link.url, link.title
-                        )
-                    ],
-                    actor=f"plugin:{claim.plugin}",
-                    occurred_at=now,
-                    expected_version=None,
-                    idempotency_key=f"link:{claim.plugin}:{link.kind}:{link.external_id}",
-                    subscribers=self.subscribers,
-                )
+            self._record_links(connection, claim, links, now=now)
             incident = self.store.select_incident_in(connection, claim.incident_id)
             if (
                 incident is not None
@@ -215,6 +215,23 @@ class Outbox:
                     expected_version=None,
                     subscribers=self.subscribers,
                 )
+
+    def _record_links(
+        self, connection: sa.Connection, claim: Claim, links: Sequence[Link], *, now: datetime
+    ) -> None:
+        # Keyed by what was linked: a link recorded early (``release``) and returned again by
+        # the hook, or by a repeated delivery, is recorded once.
+        for link in links:
+            self.store.insert_events_in(
+                connection,
+                claim.incident_id,
+                [ResourceLinked(claim.plugin, link.kind, link.external_id, link.url, link.title)],
+                actor=f"plugin:{claim.plugin}",
+                occurred_at=now,
+                expected_version=None,
+                idempotency_key=f"link:{claim.plugin}:{link.kind}:{link.external_id}",
+                subscribers=self.subscribers,
+            )
 
     @staticmethod
     def _has_parked(connection: sa.Connection, plugin: str, incident_id: str) -> bool:

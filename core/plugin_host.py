@@ -243,7 +243,7 @@ class PluginHost:
         caller = getattr(self.manager.hook, hook, None)
         if caller is None:
             return []
-        values = {**arguments, "config": self.enabled[plugin].config}
+        values = {"link_now": _linked_on_return, **arguments, "config": self.enabled[plugin].config}
         links: list[Link] = []
         for impl in caller.get_hookimpls():
             if impl.plugin_name != plugin:
@@ -257,6 +257,11 @@ class PluginHost:
             result = impl.function(**kwargs)
             links.extend(_links(plugin, hook, result))
         return links
+
+
+def _linked_on_return(*_links: Link) -> None:
+    """``link_now`` where nothing waits on the hook (a direct call, a test): the links are
+    recorded from what the hook returns, as ever."""
 
 
 def _links(plugin: str, hook: str, result: Any) -> list[Link]:

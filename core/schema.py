@@ -104,6 +104,8 @@ deliveries = sa.Table(
     sa.Column("lease_expires_at", UTCDateTime),
     sa.Column("last_error", sa.Text),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # The delivery recorded what the plugins waiting for it need (``link_now``): they may go.
+    sa.Column("released", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_deliveries_due", "status", "next_attempt_at"),
     sa.Index("ix_deliveries_stream", "plugin", "incident_id", "position"),
 )

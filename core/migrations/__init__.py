@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 #: The newest revision; a test checks it is the head of ``versions/``.
-HEAD = "0001"
+HEAD = "0002"
 #: The revision of logs created before revisions were tracked (no ``alembic_version`` table).
 BASELINE = "0001"
 

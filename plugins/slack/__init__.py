@@ -1,10 +1,11 @@
 """The built-in Slack plugin: the incident channel, its summary and the announcements.
 
-On ``incident.created`` it opens ``#incd-<name>`` (another name when that one is taken) and links
-it; on that link's ``incident.resource_linked`` it sets the topic, invites the reporter and the
-responders, bookmarks the runbook, posts the summary, sends the reporter a DM and announces the
-incident (so the plugins waiting for Slack start as soon as the channel exists); later events are told in the channel (and the
-announcement channels), ``-resolved`` is added and dropped, and closing archives the channel.
+On ``incident.created`` it opens ``#incd-<name>`` (another name when that one is taken), links
+it at once (``link_now``: the plugins waiting for Slack start as soon as the channel exists),
+then sets the purpose and topic, invites the reporter and the responders, bookmarks the runbook,
+posts the summary, sends the reporter a DM and announces the incident, all side by side. Later
+events are told in the channel (and the announcement channels), ``-resolved`` is added and
+dropped, and closing archives the channel.
 Other plugins' documents, pages and status incidents are bookmarked as they are linked, and a
 failing integration is reported in the channel once, as is its recovery. Notes, follow-ups and
 reminders get one line each in the channel (:mod:`.record`; pins and reactions none).
@@ -20,8 +21,8 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from firebell.core.config import FirebellConfig
-from firebell.core.events import IntegrationFailed, RecordedEvent, ResourceLinked
-from firebell.core.hookspecs import Link, PluginSpec, hookimpl
+from firebell.core.events import IntegrationFailed, RecordedEvent
+from firebell.core.hookspecs import Link, LinkNow, PluginSpec, hookimpl
 from firebell.core.incident import Incident
 from firebell.plugins.slack.client import make_web_client
 from firebell.plugins.slack.config import SlackConfig
@@ -52,7 +53,6 @@ def _run(
     settings: FirebellConfig,
     *,
     first_attempt: bool = False,
-    linked_later: frozenset[tuple[str, str, str]] = frozenset(),
 ) -> T:
     with slack_errors(config.bot_token.env):
         client = make_web_client(
@@ -65,7 +65,6 @@ def _run(
             incident,
             settings,
             first_attempt=first_attempt,
-            linked_later=linked_later,
         )
         return action(delivery)
 
@@ -99,10 +98,15 @@ def firebell_doctor(config: SlackConfig) -> Sequence[str]:
 
 @hookimpl
 def firebell_incident_created(
-    event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
+    event: RecordedEvent,
+    incident: Incident,
+    config: SlackConfig,
+    settings: FirebellConfig,
+    link_now: LinkNow,
 ) -> list[Link]:
-    """Open the incident channel and link it (the set-up follows on that link's event)."""
-    return _run(Delivery.created, event, incident, config, settings)
+    """Open the incident channel and link it at once (the plugins waiting for Slack start
+    then), then set it up: topic, invites, bookmark, summary, DM, announcements."""
+    return _run(lambda delivery: delivery.created(link_now), event, incident, config, settings)
 
 
 @hookimpl
@@ -114,25 +118,11 @@ def firebell_incident_resource_linked(
     history: Sequence[RecordedEvent],
     attempt: int,
 ) -> list[Link]:
-    """Set up the channel once it is linked (topic, invites, bookmarks, summary, DM,
-    announcements); bookmark and mention what another plugin linked, update the summary."""
+    """Bookmark and mention what another plugin linked, and update the summary."""
     # Every claim counts as an attempt, so a retry after a crash midway is attempt 2 and looks
     # for what the first one posted; a first attempt has nothing to find.
     first = attempt == 1 and not _failed_before(history)
-    later = frozenset(
-        (e.data.plugin, e.data.kind, e.data.external_id)
-        for e in history
-        if e.position > event.position and isinstance(e.data, ResourceLinked)
-    )
-    return _run(
-        Delivery.resource_linked,
-        event,
-        incident,
-        config,
-        settings,
-        first_attempt=first,
-        linked_later=later,
-    )
+    return _run(Delivery.resource_linked, event, incident, config, settings, first_attempt=first)
 
 
 @hookimpl

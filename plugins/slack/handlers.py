@@ -24,7 +24,7 @@ from firebell.core.events import (
     SeverityChanged,
     StatusUpdatePosted,
 )
-from firebell.core.hookspecs import Link
+from firebell.core.hookspecs import Link, LinkNow
 from firebell.core.incident import Incident, Resource
 from firebell.plugins.slack.channels import (
     IncidentChannel,
@@ -94,9 +94,6 @@ class Delivery:
     #: The first attempt of this delivery by a plugin that never failed for the incident:
     #: nothing an earlier attempt posted can be there, so posts need not look first.
     first_attempt: bool = False
-    #: (plugin, kind, external id) of the resources linked by events after this one: their own
-    #: deliveries come next and bookmark them.
-    linked_later: frozenset[tuple[str, str, str]] = frozenset()
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -179,18 +176,19 @@ class Delivery:
 
     # -- incident.created ------------------------------------------------------------------
 
-    def created(self) -> list[Link]:
-        """Open the channel (with its purpose) and link it; nothing else waits on this.
+    def created(self, link_now: LinkNow) -> list[Link]:
+        """Open the channel and link it at once, then set it up.
 
-        The set-up (topic, invites, bookmarks, summary, DM, announcements) happens when the
-        channel's link is delivered back to this plugin (:meth:`resource_linked`), so the
-        plugins that wait for Slack's ``incident.created`` start as soon as the channel exists.
+        The plugins that wait for Slack's ``incident.created`` (the pager, the post-mortem) need
+        only the channel's link: ``link_now`` lets them start while the set-up runs. A retry
+        finds the linked channel and sets it up again, looking before each post.
         """
         team = self.workspace.team()
         channel = ensure_channel(self.workspace, self.incident, self.config.channel_prefix)
-        if self.channel_id is not None:
-            return []
-        return [Link("channel", channel.id, team.channel_url(channel.id), f"#{channel.name}")]
+        link = Link("channel", channel.id, team.channel_url(channel.id), f"#{channel.name}")
+        if self.channel_id is None:
+            link_now(link)
+        return [link, *self.set_up(channel)]
 
     def set_up(self, channel: IncidentChannel) -> list[Link]:
         """Set up the incident channel: topic, invites, bookmarks, summary, DM, announcements."""
@@ -205,11 +203,17 @@ class Delivery:
         # the calls go side by side, so the set-up takes the longest of them (a lookup and a
         # post) instead of the sum of a dozen round trips to Slack.
         announcements = config.announcement_channels
-        # The runbook, and what other plugins linked before the channel's link (a resource
-        # linked after it is bookmarked by its own delivery, which comes next), each apart.
-        bookmarks = self._bookmarks_due()
+        # The runbook, and what other plugins linked already: their own deliveries bookmark
+        # them too (they come after this one, and both look first), but one that ran while
+        # Slack was failing found no channel.
+        runbook = (
+            [Resource("slack", _RUNBOOK_KIND, "runbook", config.runbook_url)]
+            if config.runbook_url
+            else []
+        )
+        linked = linked_resources(incident)
         with ThreadPoolExecutor(
-            max_workers=_SETUP_CALLS + len(bookmarks) + len(announcements),
+            max_workers=_SETUP_CALLS + len(runbook) + len(linked) + len(announcements),
             thread_name_prefix="firebell-slack",
         ) as pool:
             purpose = pool.submit(
@@ -223,8 +227,8 @@ class Delivery:
             )
             invited = pool.submit(ws.invite, channel.id, invitees)
             bookmarked = [
-                pool.submit(self._bookmark, channel.id, r, fresh=channel.fresh) for r in bookmarks
-            ]
+                pool.submit(self._bookmark, channel.id, r, fresh=channel.fresh) for r in runbook
+            ] + [pool.submit(self._bookmark, channel.id, r) for r in linked]
             summary = pool.submit(
                 ws.post_once,
                 channel.id,
@@ -266,18 +270,6 @@ class Delivery:
         if problems:
             self._setup_warning(channel.id, problems, fresh=channel.fresh)
         return links
-
-    def _bookmarks_due(self) -> list[Resource]:
-        """What the set-up bookmarks: the runbook, then the resources not linked after it."""
-        due: list[Resource] = []
-        if self.config.runbook_url:
-            due.append(Resource("slack", _RUNBOOK_KIND, "runbook", self.config.runbook_url))
-        due += [
-            r
-            for r in linked_resources(self.incident)
-            if (r.plugin, r.kind, r.external_id) not in self.linked_later
-        ]
-        return due
 
     def _bookmark(self, channel_id: str, resource: Resource, *, fresh: bool = False) -> None:
         if not resource.url or not resource.url.startswith(("http://", "https://")):
@@ -327,23 +319,12 @@ class Delivery:
     # -- other plugins' resources ----------------------------------------------------------
 
     def resource_linked(self) -> list[Link]:
-        """Set up the channel this plugin linked; for another plugin's resource, bookmark it,
-        say so, and update the summary."""
+        """Bookmark another plugin's resource, say so, and update the summary."""
         data = self.event.data
         assert isinstance(data, ResourceLinked)
         channel_id = self.channel_id
-        if data.plugin == "slack":
-            if data.kind == "channel" and data.external_id == channel_id:
-                name = (data.title or "").removeprefix("#")
-                # A channel's set-up on its first attempt has nothing posted to look for.
-                return self.set_up(
-                    IncidentChannel(data.external_id, name, fresh=self.first_attempt)
-                )
-            return []
-        if channel_id is None or ("slack", "channel", channel_id) in self.linked_later:
-            # No channel yet when this was linked: the channel's set-up, which comes next,
-            # bookmarks it and its summary lists it.
-            return []
+        if data.plugin == "slack" or channel_id is None:
+            return []  # the channel and its summary: set up on incident.created
         resource = Resource(data.plugin, data.kind, data.external_id, data.url, data.title)
         # The bookmark, the line and the summary need only the channel: side by side.
         with ThreadPoolExecutor(max_workers=3, thread_name_prefix="firebell-slack") as pool:

@@ -36,8 +36,11 @@ def firebell_db(database_url: str, *args: str) -> str:
 
 
 def create_like_an_old_firebell(store: EventStore) -> None:
-    """The tables as Firebell created them before it tracked revisions (no alembic_version)."""
-    metadata.create_all(store.engine)
+    """The tables as Firebell created them before it tracked revisions (revision 0001's, with
+    no alembic_version), holding an incident."""
+    with store.write() as connection:
+        command.upgrade(alembic_config(connection), BASELINE)
+        connection.execute(sa.text("DROP TABLE alembic_version"))
     declare(store, "20260101-old-owl")
 
 

@@ -292,6 +292,56 @@ def test_a_failing_plugin_holds_back_neither_its_dependants_nor_the_others(
     assert len(independent.seen("incident.integration_failed")) == 6
 
 
+class EarlyLinker:
+    """Links a channel with ``link_now``, then waits (up to 5 s) until told to finish."""
+
+    def __init__(self) -> None:
+        self.finish = threading.Event()
+        self.waited = 0.0
+
+    @hookimpl
+    def firebell_incident_created(self, incident: Incident, link_now: Any) -> Link:
+        link = Link("channel", f"C-{incident.id}", None, "room")
+        link_now(link)
+        started = time.monotonic()
+        self.finish.wait(5)
+        self.waited = time.monotonic() - started
+        return link  # returned again: recorded once
+
+
+def test_dependants_start_once_a_dependency_links_now_not_when_it_ends(
+    make_firebell: MakeFirebell,
+) -> None:
+    chat = EarlyLinker()
+
+    class Pager:
+        @hookimpl
+        def firebell_plugin_spec(self) -> PluginSpec:
+            return PluginSpec(after=("chat",))
+
+        @hookimpl
+        def firebell_incident_created(self, incident: Incident) -> None:
+            self.saw = incident.resource("channel")
+            chat.finish.set()  # the channel's plugin is still in its hook
+
+    pager = Pager()
+    fb = make_firebell(
+        {"plugins": {"chat": {}, "pager": {}}},
+        entry_points=False,
+        extra_plugins={"chat": chat, "pager": pager},
+    )
+    name = fb.engine.declare(title="x", reporter="U1").incident.id
+    fb.deliverer.drain()
+
+    assert pager.saw is not None and pager.saw.external_id == f"C-{name}"
+    assert chat.waited < 4  # released by the pager, not by the timeout
+    linked = [e for e in fb.store.select_events(name) if isinstance(e.data, ResourceLinked)]
+    assert [e.data.external_id for e in linked] == [f"C-{name}"]
+    backlog = fb.deliverer.outbox.backlog()
+    assert backlog["chat"].done == backlog["pager"].done == 2  # created, resource_linked
+    assert_log_consistent(fb.store)
+
+
 def test_the_same_link_twice_is_recorded_once(make_firebell: MakeFirebell) -> None:
     class Twice:
         @hookimpl

@@ -19,6 +19,8 @@ from firebell.testing.contract import hook_names
 ROOT = Path(__file__).resolve().parents[2]
 HOOKS_MD = ROOT / "docs" / "hooks.md"
 EVENT_PARAMETERS = ("event", "incident", "config", "history", "settings", "attempt")
+#: The event hooks' parameters now (the released ones, then those added since).
+EVENT_PARAMETERS_NOW = (*EVENT_PARAMETERS, "link_now")
 
 #: The hook API as released, by HOOKSPEC_VERSION. A new hook bumps the version and adds a row;
 #: a hook may gain parameters (at the end) but never lose or rename one.
@@ -53,6 +55,8 @@ RELEASED: dict[int, dict[str, tuple[str, ...]]] = {
             "reminder_sent",
         )
     },
+    # 4 added no hook: every event hook gained ``link_now`` (a plugin using it needs 4).
+    4: {},
 }
 
 
@@ -185,7 +189,8 @@ def test_every_hook_is_called_by_a_lifecycle_and_doctor(tmp_path: Path) -> None:
         if name in ("firebell_plugin_spec", "firebell_doctor"):
             continue
         for arguments in recorder.calls[name]:
-            assert set(arguments) == set(EVENT_PARAMETERS)
+            assert set(arguments) == set(EVENT_PARAMETERS_NOW)
+            assert callable(arguments["link_now"])
             assert arguments["incident"].id == incident_id
             assert arguments["attempt"] >= 1
             assert arguments["history"][-1].position >= arguments["event"].position

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -271,20 +271,23 @@ def claim_next(firebell: Firebell) -> Claim:
     return claim
 
 
-def deliver_and_die(firebell: Firebell) -> tuple[str, list[Link]]:
+def deliver_and_die(firebell: Firebell, *, link_now: bool = False) -> tuple[str, list[Link]]:
     """Run Slack's next delivery as the worker does, but die before recording its outcome.
 
-    Returns the event type delivered and the links the hook returned (never recorded); the
-    retry is attempt 2.
+    Returns the event type delivered and the links the hook returned (never recorded; those
+    it passed to ``link_now`` are, when ``link_now``, as the worker records them); the retry is
+    the next attempt.
     """
     outbox = firebell.deliverer.outbox
     claim = claim_next(firebell)
-    arguments = {
+    arguments: dict[str, Any] = {
         "event": outbox.load_event(claim.position),
         "incident": firebell.store.get_incident(claim.incident_id),
         "settings": firebell.settings,
         "attempt": claim.attempt,
     }
+    if link_now:
+        arguments["link_now"] = lambda *links: outbox.release(claim, links, now=datetime.now(UTC))
     lazy = {"history": lambda: firebell.store.select_events(claim.incident_id)}
     links = firebell.host.call("slack", hook_name_for(claim.event_type), arguments, lazy)
     # ... and the process is killed here; at start-up its leases are released.
@@ -305,28 +308,23 @@ def test_a_delivery_repeated_after_a_crash_creates_nothing_twice(
     )
     declared = firebell.engine.declare(title="Checkout fails", reporter=alice)
     incident_id = declared.incident.id
-    # The worker created the channel in Slack and died before recording the outcome: the
-    # channel exists, but the log knows nothing of it.
+    # The worker created and set up the channel in Slack and died before recording anything
+    # (before even its early link): the channel exists, but the log knows nothing of it.
     event_type, links = deliver_and_die(firebell)
     assert event_type == "incident.created"
-    assert [link.kind for link in links] == ["channel"]
+    assert [link.kind for link in links] == ["channel", "slack-summary"]
     assert firebell.engine.get(incident_id).resource("channel") is None
 
-    # The lease ran out: the event is delivered again (attempt 2) and the channel found.
-    retry = claim_next(firebell)
-    assert (retry.event_type, retry.attempt) == ("incident.created", 2)
-    firebell.deliverer.deliver(retry)
+    # The lease ran out: the event is delivered again (attempt 2), the channel is found by its
+    # name and purpose and linked at once, and the process dies again during the set-up.
+    event_type, again = deliver_and_die(firebell, link_now=True)
+    assert event_type == "incident.created"
+    assert [link.external_id for link in again] == [link.external_id for link in links]
     channel_id = channel_of(firebell, firebell.engine.get(incident_id))
     assert channel_id == links[0].external_id
-
-    # The channel's link is delivered back to Slack, which sets the channel up and dies
-    # before recording the summary's link.
-    event_type, setup_links = deliver_and_die(firebell)
-    assert event_type == "incident.resource_linked"
-    assert [link.kind for link in setup_links] == ["slack-summary"]
     assert firebell.engine.get(incident_id).resource("slack-summary") is None
 
-    firebell.deliverer.drain()  # the set-up runs again (attempt 2)
+    firebell.deliverer.drain()  # attempt 3: the linked channel, set up once more
 
     incident = firebell.engine.get(incident_id)
     assert [c.name for c in fake.channels.values() if c.name.startswith("incd-")] == [
@@ -339,7 +337,7 @@ def test_a_delivery_repeated_after_a_crash_creates_nothing_twice(
     dm = fake.dm_channel(alice)
     assert dm is not None and len(fake.messages(dm.id)) == 1
     summary = incident.resource("slack-summary")
-    assert summary is not None and summary.external_id == setup_links[0].external_id
+    assert summary is not None and summary.external_id == links[1].external_id
     assert failed_deliveries(firebell) == 0
 
 

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from firebell.core import Firebell, Incident, Link, PluginSpec, RetryLater, hookimpl
 from firebell.core.errors import PermanentPluginError
-from firebell.core.events import IntegrationFailed, ResourceLinked
+from firebell.core.events import IntegrationFailed
 from firebell.core.schema import deliveries
 
 from firebell.testing.fake_http import Fault
@@ -221,27 +221,47 @@ class StatusPageOpener:
         return Link("status-incident", "sp-1", STATUS_URL, "Checkout fails")
 
 
-def test_a_link_recorded_before_the_channel_is_set_up_with_it_not_told_apart(
+class WatchingPager:
+    """A pager stand-in waiting for Slack: notes what the channel held when it was called."""
+
+    def __init__(self, fake: FakeSlack) -> None:
+        self.fake = fake
+        self.seen: list[tuple[str | None, int]] = []
+
+    @hookimpl
+    def firebell_plugin_spec(self) -> PluginSpec:
+        return PluginSpec(after=("slack",))
+
+    @hookimpl
+    def firebell_incident_created(self, incident: Incident) -> Link:
+        channel = incident.resource("channel", plugin="slack")
+        posted = len(self.fake.messages(channel.external_id)) if channel else -1
+        self.seen.append((channel.external_id if channel else None, posted))
+        return Link("pager-incident", "PABC123", PAGER_URL, "Checkout fails")
+
+
+def test_plugins_after_slack_start_once_the_channel_is_linked_not_set_up(
     make_firebell: MakeFirebell,
 ) -> None:
-    with FakeSlack(delay=0.2) as fake:  # the status incident is linked while Slack creates
-        firebell = open_firebell(make_firebell, fake, others={"statuspage": StatusPageOpener()})
+    with FakeSlack(delay=0.3) as fake:  # every Slack call takes 0.3 s
+        pager = WatchingPager(fake)
+        firebell = open_firebell(
+            make_firebell,
+            fake,
+            others={"pagerduty": pager, "statuspage": StatusPageOpener()},
+        )
         incident = declare(firebell)
 
-        linked = [
-            (e.data.plugin, e.data.kind)
-            for e in firebell.store.select_events(incident.id)
-            if isinstance(e.data, ResourceLinked)
-        ]
-        assert linked[:2] == [("statuspage", "status-incident"), ("slack", "channel")]
         channel_id = channel_of(firebell, incident)
-        # The set-up bookmarked it beside the runbook and its summary lists it; the link's own
-        # delivery, which ran before the channel existed, added nothing.
-        assert [b["link"] for b in fake.bookmarks(channel_id)] == [STATUS_URL]
-        assert kinds_posted(fake, channel_id) == ["summary"]
-        assert STATUS_URL in json.dumps(fake.messages(channel_id)[0].get("blocks"))
-        assert sum(c.path == "/api/bookmarks.list" for c in fake.calls) == 0
-        assert sum(c.path == "/api/conversations.history" for c in fake.calls) == 0
+        # The pager had the channel's link while the set-up's posts were still on their way.
+        assert pager.seen == [(channel_id, 0)]
+        assert kinds_posted(fake, channel_id)[0] == "summary"
+        # The status incident, linked while Slack was still creating the channel, is bookmarked
+        # and told once, by its own delivery after the set-up; as is the page.
+        assert sorted(b["link"] for b in fake.bookmarks(channel_id)) == [PAGER_URL, STATUS_URL]
+        assert kinds_posted(fake, channel_id).count("linked") == 2
+        backlog = firebell.deliverer.outbox.backlog().values()
+        assert sum(b.pending + b.failed for b in backlog) == 0
 
 
 # -- Slack itself ----------------------------------------------------------------------------
@@ -321,11 +341,11 @@ def test_slack_down_is_retried_and_the_channel_told_afterwards(
     assert [c.name for c in fake.channels.values() if c.name.startswith("incd-")] == [
         f"incd-{incident.id}"
     ]
-    # The set-up (the summary) follows the channel's link, which the retry recorded after the
-    # failure was logged: the channel hears of the failure first.
+    # The retry opens and sets up the channel; the failure (logged before the channel
+    # existed) and the recovery are told there after the summary.
     assert kinds_posted(fake, channel_id) == [
-        "integration-failed",
         "summary",
+        "integration-failed",
         "integration-recovered",
     ]
     assert "*Slack failed* while setting up the incident" in text_of(
