@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -75,8 +75,8 @@ class StoredTimes:
     """Times as the driver returns ``events.occurred_at`` (stored) and as an incident keeps them.
 
     The conversions are SQLAlchemy's for the column (:class:`~firebell.core.schema.UTCDateTime`)
-    and the converter's for the JSON; on SQLite, where the stored value is text, the usual shape
-    takes a shorter way to the same text.
+    and the converter's for the JSON; the usual shapes (SQLite's naive UTC text, psycopg's aware
+    datetime) take a shorter way to the same values.
     """
 
     def __init__(self, dialect: sa.Dialect) -> None:
@@ -90,6 +90,7 @@ class StoredTimes:
             lambda value: value
         )
         self._sqlite = dialect.name == "sqlite"
+        self._postgres = dialect.name == "postgresql"
 
     def to_json(self, stored: Any) -> str:
         """What the converter writes for the stored time in an incident's JSON."""
@@ -98,6 +99,9 @@ class StoredTimes:
             if moment.tzinfo is None:
                 # SQLite keeps naive UTC; the converter writes the aware time's isoformat().
                 return moment.isoformat() + "+00:00"
+        elif self._postgres and type(stored) is datetime and stored.tzinfo is not None:
+            # psycopg's aware time, which UTCDateTime only moves to UTC.
+            return stored.astimezone(UTC).isoformat()
         text: str = _unstructure_time(self.read(stored))
         return text
 
@@ -108,6 +112,8 @@ class StoredTimes:
             # SQLAlchemy writes naive UTC in this shape: text in it is written as it is.
             if moment.tzinfo is None and moment.isoformat(" ", "microseconds") == stored:
                 return stored
+        elif self._postgres and type(stored) is datetime and stored.tzinfo is not None:
+            return stored.astimezone(UTC)
         return self.write(self.read(stored))
 
 

@@ -36,7 +36,7 @@ from firebell.core.events import (
 from firebell.core.incident import Incident, apply
 from firebell.core.rebuild import DraftFold
 from firebell.core.rebuild_steps import CREATED_VERSION, STEPS, StoredTimes
-from firebell.core.serialization import dump_event, load_event
+from firebell.core.serialization import converter, dump_event, load_event
 from firebell.core.store import _incident_row
 from firebell.core.timeline_events import (
     FollowUpAdded,
@@ -328,21 +328,27 @@ def test_each_field_missing_or_of_another_type_gives_what_the_exact_way_gives(
 
 
 @pytest.mark.parametrize(
-    "stored",
+    ("dialect", "stored"),
     [
-        "2026-06-01 14:00:00.000000",
-        "2026-06-01 14:00:00.001500",
-        "2026-06-01 14:00:00",
-        "2026-06-01T14:00:00.250000",
-        "2026-06-01 16:00:00.000000+02:00",
+        (sqlite.dialect(), "2026-06-01 14:00:00.000000"),
+        (sqlite.dialect(), "2026-06-01 14:00:00.001500"),
+        (sqlite.dialect(), "2026-06-01 14:00:00"),
+        (sqlite.dialect(), "2026-06-01T14:00:00.250000"),
+        (sqlite.dialect(), "2026-06-01 16:00:00.000000+02:00"),
+        (postgresql.psycopg.dialect(), T0),
+        (postgresql.psycopg.dialect(), (T0 + timedelta(microseconds=7)).astimezone(SESSION_ZONE)),
     ],
 )
-def test_stored_sqlite_times_take_the_short_way_to_the_same_values(stored: str) -> None:
-    times = StoredTimes(sqlite.dialect())
-    from firebell.core.serialization import converter
+def test_stored_times_take_the_short_way_to_the_same_values(
+    dialect: sa.Dialect, stored: Any
+) -> None:
+    times = StoredTimes(dialect)
 
     assert times.to_json(stored) == converter.unstructure(times.read(stored))
     assert times.to_column(stored) == times.write(times.read(stored))
+    assert type(times.to_column(stored)) is type(times.write(times.read(stored)))
+    if isinstance(stored, datetime):
+        assert times.to_column(stored).tzinfo == UTC
 
 
 # -- generated logs ------------------------------------------------------------------------------
