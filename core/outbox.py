@@ -14,6 +14,7 @@ import os
 import socket
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import attrs
 import sqlalchemy as sa
@@ -59,12 +60,97 @@ class PluginBacklog:
     last_error: str | None
 
 
+# The other statements of a claim, built once.
+_SIBLINGS = sa.select(
+    deliveries.c.position,
+    deliveries.c.plugin,
+    deliveries.c.status,
+    deliveries.c.last_error,
+    deliveries.c.released,
+).where(deliveries.c.position.in_(sa.bindparam("positions", expanding=True)))
+_TAKE_LEASE = (
+    deliveries.update()
+    .where(
+        deliveries.c.position == sa.bindparam("b_position"),
+        deliveries.c.plugin == sa.bindparam("b_plugin"),
+    )
+    .values(
+        lease_owner=sa.bindparam("b_owner"),
+        lease_expires_at=sa.bindparam("b_expires"),
+        attempts=sa.bindparam("b_attempts"),
+        updated_at=sa.bindparam("b_now"),
+    )
+)
+
+
+def _ready_query(
+    dependencies: Mapping[str, Sequence[str]], plugins: Sequence[str] | None
+) -> sa.Select[Any]:
+    """Pending deliveries that are due, unleased, next in their plugin's incident stream and
+    not waiting for a dependency (binds ``now`` and ``batch``)."""
+    now = sa.bindparam("now", type_=deliveries.c.next_attempt_at.type)
+    earlier = deliveries.alias("earlier")
+    older_pending = (
+        sa.select(sa.literal(1))
+        .where(
+            earlier.c.plugin == deliveries.c.plugin,
+            earlier.c.incident_id == deliveries.c.incident_id,
+            earlier.c.position < deliveries.c.position,
+            earlier.c.status == "pending",
+        )
+        .exists()
+    )
+    query = (
+        sa.select(deliveries)
+        .where(
+            deliveries.c.status == "pending",
+            deliveries.c.next_attempt_at <= now,
+            sa.or_(deliveries.c.lease_expires_at.is_(None), deliveries.c.lease_expires_at < now),
+            ~older_pending,
+        )
+        .order_by(deliveries.c.position)
+        .limit(sa.bindparam("batch", type_=sa.Integer))
+        .with_for_update(skip_locked=True, of=deliveries)
+    )
+    if plugins is not None:
+        query = query.where(deliveries.c.plugin.in_(list(plugins)))
+    # Leave out rows whose `after` plugins still have the event pending, in the query itself:
+    # filtered only below, they could fill the whole batch (a plugin after a failing one, for
+    # many incidents) and starve the plugins that are ready.
+    dependency = deliveries.alias("dependency")
+    waiting = [
+        sa.and_(
+            deliveries.c.plugin == plugin,
+            sa.select(sa.literal(1))
+            .where(
+                dependency.c.position == deliveries.c.position,
+                dependency.c.plugin.in_(list(waits_for)),
+                dependency.c.status == "pending",
+                # A dependency that failed once holds nobody back: the pager must not
+                # wait for Slack to come back before paging.
+                dependency.c.last_error.is_(None),
+                # Nor one that recorded what its dependants need (``link_now``).
+                dependency.c.released.is_(False),
+            )
+            .exists(),
+        )
+        for plugin, waits_for in dependencies.items()
+        if waits_for
+    ]
+    if waiting:
+        query = query.where(~sa.or_(*waiting))
+    return query
+
+
 class Outbox:
     """Claims, completes and fails deliveries in the store's database."""
 
     def __init__(self, store: EventStore, subscribers: Sequence[str]) -> None:
         self.store = store
         self.subscribers = list(subscribers)
+        # The ready-deliveries query, built once per (dependencies, plugins): building it is
+        # most of a claim's cost otherwise, and the worker claims after every delivery.
+        self._ready_queries: dict[object, sa.Select[Any]] = {}
 
     def claim(
         self,
@@ -77,94 +163,30 @@ class Outbox:
         plugins: Sequence[str] | None = None,
     ) -> list[Claim]:
         """Lease up to ``limit`` ready deliveries (of ``plugins``, by default all)."""
-        earlier = deliveries.alias("earlier")
-        older_pending = (
-            sa.select(sa.literal(1))
-            .where(
-                earlier.c.plugin == deliveries.c.plugin,
-                earlier.c.incident_id == deliveries.c.incident_id,
-                earlier.c.position < deliveries.c.position,
-                earlier.c.status == "pending",
-            )
-            .exists()
+        key = (
+            tuple(sorted((plugin, tuple(waits)) for plugin, waits in dependencies.items())),
+            None if plugins is None else tuple(plugins),
         )
-        query = (
-            sa.select(deliveries)
-            .where(
-                deliveries.c.status == "pending",
-                deliveries.c.next_attempt_at <= now,
-                sa.or_(
-                    deliveries.c.lease_expires_at.is_(None), deliveries.c.lease_expires_at < now
-                ),
-                ~older_pending,
-            )
-            .order_by(deliveries.c.position)
-            .limit(limit * 4)
-            .with_for_update(skip_locked=True, of=deliveries)
-        )
-        if plugins is not None:
-            query = query.where(deliveries.c.plugin.in_(list(plugins)))
-        # Leave out rows whose `after` plugins still have the event pending, in the query itself:
-        # filtered only below, they could fill the whole batch (a plugin after a failing one, for
-        # many incidents) and starve the plugins that are ready.
-        dependency = deliveries.alias("dependency")
-        waiting = [
-            sa.and_(
-                deliveries.c.plugin == plugin,
-                sa.select(sa.literal(1))
-                .where(
-                    dependency.c.position == deliveries.c.position,
-                    dependency.c.plugin.in_(list(waits_for)),
-                    dependency.c.status == "pending",
-                    # A dependency that failed once holds nobody back: the pager must not
-                    # wait for Slack to come back before paging.
-                    dependency.c.last_error.is_(None),
-                    # Nor one that recorded what its dependants need (``link_now``).
-                    dependency.c.released.is_(False),
-                )
-                .exists(),
-            )
-            for plugin, waits_for in dependencies.items()
-            if waits_for
-        ]
-        if waiting:
-            query = query.where(~sa.or_(*waiting))
+        query = self._ready_queries.get(key)
+        if query is None:
+            query = self._ready_queries[key] = _ready_query(dependencies, plugins)
         claims: list[Claim] = []
         # Row locks (FOR UPDATE SKIP LOCKED) keep claimers apart; the append lock is not needed.
         with self.store.write(append=False) as connection:
-            candidates = connection.execute(query).all()
+            candidates = connection.execute(query, {"now": now, "batch": limit * 4}).all()
             if not candidates:
                 return []
             positions = sorted({row.position for row in candidates})
-            siblings = connection.execute(
-                sa.select(
-                    deliveries.c.position,
-                    deliveries.c.plugin,
-                    deliveries.c.status,
-                    deliveries.c.last_error,
-                    deliveries.c.released,
-                ).where(deliveries.c.position.in_(positions))
-            ).all()
+            siblings = connection.execute(_SIBLINGS, {"positions": positions}).all()
             holding = {
                 (row.position, row.plugin)
                 for row in siblings
                 if row.status == "pending" and row.last_error is None and not row.released
             }
-            expires = now + lease
             for row in candidates:
                 waits_for = dependencies.get(row.plugin, ())
                 if any((row.position, dep) in holding for dep in waits_for):
                     continue
-                connection.execute(
-                    deliveries.update()
-                    .where(deliveries.c.position == row.position, deliveries.c.plugin == row.plugin)
-                    .values(
-                        lease_owner=owner,
-                        lease_expires_at=expires,
-                        attempts=row.attempts + 1,
-                        updated_at=now,
-                    )
-                )
                 claims.append(
                     Claim(
                         row.position, row.plugin, row.incident_id, row.event_type, row.attempts + 1
@@ -172,6 +194,19 @@ class Outbox:
                 )
                 if len(claims) >= limit:
                     break
+            if claims:
+                leases = [
+                    {
+                        "b_position": claim.position,
+                        "b_plugin": claim.plugin,
+                        "b_owner": owner,
+                        "b_expires": now + lease,
+                        "b_attempts": claim.attempt,
+                        "b_now": now,
+                    }
+                    for claim in claims
+                ]
+                connection.execute(_TAKE_LEASE, leases)
         return claims
 
     def load_event(self, position: int) -> RecordedEvent:
