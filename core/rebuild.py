@@ -84,10 +84,9 @@ def rebuild_read_model(
     """
     fold = DraftFold(connection.dialect)
     # The driver's own cursor: SQLAlchemy's per-row result processing cost as much as the fold.
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     query = (
         f"SELECT {', '.join(_names(events, _EVENT_COLUMNS))} FROM {events.name} "
-        f"WHERE position > {mark} ORDER BY position LIMIT {_READ_BATCH}"
+        f"WHERE position > {_mark(connection.dialect)} ORDER BY position LIMIT {_READ_BATCH}"
     )
     dbapi_connection = connection.connection.dbapi_connection
     assert dbapi_connection is not None, "the rebuild's connection is closed"
@@ -106,11 +105,15 @@ def rebuild_read_model(
                 progress(count)
         connection.execute(incidents.delete())
         connection.execute(resources.delete())
-        _insert(cursor, mark, incidents, _INCIDENT_COLUMNS, fold.incident_rows())
-        _insert(cursor, mark, resources, _RESOURCE_COLUMNS, fold.resource_rows())
+        _insert(cursor, connection.dialect, incidents, _INCIDENT_COLUMNS, fold.incident_rows())
+        _insert(cursor, connection.dialect, resources, _RESOURCE_COLUMNS, fold.resource_rows())
     finally:
         cursor.close()
     return count
+
+
+def _mark(dialect: sa.Dialect) -> str:
+    return "?" if dialect.paramstyle == "qmark" else "%s"
 
 
 def _names(table: sa.Table, columns: Sequence[str]) -> list[str]:
@@ -119,12 +122,22 @@ def _names(table: sa.Table, columns: Sequence[str]) -> list[str]:
 
 
 def _insert(
-    cursor: Any, mark: str, table: sa.Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+    cursor: Any,
+    dialect: sa.Dialect,
+    table: sa.Table,
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
 ) -> None:
-    statement = (
-        f"INSERT INTO {table.name} ({', '.join(_names(table, columns))}) "
-        f"VALUES ({', '.join([mark] * len(columns))})"
-    )
+    names = ", ".join(_names(table, columns))
+    if dialect.driver == "psycopg":
+        # COPY takes the rows in a stream: executemany ran a statement a row (40,000 resources
+        # of a 100,000-event log: 550 ms against 240 ms).
+        with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join([_mark(dialect)] * len(columns))
+    statement = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"
     for start in range(0, len(rows), _WRITE_BATCH):
         cursor.executemany(statement, rows[start : start + _WRITE_BATCH])
 
