@@ -83,32 +83,36 @@ def rebuild_read_model(
     read so far, every batch.
     """
     fold = DraftFold(connection.dialect)
-    # The driver's own cursor: SQLAlchemy's per-row result processing cost as much as the fold.
-    query = (
-        f"SELECT {', '.join(_names(events, _EVENT_COLUMNS))} FROM {events.name} "
-        f"WHERE position > {_mark(connection.dialect)} ORDER BY position LIMIT {_READ_BATCH}"
-    )
+    psycopg = connection.dialect.driver == "psycopg"
     dbapi_connection = connection.connection.dbapi_connection
     assert dbapi_connection is not None, "the rebuild's connection is closed"
-    cursor = dbapi_connection.cursor()
-    count = after = 0
+    # The driver's own cursors: SQLAlchemy's per-row result processing cost as much as the
+    # fold. On PostgreSQL a server-side cursor, which streams the log (a query per batch took
+    # 1.6 times as long).
+    reader = (
+        dbapi_connection.cursor(name="firebell_rebuild") if psycopg else dbapi_connection.cursor()
+    )
+    count = 0
     try:
-        while True:
-            cursor.execute(query, (after,))
-            rows = cursor.fetchall()
-            if not rows:
-                break
+        reader.execute(
+            f"SELECT {', '.join(_names(events, _EVENT_COLUMNS))} FROM {events.name} "
+            "ORDER BY position"
+        )
+        while rows := reader.fetchmany(_READ_BATCH):
             fold.add(rows)
             count += len(rows)
-            after = rows[-1][0]
             if progress is not None:
                 progress(count)
-        connection.execute(incidents.delete())
-        connection.execute(resources.delete())
-        _insert(cursor, connection.dialect, incidents, _INCIDENT_COLUMNS, fold.incident_rows())
-        _insert(cursor, connection.dialect, resources, _RESOURCE_COLUMNS, fold.resource_rows())
     finally:
-        cursor.close()
+        reader.close()
+    connection.execute(incidents.delete())
+    connection.execute(resources.delete())
+    writer = dbapi_connection.cursor()
+    try:
+        _insert(writer, connection.dialect, incidents, _INCIDENT_COLUMNS, fold.incident_rows())
+        _insert(writer, connection.dialect, resources, _RESOURCE_COLUMNS, fold.resource_rows())
+    finally:
+        writer.close()
     return count
 
 
