@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from firebell.adapters.cli.lazy_group import LazyGroup
 from firebell.adapters.cli.output import (
     echo_json,
     incident_json,
@@ -101,7 +102,31 @@ def _actor(actor: str | None) -> str:
         return "cli:unknown"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: Commands in modules of their own, imported only when run (or listed by --help).
+_CLI = "firebell.adapters.cli"
+LAZY_COMMANDS = {
+    "demo": f"{_CLI}.demo_command:demo",
+    "db": f"{_CLI}.db_command:db",
+    "doctor": f"{_CLI}.doctor_command:doctor",
+    "export": f"{_CLI}.export_command:export",
+    "new-plugin": f"{_CLI}.new_plugin_command:new_plugin",
+    "web": f"{_CLI}.web_command:web",
+    "run": f"{_CLI}.run_command:run",
+    # The incident's record and metrics (docs/timeline.md).
+    "timeline": f"{_CLI}.timeline_command:timeline",
+    "note": f"{_CLI}.timeline_command:note",
+    "followup": f"{_CLI}.timeline_command:followup",
+    "followups": f"{_CLI}.timeline_command:followups",
+    "followup-done": f"{_CLI}.timeline_command:followup_done",
+    "stats": f"{_CLI}.stats_command:stats",
+}
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=LAZY_COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="firebell")
 @click.option(
     "--config",
@@ -406,41 +431,6 @@ def deliver(state: CliState) -> None:
     ReminderScheduler(firebell.engine).run_once()
     state.deliver()
     click.echo("Delivered what was due.")
-
-
-def _register_optional_commands() -> None:
-    # Commands that live in their own modules (each imports what it needs only when run).
-    from firebell.adapters.cli import (
-        db_command,
-        demo_command,
-        doctor_command,
-        export_command,
-        new_plugin_command,
-        run_command,
-        stats_command,
-        timeline_command,
-        web_command,
-    )
-
-    cli.add_command(demo_command.demo)
-    cli.add_command(db_command.db)
-    for command in (doctor_command.doctor, export_command.export, new_plugin_command.new_plugin):
-        cli.add_command(command)
-    cli.add_command(web_command.web)
-    cli.add_command(run_command.run)
-    # The incident's record and metrics (docs/timeline.md).
-    for command in (
-        timeline_command.timeline,
-        timeline_command.note,
-        timeline_command.followup,
-        timeline_command.followups,
-        timeline_command.followup_done,
-        stats_command.stats,
-    ):
-        cli.add_command(command)
-
-
-_register_optional_commands()
 
 
 def main(argv: list[str] | None = None) -> None:
