@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import attrs
 import sqlalchemy as sa
@@ -27,7 +27,7 @@ _EVENT_COLUMNS = (
 _INCIDENT_COLUMNS = (
     "id, version, title, severity, state, commander, declared_at, updated_at, last_position, data"
 )
-# An event changes every column of the incident's row but its id and declared_at.
+# An event may change any column of the incident's row but its id and declared_at.
 _INCIDENT_CHANGES = (
     "version = ?, title = ?, severity = ?, state = ?, commander = ?, updated_at = ?, "
     "last_position = ?, data = ?"
@@ -150,7 +150,8 @@ class DriverCursor:
         """Close the cursor (the connection and its transaction stay)."""
         self._cursor.close()
 
-    def _raise(self, error: BaseException, statement: str, parameters: Any) -> None:
-        # What connection.execute does with a driver error: wrap it in SQLAlchemy's exception
-        # class for it, and invalidate the connection when it was lost.
+    def _raise(self, error: BaseException, statement: str, parameters: Any) -> NoReturn:
+        # What connection.execute does with a driver error, by the very method it calls
+        # (private, but the one place that wraps the error in SQLAlchemy's class for it, runs
+        # the handle_error hooks and invalidates a lost connection and its pool): it raises.
         self._connection._handle_dbapi_exception(error, statement, parameters, self._cursor, None)

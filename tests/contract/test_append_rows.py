@@ -7,20 +7,51 @@ driver's errors to what SQLAlchemy raises.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta, timezone
 
 import sqlalchemy as sa
 from contract_support import T0, declare, update
 from firebell.core import ConcurrencyConflict, ResourceLinked
-from firebell.core.schema import UTCDateTime, events
+from firebell.core.driver_sql import AppendSql
+from firebell.core.schema import UTCDateTime, commands, deliveries, events, incidents, resources
 from firebell.core.serialization import dump_event
-from firebell.core.store import EventStore
+from firebell.core.store import EventStore, _incident_row
 
 
 def _stored(store: EventStore, sql: str) -> list[tuple[object, ...]]:
     """Rows as the driver returns them, with no SQLAlchemy type processing."""
     with store.read() as connection:
         return [tuple(row) for row in connection.exec_driver_sql(sql)]
+
+
+def _inserted(statement: str) -> set[str]:
+    match = re.search(r"\(([^)]*)\) VALUES", statement)
+    assert match is not None, statement
+    return {name.strip() for name in match.group(1).split(",")}
+
+
+def test_the_statements_write_every_column_the_schema_has(store: EventStore) -> None:
+    sql = AppendSql.for_dialect(store.engine.dialect.name)
+    incident = declare(store, "a").incident
+
+    assert _inserted(sql.insert_incident) == set(_incident_row(incident)) == set(incidents.c.keys())
+    written = {
+        events: _inserted(sql.insert_event),
+        resources: _inserted(sql.insert_resource),
+        deliveries: _inserted(sql.insert_delivery),
+        commands: _inserted(sql.insert_command),
+    }
+    for table, names in written.items():
+        assert names <= set(table.c.keys()), table.name
+        # A column left out must be one the database fills: generated, defaulted or nullable.
+        for column in table.columns:
+            if column.name not in names:
+                assert (
+                    column is table.autoincrement_column
+                    or column.server_default is not None
+                    or column.nullable
+                ), f"{table.name}.{column.name} is not written by an append"
 
 
 def test_times_are_stored_as_the_schema_type_binds_them(store: EventStore) -> None:
