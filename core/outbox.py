@@ -6,6 +6,10 @@ nothing older pending for the same incident (a plugin sees one incident's events
 the plugins it waits for (``after``) are done with the same event — or have failed it once: a
 dependency's outage delays its dependants by one attempt, never longer (PagerDuty pages while
 Slack is down, without the channel link).
+
+The worker's claims and records are background writes: on SQLite, a command of the same process
+waiting for the write lock (someone's declaration, acknowledged only once it is appended) goes
+first (see :func:`~firebell.core.database.write_turn`).
 """
 
 from __future__ import annotations
@@ -172,7 +176,7 @@ class Outbox:
             query = self._ready_queries[key] = _ready_query(dependencies, plugins)
         claims: list[Claim] = []
         # Row locks (FOR UPDATE SKIP LOCKED) keep claimers apart; the append lock is not needed.
-        with self.store.write(append=False) as connection:
+        with self.store.write(append=False, background=True) as connection:
             candidates = connection.execute(query, {"now": now, "batch": limit * 4}).all()
             if not candidates:
                 return []
@@ -218,7 +222,7 @@ class Outbox:
     def release(self, claim: Claim, links: Sequence[Link], *, now: datetime) -> None:
         """Record ``links`` now, before the delivery ends, and let the plugins that wait for
         this one take the same event (they need only what it linked), in one transaction."""
-        with self.store.write() as connection:
+        with self.store.write(background=True) as connection:
             connection.execute(
                 deliveries.update()
                 .where(deliveries.c.position == claim.position, deliveries.c.plugin == claim.plugin)
@@ -228,7 +232,7 @@ class Outbox:
 
     def complete(self, claim: Claim, links: Sequence[Link], *, now: datetime) -> None:
         """Mark the delivery done and record what the plugin created, in one transaction."""
-        with self.store.write() as connection:
+        with self.store.write(background=True) as connection:
             connection.execute(
                 deliveries.update()
                 .where(deliveries.c.position == claim.position, deliveries.c.plugin == claim.plugin)
@@ -297,7 +301,7 @@ class Outbox:
         The first failure of a plugin for an incident is recorded as ``IntegrationFailed`` so
         that the responders hear of it once (unless ``announce`` is false: a rate limit).
         """
-        with self.store.write() as connection:
+        with self.store.write(background=True) as connection:
             connection.execute(
                 deliveries.update()
                 .where(deliveries.c.position == claim.position, deliveries.c.plugin == claim.plugin)

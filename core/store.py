@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import sqlalchemy as sa
-from firebell.core.database import create_database_engine, database_errors, redact_url
+from firebell.core.database import (
+    create_database_engine,
+    database_errors,
+    redact_url,
+    write_turn,
+)
 from firebell.core.driver_sql import AppendSql, DriverCursor
 from firebell.core.errors import ConcurrencyConflict, IncidentNotFound
 from firebell.core.events import Event, RecordedEvent, ResourceLinked
@@ -153,13 +158,19 @@ class EventStore:
     # -- transactions ----------------------------------------------------------------------
 
     @contextmanager
-    def write(self, *, append: bool = True) -> Iterator[sa.Connection]:
+    def write(self, *, append: bool = True, background: bool = False) -> Iterator[sa.Connection]:
         """A write transaction (``BEGIN IMMEDIATE`` on SQLite, the append lock on PostgreSQL).
 
         ``append=False`` skips PostgreSQL's append lock, for transactions that append no events
         and rely on row locks instead (outbox claims, so that processes claim side by side).
+        On SQLite, the process's writers take turns (:func:`~firebell.core.database.write_turn`);
+        ``background`` ones (the delivery worker's) let the others waiting go first.
         """
-        with database_errors(self.url), self.engine.connect() as plain:
+        with (
+            database_errors(self.url),
+            write_turn(self.engine, background=background),
+            self.engine.connect() as plain,
+        ):
             connection = plain.execution_options(firebell_write=True)
             with connection.begin():
                 if self.is_postgres and append:
