@@ -1,10 +1,12 @@
 """The Bolt listeners: slash commands and modal submissions turned into engine commands.
 
 Slash commands are acknowledged at once; the work (a fast read or append, and any ``views.open``
-while the trigger is fresh) runs after the acknowledgement, and the outcome comes back as an
-ephemeral reply on the command's ``response_url``. Modal submissions must be answered with the
-outcome (inline errors keep the modal open), so the engine command runs first, bounded by a
-deadline under Slack's three seconds.
+while the trigger is fresh) runs after the acknowledgement on a pool of the adapter's, and the
+outcome comes back as an ephemeral reply on the command's ``response_url``. Modal submissions
+must be answered with the outcome (inline errors keep the modal open), so the engine command
+runs first, bounded by a deadline under Slack's three seconds. Bolt answers Slack as soon as a
+listener returns (``process_before_response``, see :func:`~firebell.adapters.slack.build_app`),
+so no listener does anything slow after its ack on Bolt's thread.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-__all__ = ["SUBMIT_DEADLINE", "SlackAdapter", "SlashCommand"]
+__all__ = ["SUBMIT_DEADLINE", "SlackAdapter", "SlashCommand", "after_ack"]
 
 log = logging.getLogger("firebell.slack")
 
@@ -77,6 +79,8 @@ INCOMPLETE_FORM = "Slack sent an incomplete form. Close it and run the command a
 _INLINE_ERROR_LIMIT = 1000
 #: Threads sending confirmations on response_urls (each a short HTTPS POST, 5 s at most).
 _REPLY_THREADS = 4
+#: Threads running slash commands after their ack (a read or append, views.open, the reply).
+_COMMAND_THREADS = 8
 
 
 @attrs.frozen
@@ -146,6 +150,11 @@ class SlackAdapter:
         self._replies = concurrent.futures.ThreadPoolExecutor(
             max_workers=_REPLY_THREADS, thread_name_prefix="firebell-slack-reply"
         )
+        # A slash command's work after its ack: Bolt answers Slack only when the listener
+        # returns, and the answer must not wait for views.open or the reply.
+        self._commands = concurrent.futures.ThreadPoolExecutor(
+            max_workers=_COMMAND_THREADS, thread_name_prefix="firebell-slack-command"
+        )
 
     def register(self, app: App) -> None:
         """Add the listeners (and the malformed-payload guard) to ``app``."""
@@ -162,7 +171,9 @@ class SlackAdapter:
     def incident_command(self, ack: Ack, command: dict[str, Any], respond: Respond | None) -> None:
         """``/incident [subcommand]``: the form, help, a quick declare or an in-channel command."""
         ack()
-        request = SlashCommand.from_body(command)
+        after_ack(self._commands, self._incident_command, SlashCommand.from_body(command), respond)
+
+    def _incident_command(self, request: SlashCommand, respond: Respond | None) -> None:
         sub = parse_incident_text(request.text)
         try:
             if sub.name == "form":
@@ -179,12 +190,16 @@ class SlackAdapter:
     def resolve_command(self, ack: Ack, command: dict[str, Any], respond: Respond | None) -> None:
         """``/resolve-incident``: check, then open the confirm modal."""
         ack()
-        self._open_confirm("resolve", SlashCommand.from_body(command), respond)
+        after_ack(
+            self._commands, self._open_confirm, "resolve", SlashCommand.from_body(command), respond
+        )
 
     def close_command(self, ack: Ack, command: dict[str, Any], respond: Respond | None) -> None:
         """``/close-incident``: check, then open the confirm modal."""
         ack()
-        self._open_confirm("close", SlashCommand.from_body(command), respond)
+        after_ack(
+            self._commands, self._open_confirm, "close", SlashCommand.from_body(command), respond
+        )
 
     def _open_declare_form(self, request: SlashCommand, respond: Respond | None) -> None:
         metadata = ModalMetadata(channel_id=request.channel_id, response_url=request.response_url)
@@ -402,6 +417,23 @@ class SlackAdapter:
             return None
         ack()
         return result
+
+
+def after_ack(
+    pool: concurrent.futures.Executor, work: Callable[..., object], *args: object
+) -> None:
+    """Run ``work(*args)`` on ``pool`` once the listener returned (and Bolt answered Slack).
+
+    What it raises is logged: nobody waits for its result.
+    """
+
+    def run() -> None:
+        try:
+            work(*args)
+        except Exception:
+            log.exception("a Slack request's work after its ack failed")
+
+    pool.submit(run)
 
 
 def _declared_text(result: AppendResult) -> str:

@@ -18,13 +18,14 @@ these subcommands and every other ``/incident`` goes on to the adapter.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
 from firebell.adapters.slack.groups import GroupDirectory
-from firebell.adapters.slack.handlers import SlashCommand
+from firebell.adapters.slack.handlers import SlashCommand, after_ack
 from firebell.adapters.slack.replies import NOT_AN_INCIDENT_CHANNEL, error_text
 from firebell.adapters.slack.timeline_parsing import (
     MARK_EVENTS,
@@ -146,6 +147,11 @@ class TimelineListeners:
         self.client = client
         self.groups = groups
         self.reaction = reaction
+        # The work after the ack (Bolt answers Slack when the listener returns): reading the
+        # marked message from Slack, the append, the reply.
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=4, thread_name_prefix="firebell-slack-record"
+        )
 
     @classmethod
     def for_firebell(
@@ -170,8 +176,12 @@ class TimelineListeners:
 
     # -- pins and reactions --------------------------------------------------------------------
 
-    def mark_event(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        """Make the timeline match a message whose pin or reaction changed."""
+    def mark_event(self, ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """Make the timeline match a message whose pin or reaction changed (after the ack)."""
+        ack()
+        after_ack(self._pool, self._mark, body, event)
+
+    def _mark(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         kind = str(event.get("type"))
         item = event.get("item") or {}
         if item.get("type") != "message":
@@ -238,9 +248,11 @@ class TimelineListeners:
     # -- /incident note | followup | followups | done ------------------------------------------
 
     def record_command(self, ack: Ack, command: dict[str, Any], respond: Respond | None) -> None:
-        """Run a record subcommand in the incident channel it was typed in."""
+        """Run a record subcommand in the incident channel it was typed in (after the ack)."""
         ack()
-        request = SlashCommand.from_body(command)
+        after_ack(self._pool, self._record, SlashCommand.from_body(command), respond)
+
+    def _record(self, request: SlashCommand, respond: Respond | None) -> None:
         sub = parse_record_command(request.text)
         if sub is None:  # the matcher let it through: cannot happen, but never crash
             return
