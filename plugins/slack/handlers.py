@@ -186,18 +186,13 @@ class Delivery:
         team = self.workspace.team()
         channel = ensure_channel(self.workspace, self.incident, self.config.channel_prefix)
         link = Link("channel", channel.id, team.channel_url(channel.id), f"#{channel.name}")
-        if self.channel_id is not None:
-            return [link, *self.set_up(channel)]
-        # Recorded while the set-up's calls are on their way.
-        return [link, *self.set_up(channel, meanwhile=lambda: link_now(link))]
+        if self.channel_id is None:
+            # First: the pager and the post-mortem, which wait for it, take as long as the set-up.
+            link_now(link)
+        return [link, *self.set_up(channel)]
 
-    def set_up(
-        self, channel: IncidentChannel, *, meanwhile: Callable[[], object] = lambda: None
-    ) -> list[Link]:
-        """Set up the incident channel: topic, invites, bookmarks, summary, DM, announcements.
-
-        ``meanwhile`` runs once every call is under way.
-        """
+    def set_up(self, channel: IncidentChannel) -> list[Link]:
+        """Set up the incident channel: topic, invites, bookmarks, summary, DM, announcements."""
         ws, incident, config = self.workspace, self.incident, self.config
         team = ws.team()
         invitees = [incident.reporter] if is_user_id(incident.reporter) else []
@@ -250,7 +245,6 @@ class Delivery:
                 )
                 for target in announcements
             }
-            meanwhile()
         # Failures surface in the order the calls used to run in, once every call has ended.
         purpose.result()
         topic.result()
