@@ -364,9 +364,16 @@ def structure_plugin_config(
 
 
 def _format_exception(exc: BaseException, type_: type | None) -> str:
-    # A config class's own validator raises ValueError with a message meant for people; cattrs
-    # would reduce it to "invalid value".
-    if isinstance(exc, _ReadableError) or (type(exc) is ValueError and type_ is None and str(exc)):
+    if isinstance(exc, cattrs.ForbiddenExtraKeysError):
+        keys = ", ".join(repr(key) for key in sorted(exc.extra_fields))
+        return f"unknown key{'s' if len(exc.extra_fields) > 1 else ''} {keys}"
+    # A config class's own validator raises ValueError with a message meant for people (also
+    # from its __init__, when it checks keys together); cattrs would reduce it to "invalid
+    # value" or "invalid type (…)".
+    readable_value_error = (
+        isinstance(exc, ValueError) and bool(str(exc)) and (type_ is None or attrs.has(type_))
+    )
+    if isinstance(exc, _ReadableError) or readable_value_error:
         # attrs' own validators (in_, instance_of...) raise ValueError(message, attribute, ...):
         # str() of that is a tuple with the attribute's repr; the message alone is for people.
         first = exc.args[0] if exc.args else ""
@@ -377,6 +384,8 @@ def _format_exception(exc: BaseException, type_: type | None) -> str:
 def _describe(line: str) -> str:
     # cattrs says "required field missing @ key.api_key"; turn it into "api_key: required …".
     message, _, where = line.partition(" @ ")
-    key = where.removeprefix("key").lstrip(".") or "(table)"
+    key = where.removeprefix("key").lstrip(".")
+    if not key:  # about the table as a whole: the message names its keys itself
+        return message
     key = key.replace("['", ".").replace("']", "").replace("[", ".").replace("]", "")
     return f"{key}: {message}"

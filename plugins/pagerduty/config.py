@@ -45,13 +45,9 @@ StrictBool = Literal[True, False]
 _EMAIL: Final = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
-class InvalidSetting(TypeError):
-    """Raised when a ``[plugins.pagerduty]`` value has the right type but is not allowed.
-
-    It derives from TypeError because the core keeps the message of a TypeError raised while it
-    builds a plugin's settings (a ValueError's becomes "invalid value"); the core adds the file
-    and the table, the message names the key.
-    """
+class InvalidSetting(ValueError):
+    """Raised when a ``[plugins.pagerduty]`` value has the right type but is not allowed; the
+    core adds the file and the table to its message."""
 
 
 def _check_mode(_: Any, attribute: attrs.Attribute[str], value: str) -> None:

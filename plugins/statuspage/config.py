@@ -65,13 +65,9 @@ _ID: Final = re.compile(r"^[A-Za-z0-9_-]+$")
 StrictBool = Literal[True, False]
 
 
-class InvalidSetting(TypeError):
-    """Raised when a ``[plugins.statuspage]`` value has the right type but is not allowed.
-
-    It derives from TypeError because the core keeps the message of a TypeError raised while it
-    builds a plugin's settings (it replaces a ValueError's by "invalid value"); the core adds the
-    file and the table.
-    """
+class InvalidSetting(ValueError):
+    """Raised when a ``[plugins.statuspage]`` value has the right type but is not allowed; the
+    core adds the file and the table to its message."""
 
 
 def _one_of(allowed: tuple[str, ...], what: str) -> str:

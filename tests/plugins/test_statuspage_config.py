@@ -107,7 +107,7 @@ def test_every_key(make_firebell: MakeFirebell) -> None:
         pytest.param(
             {"page_id": "../pages"}, ENVIRON, "is not a Statuspage page id", id="page-id-path"
         ),
-        pytest.param({"pageid": "x"}, ENVIRON, "extra fields found (pageid)", id="unknown-key"),
+        pytest.param({"pageid": "x"}, ENVIRON, "unknown key 'pageid'", id="unknown-key"),
         pytest.param({"api_url": "statuspage.io"}, ENVIRON, "is not an http(s) URL", id="api-url"),
         pytest.param(
             {"impact": {"SEV0": "huge"}},
@@ -197,6 +197,8 @@ def test_config_errors_name_the_table_and_key(
     assert "[plugins.statuspage]" in text
     assert message in text or re.search(message, text), text
     assert STATUSPAGE_API_KEY not in text
+    # The plugin's own words, not wrapped in the converter's ("(table): invalid type (…)").
+    assert "(table)" not in text and "invalid type (" not in text, text
 
 
 # -- check() -----------------------------------------------------------------------------------
