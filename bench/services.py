@@ -34,7 +34,6 @@ from typing import Any, TypeVar
 import attrs
 import httpx
 import sqlalchemy as sa
-import uvicorn
 from firebell.core.config import parse_config
 from firebell.core.outbox import Outbox
 from firebell.core.runtime import Firebell, open_firebell
@@ -42,6 +41,7 @@ from firebell.core.schema import deliveries
 from firebell.core.store import EventStore
 
 from firebell.testing import slack_requests as sr
+from firebell.testing.asgi_server import serve_in_thread
 from firebell.testing.fake_http import Answer, FakeService, Request
 from firebell.testing.fake_notion import NOTION_DATABASE_ID, NOTION_TOKEN, FakeNotion
 from firebell.testing.fake_pagerduty import FakePagerDuty
@@ -319,22 +319,6 @@ def _reply(_request: Request) -> Answer:
     return Answer(200, raw=b"ok")
 
 
-def _serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -418,7 +402,7 @@ def _in_process(
         asgi = create_asgi_app(
             bolt, signing_secret=sr.SIGNING_SECRET, checks=[database_check(firebell)]
         )
-        server, thread, url = _serve(asgi)
+        server, thread, url = serve_in_thread(asgi)
 
         def stop_server() -> None:
             server.should_exit = True

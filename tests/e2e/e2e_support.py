@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import sys
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -24,7 +23,6 @@ from typing import Any, TypeVar
 
 import attrs
 import httpx
-import uvicorn
 from click.testing import CliRunner
 from firebell.adapters.cli.main import main
 from firebell.adapters.slack import build_app, create_asgi_app, database_check
@@ -34,6 +32,7 @@ from firebell.core.incident import Incident
 
 from firebell.testing import slack_requests as sr
 from firebell.testing import slack_side
+from firebell.testing.asgi_server import serve_in_thread
 from firebell.testing.fake_http import Answer, FakeService, Request
 from firebell.testing.fake_notion import NOTION_DATABASE_ID, NOTION_TOKEN, FakeNotion
 from firebell.testing.fake_pagerduty import FakePagerDuty
@@ -458,18 +457,6 @@ def holding(fake: FakeService, method: str, path_pattern: str) -> Iterator[Hold]
         del fake.dispatch
 
 
-def _serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, what="uvicorn to start")
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
 @contextmanager
 def running_system(
     folder: Path,
@@ -509,7 +496,7 @@ def running_system(
         asgi = create_asgi_app(
             bolt, signing_secret=keys.signing_secret, checks=[database_check(firebell)]
         )
-        server, thread, url = _serve(asgi)
+        server, thread, url = serve_in_thread(asgi)
 
         def stop_server() -> None:
             server.should_exit = True
