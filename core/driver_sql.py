@@ -13,11 +13,12 @@ errors go through SQLAlchemy's own handling, so callers get the same ``Integrity
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NoReturn
 
 import attrs
 import sqlalchemy as sa
+from firebell.core.schema import stored_utc
 
 __all__ = ["AppendSql", "DriverCursor"]
 
@@ -113,13 +114,11 @@ class AppendSql:
         SQLAlchemy's ``DateTime`` stores (naive UTC, ``2026-06-01 09:00:00.000000``), on
         PostgreSQL the aware UTC datetime. A naive ``moment`` raises ``StatementError``, as
         through SQLAlchemy."""
-        if moment.tzinfo is None:
-            error = ValueError(f"naive datetime {moment!r}; Firebell stores UTC times only")
-            raise sa.exc.StatementError(str(error), None, None, error)
-        utc = moment.astimezone(UTC)
-        if self.sqlite:
-            return utc.replace(tzinfo=None).isoformat(" ", "microseconds")
-        return utc
+        try:
+            utc = stored_utc(moment, naive=self.sqlite)
+        except ValueError as error:
+            raise sa.exc.StatementError(str(error), None, None, error) from error
+        return utc.isoformat(" ", "microseconds") if self.sqlite else utc
 
 
 class DriverCursor:

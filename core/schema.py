@@ -16,6 +16,17 @@ __all__ = ["UTCDateTime", "commands", "deliveries", "events", "incidents", "meta
 metadata = sa.MetaData()
 
 
+def stored_utc(value: datetime, *, naive: bool) -> datetime:
+    """``value`` as the log stores it: in UTC, without its zone when ``naive`` (SQLite).
+
+    Raises ``ValueError`` for a naive ``value``: Firebell stores UTC times only.
+    """
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}; Firebell stores UTC times only")
+    value = value.astimezone(UTC)
+    return value.replace(tzinfo=None) if naive else value
+
+
 class UTCDateTime(sa.TypeDecorator[datetime]):
     """A timestamp stored in UTC and always read back as an aware UTC datetime."""
 
@@ -25,10 +36,7 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> Any:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}; Firebell stores UTC times only")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return stored_utc(value, naive=dialect.name == "sqlite")
 
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
         if value is None:
