@@ -19,7 +19,10 @@ START_TIMEOUT = 10.0
 def serve_in_thread(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
     """Start serving ``app``; returns the server (set ``should_exit`` to stop it), its thread
     and its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY on the accepted connections only
+    # when the listening socket says TCP, and without it every keep-alive response after the
+    # first waited 40 ms for the client's delayed ACK (Nagle).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
