@@ -2,7 +2,8 @@
 
 Parts: ``event-log`` (SQLite appends and rebuild), ``read-model`` (list, show, start-up),
 ``declare`` (declare to done through the Slack app), ``burst`` (100 incidents under Slack's rate
-limits), ``postgres`` (the event-log part on PostgreSQL). No part named: all of them. The table
+limits), ``postgres`` (the event-log part on PostgreSQL), ``web`` (the web console's pages and
+``firebell list``'s filters on SQLite and PostgreSQL). No part named: all of them. The table
 goes to stdout, progress to stderr, the results as JSON to ``bench/results/``.
 
 ``python -m bench profile [--delay MS]`` profiles the declare path instead (see
@@ -21,7 +22,7 @@ from bench.report import format_table, machine, write_json
 
 __all__ = ["PARTS", "main"]
 
-PARTS = ("event-log", "read-model", "declare", "burst", "postgres")
+PARTS = ("event-log", "read-model", "declare", "burst", "postgres", "web")
 
 
 def _log(message: str) -> None:
@@ -87,6 +88,12 @@ def _read_model(sizes: Sizes, options: argparse.Namespace) -> list[Result]:
     return measure_read_model(sizes, _log)
 
 
+def _web(sizes: Sizes, options: argparse.Namespace) -> list[Result]:
+    from bench.web_console import measure_web_console
+
+    return measure_web_console(sizes, _log, smoke=options.smoke)
+
+
 def _declare(sizes: Sizes, options: argparse.Namespace) -> list[Result]:
     from bench.declare import measure_declare
 
@@ -113,6 +120,7 @@ _RUNNERS: dict[str, Callable[[Sizes, argparse.Namespace], list[Result]]] = {
     "declare": _declare,
     "burst": _burst,
     "postgres": _postgres,
+    "web": _web,
 }
 
 

@@ -1,0 +1,316 @@
+"""Part ``web``: the web console's pages and ``firebell list``'s filters on a big read model.
+
+On SQLite and on PostgreSQL (``scripts/postgres start``, as the ``postgres`` part finds it) it
+fills a new log with 100,000 incidents in a full run (10,000 quick) shaped like the console's
+scale test (``tests/web/web_bulk.py``): severities SEV0, SEV1 and SEV2 in turn, every fourth
+incident resolved, titles ``Bulk incident number N``. Rows are made by the store's own row
+builder and go in with the driver's ``executemany``; PostgreSQL's table is then vacuumed and
+analyzed, as autovacuum would leave it.
+
+The console is served by uvicorn in a thread and fetched over loopback with httpx, every page
+once a round, round after round; the same filters are timed in process as ``firebell list``
+runs them (:meth:`EventStore.list_incidents`, the first page of 50). Each filtered page's
+baseline is the plain first page ``/incidents`` of the same run and database.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from firebell.core.events import IncidentCreated, IncidentResolved, RecordedEvent
+from firebell.core.incident import IncidentState, replay
+from firebell.core.serialization import dump_event
+from firebell.core.store import EventStore, _incident_row
+
+from bench.backends import PostgresBackend, SqliteBackend, postgres_url
+from bench.measure import Result, Sizes, median, p95, timed
+from bench.read_model import open_log
+from firebell.testing.asgi_server import serve_in_thread
+
+__all__ = ["LIST_FILTERS", "PAGES", "fill_incidents", "measure_web_console"]
+
+Log = Callable[[str], None]
+PART = "web"
+
+FIRST_DECLARED = datetime(2024, 1, 1, tzinfo=UTC)
+SEVERITIES = ("SEV0", "SEV1", "SEV2")
+_SPACING = timedelta(minutes=7)
+_CHUNK = 5000
+
+#: The pages fetched each round (query strings of ``/incidents``), as docs/web.md lists them;
+#: ``{last}`` is the last page's number. The first is every other page's baseline.
+PAGES: tuple[str, ...] = (
+    "",
+    "?page=2",
+    "?page={last}",
+    "?state=resolved",
+    "?state=open&severity=SEV1",
+    "?severity=SEV0",
+    "?q=number+12345",
+    "?q=bulk-09999",
+    "?q=no+such+words",
+    "?q=incident",
+)
+#: A ``firebell list`` filter: state, severity, search.
+Filter = tuple[IncidentState | None, str | None, str | None]
+#: The filters timed in process, as ``firebell list`` runs them.
+LIST_FILTERS: tuple[Filter, ...] = (
+    (None, None, None),
+    (IncidentState.RESOLVED, None, None),
+    (IncidentState.OPEN, "SEV1", None),
+    (None, "SEV0", None),
+    (None, None, "number 12345"),
+    (None, None, "no such words"),
+)
+
+_EVENT_COLUMNS = ("incident_id", "version", "event_type", "schema_version", "data")
+_EVENT_TIME_COLUMNS = ("occurred_at", "actor")
+_INCIDENT_COLUMNS = (
+    "id",
+    "version",
+    "title",
+    "severity",
+    "state",
+    "commander",
+    "declared_at",
+    "updated_at",
+    "last_position",
+    "data",
+)
+
+
+def bulk_name(index: int) -> str:
+    """The name of bulk incident ``index`` (declared 7 minutes apart)."""
+    return f"{FIRST_DECLARED + _SPACING * index:%Y%m%d}-bulk-{index:06d}"
+
+
+def _bound(moment: datetime, *, postgres: bool) -> Any:
+    # As UTCDateTime binds a time: aware on PostgreSQL, naive UTC text on SQLite.
+    if postgres:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _rows(
+    first: int, last: int, position: int, *, postgres: bool
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int]:
+    event_rows: list[tuple[Any, ...]] = []
+    incident_rows: list[tuple[Any, ...]] = []
+    for index in range(first, last):
+        name = bulk_name(index)
+        declared = FIRST_DECLARED + _SPACING * index
+        reporter = f"U{index:08d}"
+        title = f"Bulk incident number {index}"
+        shaped: list[tuple[IncidentCreated | IncidentResolved, datetime]] = [
+            (IncidentCreated(name, title, "", SEVERITIES[index % 3], reporter), declared)
+        ]
+        if index % 4 == 0:
+            shaped.append((IncidentResolved("fixed"), declared + timedelta(minutes=30)))
+        recorded = []
+        for version, (event, at) in enumerate(shaped, start=1):
+            position += 1
+            recorded.append(RecordedEvent(name, version, position, at, reporter, None, event))
+            event_rows.append(
+                (
+                    position,
+                    name,
+                    version,
+                    event.type,
+                    1,
+                    dump_event(event),
+                    _bound(at, postgres=postgres),
+                    reporter,
+                )
+            )
+        incident = replay(recorded)
+        assert incident is not None
+        row = _incident_row(incident)
+        row["declared_at"] = _bound(row["declared_at"], postgres=postgres)
+        row["updated_at"] = _bound(row["updated_at"], postgres=postgres)
+        incident_rows.append(tuple(row[column] for column in _INCIDENT_COLUMNS))
+    return event_rows, incident_rows, position
+
+
+def fill_incidents(store: EventStore, count: int) -> None:
+    """Append ``count`` incidents to an empty log: severity ``SEVERITIES[index % 3]``, every
+    fourth one (``index % 4 == 0``) resolved half an hour after it was declared."""
+    postgres = store.is_postgres
+    mark = "%s" if postgres else "?"
+    event_columns = ("position", *_EVENT_COLUMNS, *_EVENT_TIME_COLUMNS)
+    statements = [
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+        for table, columns in (("events", event_columns), ("incidents", _INCIDENT_COLUMNS))
+    ]
+    position = 0
+    with store.write() as connection:
+        for first in range(0, count, _CHUNK):
+            events, incidents, position = _rows(
+                first, min(first + _CHUNK, count), position, postgres=postgres
+            )
+            connection.exec_driver_sql(statements[0], events)
+            connection.exec_driver_sql(statements[1], incidents)
+        if postgres:
+            connection.execute(
+                sa.text(
+                    "SELECT setval(pg_get_serial_sequence('events', 'position'), "
+                    "(SELECT max(position) FROM events))"
+                )
+            )
+    if postgres:
+        # What autovacuum leaves soon after a load: statistics and the visibility map.
+        with store.engine.connect() as plain:
+            autocommit = plain.execution_options(isolation_level="AUTOCOMMIT")
+            autocommit.exec_driver_sql("VACUUM ANALYZE incidents")
+            autocommit.exec_driver_sql("VACUUM ANALYZE events")
+
+
+def _page_label(query: str, last: int) -> str:
+    shown = query.format(last=last)
+    label = f"/incidents{shown}"
+    if "{last}" in query:
+        label += " (the last)"
+    return label
+
+
+def _measure_one(
+    backend_name: str,
+    url: str,
+    count: int,
+    samples: int,
+    log: Log,
+) -> list[Result]:
+    part = f"{PART}-pg" if backend_name == "PostgreSQL" else PART
+    from firebell.adapters.web import PAGE_SIZE, create_app
+
+    firebell = open_log(url)
+    results: list[Result] = []
+    try:
+        started = time.perf_counter()
+        fill_incidents(firebell.store, count)
+        log(f"  {backend_name}: {count:,} incidents in {time.perf_counter() - started:.1f} s")
+        assert firebell.store.count_incidents() == count
+        last = -(-count // PAGE_SIZE)
+        app = create_app(firebell)
+        warmed = app.state.console.stats.warm()
+        if warmed is not None:
+            warmed.join()
+        server, thread, base = serve_in_thread(app)
+        rng = random.Random(11)
+        pages = [*(_page_label(q, last) for q in PAGES), "/incidents/<name>", "/metrics"]
+        page_ms: dict[str, list[float]] = {label: [] for label in pages}
+        list_ms: dict[str, list[float]] = {_filter_label(f): [] for f in LIST_FILTERS}
+        try:
+            with httpx.Client(base_url=base, timeout=30.0) as client:
+
+                def fetch(path: str) -> None:
+                    response = client.get(path)
+                    assert response.status_code == 200, (path, response.status_code)
+
+                def list_first_page(chosen: Filter) -> None:
+                    state, severity, search = chosen
+                    firebell.store.list_incidents(
+                        state=state, severity=severity, search=search, limit=50
+                    )
+
+                queries = [
+                    *(f"/incidents{q.format(last=last)}" for q in PAGES),
+                    None,
+                    "/metrics",
+                ]
+                for round_number in range(samples + 1):  # the first round warms up
+                    for label, path in zip(pages, queries, strict=True):
+                        target = path or f"/incidents/{bulk_name(rng.randrange(count))}"
+                        elapsed = 1000 * timed(functools.partial(fetch, target))
+                        if round_number:
+                            page_ms[label].append(elapsed)
+                    for chosen in LIST_FILTERS:
+                        elapsed = 1000 * timed(functools.partial(list_first_page, chosen))
+                        if round_number:
+                            list_ms[_filter_label(chosen)].append(elapsed)
+        finally:
+            server.should_exit = True
+            thread.join()
+    finally:
+        firebell.close()
+    scale = f"{count:,} incidents"
+    results += _lines(part, "page", page_ms, pages[0], scale)
+    results += _lines(
+        part, "firebell list", list_ms, _filter_label(LIST_FILTERS[0]), scale, in_process=True
+    )
+    return results
+
+
+def _filter_label(chosen: Filter) -> str:
+    state, severity, search = chosen
+    options = []
+    if state is not None:
+        options.append(f"--state {state.value}")
+    if severity is not None:
+        options.append(f"--severity {severity}")
+    if search is not None:
+        options.append(f'--search "{search}"')
+    return " ".join(options) or "(no filter)"
+
+
+def _lines(
+    part: str,
+    kind: str,
+    samples: dict[str, list[float]],
+    plain: str,
+    scale: str,
+    *,
+    in_process: bool = False,
+) -> list[Result]:
+    results: list[Result] = []
+    base = median(samples[plain])
+    for label, values in samples.items():
+        name = f"{kind} {label}" if in_process else label
+        extra = {"samples_ms": values}
+        shown = f"{name}, median, {scale}" if label == plain else f"{name}, median"
+        results.append(
+            Result(
+                part,
+                shown,
+                median(values),
+                "ms",
+                baseline=None if label == plain else base,
+                baseline_name="" if label == plain else f"{plain} median",
+                better="lower",
+                extra=extra,
+            )
+        )
+        results.append(Result(part, f"{name}, p95", p95(values), "ms", goal=100.0, better="lower"))
+    return results
+
+
+def measure_web_console(sizes: Sizes, log: Log, *, smoke: bool) -> list[Result]:
+    """The console's pages and ``firebell list``'s filters on SQLite and PostgreSQL."""
+    count = sizes.log_events // sizes.events_per_incident
+    samples = max(2, sizes.latency_samples // 2)
+    results: list[Result] = []
+    backends: list[tuple[str, Callable[[], AbstractContextManager[str]], Callable[[], None]]]
+    sqlite = SqliteBackend()
+    backends = [("SQLite", sqlite.new_log, sqlite.cleanup)]
+    url, source = postgres_url(start=not smoke)
+    if url is None:
+        log(f"  PostgreSQL skipped: {source}")
+        results.append(Result(f"{PART}-pg", "skipped", 0.0, "", note=f"no PostgreSQL: {source}"))
+    else:
+        log(f"  PostgreSQL from {source}")
+        postgres = PostgresBackend(url)
+        backends.append(("PostgreSQL", postgres.new_log, postgres.cleanup))
+    for name, new_log, cleanup in backends:
+        try:
+            with new_log() as log_url:
+                results += _measure_one(name, log_url, count, samples, log)
+        finally:
+            cleanup()
+    return results
