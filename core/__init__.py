@@ -29,6 +29,7 @@ from firebell.core.events import (
     IncidentResolved,
     IntegrationFailed,
     IntegrationRecovered,
+    PersonNamed,
     RecordedEvent,
     ResourceLinked,
     SeverityChanged,
@@ -36,7 +37,14 @@ from firebell.core.events import (
     event_type,
 )
 from firebell.core.hookspecs import HOOKSPEC_VERSION, Link, PluginSpec, hookimpl
-from firebell.core.incident import FollowUp, Incident, IncidentState, Resource, TimelineItem
+from firebell.core.incident import (
+    FollowUp,
+    Incident,
+    IncidentState,
+    Person,
+    Resource,
+    TimelineItem,
+)
 from firebell.core.runtime import Firebell, open_firebell
 from firebell.core.secrets import Secret
 from firebell.core.store import AppendResult, EventStore
@@ -79,6 +87,8 @@ __all__ = [
     "Link",
     "NameSpaceExhausted",
     "PermanentPluginError",
+    "Person",
+    "PersonNamed",
     "PluginSpec",
     "RecordedEvent",
     "ReminderSent",

@@ -4,12 +4,17 @@ Each command loads the incident, runs the aggregate's guards, and appends with t
 saw. When someone else changed the incident in between, the command is run again on the new
 state (and may then be refused, e.g. the second of two simultaneous resolves). An idempotency
 key makes a repeated command (a Slack retry, a double click) return the first result.
+
+Every command takes ``names``: the display names (by id) of the people it involves, as the
+adapter knows them. Those the incident does not hold yet (or holds under another name) are
+appended with the command as ``person.named``, so that what the incident's documents show of
+people comes from the log alone.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from firebell.core.config import FirebellConfig
@@ -27,6 +32,7 @@ from firebell.core.events import (
     IncidentCreated,
     IncidentReopened,
     IncidentResolved,
+    PersonNamed,
     SeverityChanged,
     StatusUpdatePosted,
 )
@@ -36,12 +42,17 @@ from firebell.core.permissions import Permissions
 from firebell.core.store import AppendResult, EventStore
 from firebell.core.text import MAX_DESCRIPTION, MAX_TITLE, MAX_UPDATE, clean_text, require_text
 
-__all__ = ["Engine"]
+__all__ = ["MAX_PERSON_NAME", "Engine", "people_named"]
 
 Clock = Callable[[], datetime]
 
 _MAX_CONFLICT_RETRIES = 20
 _MAX_NAME_DRAWS = 50
+
+#: The longest name recorded for a person (a longer one is cut).
+MAX_PERSON_NAME = 200
+
+Names = Mapping[str, str]
 
 
 def _utcnow() -> datetime:
@@ -98,6 +109,7 @@ class Engine:
         source: str = "cli",
         idempotency_key: str | None = None,
         actor_groups: Sequence[str] = (),
+        names: Names | None = None,
     ) -> AppendResult:
         """Declare an incident under a fresh ``YYYYMMDD-adjective-animal`` name."""
         self.permissions.check("declare", reporter, None, actor_groups)
@@ -119,7 +131,7 @@ class Engine:
             try:
                 result = self.store.insert_events(
                     name,
-                    [created],
+                    [created, *people_named(None, names)],
                     actor=reporter,
                     occurred_at=now,
                     expected_version=0,
@@ -143,6 +155,7 @@ class Engine:
         summary: str = "",
         idempotency_key: str | None = None,
         actor_groups: Sequence[str] = (),
+        names: Names | None = None,
     ) -> AppendResult:
         """Mark the incident resolved (its channel stays open)."""
         summary = require_text(summary, field="summary", limit=MAX_UPDATE, required=False)
@@ -151,7 +164,9 @@ class Engine:
             incident.check_can_resolve()
             return [IncidentResolved(summary)]
 
-        return self._run(incident_id, "resolve", actor, actor_groups, decide, idempotency_key)
+        return self._run(
+            incident_id, "resolve", actor, actor_groups, decide, idempotency_key, names
+        )
 
     def reopen(
         self,
@@ -161,6 +176,7 @@ class Engine:
         reason: str = "",
         idempotency_key: str | None = None,
         actor_groups: Sequence[str] = (),
+        names: Names | None = None,
     ) -> AppendResult:
         """Reopen a resolved incident."""
         reason = require_text(reason, field="reason", limit=MAX_UPDATE, required=False)
@@ -169,7 +185,7 @@ class Engine:
             incident.check_can_reopen()
             return [IncidentReopened(reason)]
 
-        return self._run(incident_id, "reopen", actor, actor_groups, decide, idempotency_key)
+        return self._run(incident_id, "reopen", actor, actor_groups, decide, idempotency_key, names)
 
     def close(
         self,
@@ -179,6 +195,7 @@ class Engine:
         summary: str = "",
         idempotency_key: str | None = None,
         actor_groups: Sequence[str] = (),
+        names: Names | None = None,
     ) -> AppendResult:
         """Close a resolved incident after its post-mortem; it is read-only afterwards."""
         summary = require_text(summary, field="summary", limit=MAX_UPDATE, required=False)
@@ -187,7 +204,7 @@ class Engine:
             incident.check_can_close()
             return [IncidentClosed(summary)]
 
-        return self._run(incident_id, "close", actor, actor_groups, decide, idempotency_key)
+        return self._run(incident_id, "close", actor, actor_groups, decide, idempotency_key, names)
 
     def change_severity(
         self,
@@ -197,6 +214,7 @@ class Engine:
         actor: str,
         idempotency_key: str | None = None,
         actor_groups: Sequence[str] = (),
+        names: Names | None = None,
     ) -> AppendResult:
         """Raise or lower the incident's severity."""
         level = self._severity(severity)
@@ -205,7 +223,9 @@ class Engine:
             incident.check_can_change_severity(level)
             return [SeverityChanged(incident.severity, level)]
 
-        return self._run(incident_id, "severity", actor, actor_groups, decide, idempotency_key)
+        return self._run(
+            incident_id, "severity", actor, actor_groups, decide, idempotency_key, names
+        )
 
     def post_update(
         self,
@@ -216,6 +236,7 @@ class Engine:
         public: bool = False,
         idempotency_key: str | None = None,
         actor_groups: Sequence[str] = (),
+        names: Names | None = None,
     ) -> AppendResult:
         """Post a free-text status update (``public`` ones may reach the status page)."""
         text = require_text(text, field="update", limit=MAX_UPDATE)
@@ -224,7 +245,7 @@ class Engine:
             incident.check_not_closed("updated")
             return [StatusUpdatePosted(text, public)]
 
-        return self._run(incident_id, "update", actor, actor_groups, decide, idempotency_key)
+        return self._run(incident_id, "update", actor, actor_groups, decide, idempotency_key, names)
 
     def assign_commander(
         self,
@@ -234,6 +255,7 @@ class Engine:
         actor: str,
         idempotency_key: str | None = None,
         actor_groups: Sequence[str] = (),
+        names: Names | None = None,
     ) -> AppendResult:
         """Make ``commander`` the incident commander."""
         commander = clean_text(commander)
@@ -244,7 +266,9 @@ class Engine:
             incident.check_can_assign_commander(commander)
             return [CommanderAssigned(commander, incident.commander)]
 
-        return self._run(incident_id, "commander", actor, actor_groups, decide, idempotency_key)
+        return self._run(
+            incident_id, "commander", actor, actor_groups, decide, idempotency_key, names
+        )
 
     def append(
         self,
@@ -255,13 +279,14 @@ class Engine:
         action: str = "update",
         idempotency_key: str | None = None,
         actor_groups: Sequence[str] = (),
+        names: Names | None = None,
     ) -> AppendResult:
         """Run a command of a plugin's or adapter's own: ``decide`` checks and returns events.
 
         This is how events defined outside the core (timeline entries, follow-ups) are appended
         with the same conflict retries, idempotency and permissions as the built-in commands.
         """
-        return self._run(incident_id, action, actor, actor_groups, decide, idempotency_key)
+        return self._run(incident_id, action, actor, actor_groups, decide, idempotency_key, names)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -283,6 +308,7 @@ class Engine:
         actor_groups: Sequence[str],
         decide: Callable[[Incident], Sequence[Event]],
         idempotency_key: str | None,
+        names: Names | None = None,
     ) -> AppendResult:
         if idempotency_key is not None:
             earlier = self.store.select_command_result(idempotency_key)
@@ -302,6 +328,8 @@ class Engine:
                 raise
             if not new_events:
                 raise CommandRefused(f"Nothing to do for {incident.id}.")
+            # The names first: a hook reading the history up to the command's event finds them.
+            new_events = [*people_named(incident, names), *new_events]
             try:
                 result = self.store.insert_events(
                     incident.id,
@@ -331,6 +359,22 @@ class Engine:
     def _committed(self, result: AppendResult) -> None:
         if self.on_commit is not None and not result.duplicate:
             self.on_commit(result)
+
+
+def people_named(incident: Incident | None, names: Names | None) -> list[PersonNamed]:
+    """``person.named`` for each of ``names`` (id -> name) that ``incident`` does not hold yet.
+
+    A name is cleaned and put on one line; an empty one, or one that is only the id, is left out.
+    """
+    named = []
+    for person, given in (names or {}).items():
+        name = " ".join(clean_text(given).split())[:MAX_PERSON_NAME]
+        if not person or not name or name == person:
+            continue
+        if incident is not None and incident.person_name(person) == name:
+            continue
+        named.append(PersonNamed(person, name))
+    return named
 
 
 def random_pause() -> None:

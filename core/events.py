@@ -22,6 +22,7 @@ __all__ = [
     "IncidentResolved",
     "IntegrationFailed",
     "IntegrationRecovered",
+    "PersonNamed",
     "RecordedEvent",
     "ResourceLinked",
     "SeverityChanged",
@@ -158,6 +159,21 @@ class IntegrationRecovered(Event):
     plugin: str
     event_type: str
     attempts: int
+
+
+@event_type("person.named")
+@attrs.frozen
+class PersonNamed(Event):
+    """Who an id stands for: ``person`` (a Slack user id) is called ``name``.
+
+    An adapter that knows people's names (the Slack adapter asks ``users.info``) records one
+    when a person first acts or is named in the incident, and again when the name changed, in
+    the same append as the command. Post-mortems show the name without asking Slack, and a
+    rebuild from the log shows it the same way.
+    """
+
+    person: str
+    name: str
 
 
 @attrs.frozen

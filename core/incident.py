@@ -21,6 +21,7 @@ from firebell.core.events import (
     IncidentResolved,
     IntegrationFailed,
     IntegrationRecovered,
+    PersonNamed,
     RecordedEvent,
     ResourceLinked,
     SeverityChanged,
@@ -39,6 +40,7 @@ __all__ = [
     "FollowUp",
     "Incident",
     "IncidentState",
+    "Person",
     "Reminded",
     "Resource",
     "TimelineItem",
@@ -111,6 +113,14 @@ class Reminded:
     at: datetime
 
 
+@attrs.frozen
+class Person:
+    """What a person (``id``: a Slack user id) was last called in the incident (``person.named``)."""
+
+    id: str
+    name: str
+
+
 def _at(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "an unknown time"
 
@@ -145,6 +155,8 @@ class Incident:
     reminders: tuple[Reminded, ...] = ()
     first_update_at: datetime | None = None
     reopened_at: datetime | None = None
+    # The names of the people it involves, as an adapter learned them (PersonNamed).
+    people: tuple[Person, ...] = ()
 
     @property
     def name(self) -> str:
@@ -165,6 +177,15 @@ class Incident:
     def follow_up(self, follow_up_id: int) -> FollowUp | None:
         """Follow-up number ``follow_up_id``, or None."""
         return next((f for f in self.follow_ups if f.id == follow_up_id), None)
+
+    def person_name(self, who: str) -> str:
+        """What ``who`` (a Slack user id, or any actor) is called: the recorded name, else ``who``."""
+        return next((p.name for p in self.people if p.id == who), who)
+
+    @property
+    def names(self) -> dict[str, str]:
+        """The recorded name of each person by id (for rendering many at once)."""
+        return {p.id: p.name for p in self.people}
 
     def last_reminded_at(self, kind: str) -> datetime | None:
         """When the last reminder of ``kind`` was sent, or None."""
@@ -308,6 +329,9 @@ def _changes(incident: Incident, recorded: RecordedEvent) -> dict[str, Any]:
         case ReminderSent(kind=kind):
             others = tuple(r for r in incident.reminders if r.kind != kind)
             return {**moved, "reminders": (*others, Reminded(kind, at))}
+        case PersonNamed(person=person, name=name):
+            known = tuple(p for p in incident.people if p.id != person)
+            return {**moved, "people": (*known, Person(person, name))}
     # Events added by later versions or by plugins only move the version.
     return moved
 

@@ -26,6 +26,7 @@ from firebell.core.events import (
     IncidentResolved,
     IntegrationFailed,
     IntegrationRecovered,
+    PersonNamed,
     ResourceLinked,
     SeverityChanged,
     StatusUpdatePosted,
@@ -338,6 +339,15 @@ def _reminder_sent(draft: Draft, data: Payload, at: Any, actor: str, fold: FoldS
     return True
 
 
+def _person_named(draft: Draft, data: Payload, at: Any, actor: str, fold: FoldState) -> bool:
+    person, name = data.get("person"), data.get("name")
+    if not (type(person) is str and type(name) is str):
+        return False
+    known = [p for p in draft["people"] if p["id"] != person]
+    draft["people"] = [*known, {"id": person, "name": name}]
+    return True
+
+
 # The steps by event class, for the schema version they were written for: an event class whose
 # version has moved on since goes the exact way until its step is brought up to date.
 _WRITTEN_FOR: list[tuple[type[Any], int, Step]] = [
@@ -355,6 +365,7 @@ _WRITTEN_FOR: list[tuple[type[Any], int, Step]] = [
     (FollowUpAdded, 1, _follow_up_added),
     (FollowUpDone, 1, _follow_up_done),
     (ReminderSent, 1, _reminder_sent),
+    (PersonNamed, 1, _person_named),
 ]
 #: The steps by stored event type and schema version.
 STEPS: dict[tuple[str, int], Step] = {

@@ -6,6 +6,9 @@ while the incident is open or resolved (the post-mortem is written after the res
 refused once it is closed. Permissions: ``timeline`` (entries and notes) and ``followup``
 (follow-ups) in ``[firebell.permissions]``.
 
+Each takes ``names``, the display names of the people involved by id, as the engine's commands
+do (:mod:`firebell.core.engine`).
+
 Idempotency: a Slack event carries an ``event_id`` that Slack keeps when it delivers the event
 again, so ``slack-event:<event_id>`` makes a re-delivered pin add nothing, while a genuine
 pin -> unpin -> pin (three events, three ids) adds, removes and adds again.
@@ -14,7 +17,7 @@ pin -> unpin -> pin (three events, three ids) adds, removes and adds again.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -71,6 +74,7 @@ def add_timeline_entry(
     source: str = "pin",
     idempotency_key: str | None = None,
     actor_groups: Sequence[str] = (),
+    names: Mapping[str, str] | None = None,
 ) -> AppendResult:
     """Put a message of the incident channel on the timeline (``timeline.entry_added``).
 
@@ -104,6 +108,7 @@ def add_timeline_entry(
         action="timeline",
         idempotency_key=idempotency_key,
         actor_groups=actor_groups,
+        names=names,
     )
 
 
@@ -116,6 +121,7 @@ def remove_timeline_entry(
     message_ts: str,
     idempotency_key: str | None = None,
     actor_groups: Sequence[str] = (),
+    names: Mapping[str, str] | None = None,
 ) -> AppendResult:
     """Take a message off the timeline (``timeline.entry_removed``); refused when it is not on."""
     entry_id = message_entry_id(channel_id, message_ts)
@@ -133,6 +139,7 @@ def remove_timeline_entry(
         action="timeline",
         idempotency_key=idempotency_key,
         actor_groups=actor_groups,
+        names=names,
     )
 
 
@@ -144,6 +151,7 @@ def add_note(
     actor: str,
     idempotency_key: str | None = None,
     actor_groups: Sequence[str] = (),
+    names: Mapping[str, str] | None = None,
 ) -> AppendResult:
     """Write a note straight onto the timeline, at the current time, by ``actor``."""
     body = require_text(text, field="note", limit=MAX_UPDATE)
@@ -160,6 +168,7 @@ def add_note(
         action="timeline",
         idempotency_key=idempotency_key,
         actor_groups=actor_groups,
+        names=names,
     )
 
 
@@ -172,6 +181,7 @@ def add_follow_up(
     owner: str | None = None,
     idempotency_key: str | None = None,
     actor_groups: Sequence[str] = (),
+    names: Mapping[str, str] | None = None,
 ) -> AppendResult:
     """Record a mitigation task (``followup.added``), numbered 1, 2, … within the incident.
 
@@ -192,6 +202,7 @@ def add_follow_up(
         action="followup",
         idempotency_key=idempotency_key,
         actor_groups=actor_groups,
+        names=names,
     )
 
 
@@ -203,6 +214,7 @@ def complete_follow_up(
     actor: str,
     idempotency_key: str | None = None,
     actor_groups: Sequence[str] = (),
+    names: Mapping[str, str] | None = None,
 ) -> AppendResult:
     """Mark follow-up ``follow_up_id`` done (``followup.done``); ``"#2"`` and ``"2"`` work too."""
     number = _number(follow_up_id)
@@ -227,6 +239,7 @@ def complete_follow_up(
         action="followup",
         idempotency_key=idempotency_key,
         actor_groups=actor_groups,
+        names=names,
     )
 
 

@@ -27,6 +27,7 @@ from firebell.core.events import (
     IncidentResolved,
     IntegrationFailed,
     IntegrationRecovered,
+    PersonNamed,
     RecordedEvent,
     ResourceLinked,
     SeverityChanged,
@@ -91,6 +92,9 @@ STREAM: list[Event] = [
     ReminderSent("update", "2026-06-01T14:30:00+00:00", "U2"),
     ReminderSent("update", "2026-06-01T15:00:00+00:00"),
     ResourceLinked("slack", "channel", "C1", "https://slack/C1-renamed", "#inc-a"),
+    PersonNamed("U1", "Ana Lima"),
+    PersonNamed("U2", "ben"),
+    PersonNamed("U1", "Ana Lima-Souza \u00e9"),
     IncidentResolved("fixed"),
     IncidentReopened("back"),
     IncidentResolved("fixed again"),
@@ -386,6 +390,7 @@ _EVENTS = st.one_of(
     st.builds(FollowUpAdded, st.integers(1, 3), _words, _maybe),
     st.builds(FollowUpDone, st.integers(1, 3)),
     st.builds(ReminderSent, st.sampled_from(["update", "commander"]), _words, _maybe),
+    st.builds(PersonNamed, st.sampled_from(["U1", "U2"]), _words),
     st.builds(Noted, _words),
 )
 
