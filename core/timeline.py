@@ -8,8 +8,9 @@ channel (pins, reactions, notes), each at the time its message was written, in t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 
 import attrs
 from firebell.core.events import (
@@ -20,12 +21,13 @@ from firebell.core.events import (
     IncidentResolved,
     IntegrationFailed,
     IntegrationRecovered,
+    PersonNamed,
     RecordedEvent,
     ResourceLinked,
     SeverityChanged,
     StatusUpdatePosted,
 )
-from firebell.core.incident import TimelineItem, replay
+from firebell.core.incident import Incident, TimelineItem, replay
 from firebell.core.timeline_events import (
     FollowUpAdded,
     FollowUpDone,
@@ -48,8 +50,8 @@ __all__ = [
 ]
 
 #: Events that are not lines of the merged timeline: entries become lines of their own (at the
-#: time their message was written), follow-ups go to the post-mortem's section 4, and
-#: reminders are Firebell talking to itself.
+#: time their message was written), follow-ups go to the post-mortem's section 4, reminders
+#: are Firebell talking to itself, and people's names show wherever the people do.
 RECORD_EVENT_TYPES = frozenset(
     {
         TimelineEntryAdded.type,
@@ -57,8 +59,13 @@ RECORD_EVENT_TYPES = frozenset(
         FollowUpAdded.type,
         FollowUpDone.type,
         ReminderSent.type,
+        PersonNamed.type,
     }
 )
+
+#: Names by id (an incident's :attr:`~firebell.core.incident.Incident.names`).
+Names = Mapping[str, str]
+_NO_NAMES: Names = MappingProxyType({})
 
 _UTC_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
 
@@ -94,8 +101,12 @@ def markdown_inline(text: str) -> str:
     return " ".join(text.split()).replace("<", "&lt;")
 
 
-def describe(event: RecordedEvent) -> str:
-    """What ``event`` means, in one sentence."""
+def describe(event: RecordedEvent, names: Names = _NO_NAMES) -> str:
+    """What ``event`` means, in one sentence; people by their ``names`` where known."""
+
+    def who(person: str) -> str:
+        return names.get(person, person)
+
     match event.data:
         case IncidentCreated(title=title, severity=severity):
             return f"Declared as {severity}: {title}"
@@ -110,7 +121,7 @@ def describe(event: RecordedEvent) -> str:
         case StatusUpdatePosted(text=text, public=public):
             return f"{'Public update' if public else 'Update'}: {text}"
         case CommanderAssigned(commander=commander):
-            return f"{commander} is now the incident commander"
+            return f"{who(commander)} is now the incident commander"
         case ResourceLinked(plugin=plugin, kind=kind, url=url, title=title):
             label = title or kind
             return f"{plugin} linked {label}{' ' + url if url else ''}"
@@ -122,15 +133,17 @@ def describe(event: RecordedEvent) -> str:
         case TimelineEntryAdded(text=text, source=source, author=author):
             if source == "note":
                 return f"Note: {text}"
-            return f"Marked for the timeline ({source}), a message by {author}: {text}"
+            return f"Marked for the timeline ({source}), a message by {who(author)}: {text}"
         case TimelineEntryRemoved(entry_id=entry_id):
             return f"Taken off the timeline: {entry_id}"
         case FollowUpAdded(follow_up_id=number, text=text, owner=owner):
-            return f"Follow-up #{number}: {text}{' — ' + owner if owner else ''}"
+            return f"Follow-up #{number}: {text}{' — ' + who(owner) if owner else ''}"
         case FollowUpDone(follow_up_id=number):
             return f"Follow-up #{number} done"
         case ReminderSent(kind=kind, recipient=recipient):
-            return f"Reminder sent ({kind}){' to ' + recipient if recipient else ''}"
+            return f"Reminder sent ({kind}){' to ' + who(recipient) if recipient else ''}"
+        case PersonNamed(person=person, name=name):
+            return f"{person} is {name}"
     return event.type
 
 
@@ -148,13 +161,13 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(_UTC_FORMAT)
 
 
-def timeline(events: Iterable[RecordedEvent]) -> list[TimelineEntry]:
-    """The timeline of an incident's events, oldest first, times in UTC."""
+def timeline(events: Iterable[RecordedEvent], names: Names = _NO_NAMES) -> list[TimelineEntry]:
+    """The timeline of an incident's events, oldest first, times in UTC, people by ``names``."""
     return [
         TimelineEntry(
             at=_utc(event.occurred_at),
-            actor=event.actor,
-            text=describe(event),
+            actor=names.get(event.actor, event.actor),
+            text=describe(event, names),
             type=event.type,
             moment=event.occurred_at,
         )
@@ -168,7 +181,13 @@ def timeline_items(history: Sequence[RecordedEvent]) -> list[RecordedEvent | Tim
     An entry sits at the time its message was written, so a message pinned an hour later
     still lands where it happened. Equal times keep the log's order.
     """
-    incident = replay(history)
+    return _merged(history, replay(history))
+
+
+def _merged(
+    history: Sequence[RecordedEvent], incident: Incident | None
+) -> list[RecordedEvent | TimelineItem]:
+    """:func:`timeline_items`, given the incident ``history`` builds."""
     entries: list[TimelineItem] = list(incident.timeline_entries) if incident else []
     # Equal times keep the log's order: an entry counts from the event that (last) added it.
     added_at = {
@@ -186,14 +205,19 @@ def timeline_items(history: Sequence[RecordedEvent]) -> list[RecordedEvent | Tim
 
 
 def incident_timeline(history: Sequence[RecordedEvent]) -> list[TimelineEntry]:
-    """The post-mortem's timeline of ``history``: system events and entries, by time (UTC)."""
+    """The post-mortem's timeline of ``history``: system events and entries, by time (UTC).
+
+    People show by the names the log recorded for them (``person.named``), else by their ids.
+    """
+    incident = replay(history)
+    names = incident.names if incident else _NO_NAMES
     lines = []
-    for item in timeline_items(history):
+    for item in _merged(history, incident):
         if isinstance(item, TimelineItem):
             lines.append(
                 TimelineEntry(
                     at=_utc(item.at),
-                    actor=item.author,
+                    actor=names.get(item.author, item.author),
                     text=describe_entry(item),
                     type=TimelineEntryAdded.type,
                     link=item.permalink,
@@ -201,7 +225,7 @@ def incident_timeline(history: Sequence[RecordedEvent]) -> list[TimelineEntry]:
                 )
             )
         else:
-            lines.extend(timeline([item]))
+            lines.extend(timeline([item], names))
     return lines
 
 

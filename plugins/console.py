@@ -37,7 +37,7 @@ def firebell_plugin_spec() -> PluginSpec:
 @hookimpl
 def firebell_event(event: RecordedEvent, incident: Incident, config: ConsoleConfig | None) -> None:
     """Print one announcement line per event."""
-    if event.type in {"incident.resource_linked"}:
+    if event.type in {"incident.resource_linked", "person.named"}:
         return
     headline = {
         "incident.created": "New incident",
@@ -46,7 +46,7 @@ def firebell_event(event: RecordedEvent, incident: Incident, config: ConsoleConf
         "incident.reopened": "Incident reopened",
     }.get(event.type, "Incident update")
     print(
-        f"[firebell] {headline}: {incident.id} — {describe(event)}",
+        f"[firebell] {headline}: {incident.id} — {describe(event, incident.names)}",
         file=_out(config),
         flush=True,
     )

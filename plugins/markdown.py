@@ -6,13 +6,16 @@ On ``incident.created`` it writes the seed's four sections (1. description and c
 added, removed or done, it replaces the timeline (the system events merged with the messages
 people marked, in time order) and the follow-ups (``- [ ] text — owner``) between their
 markers, leaving everything people wrote by hand alone.
+
+People are shown by the names the log recorded for them (``person.named``: the Slack adapter
+records what Slack calls them), else as they were given (a Slack user id, ``cli:<login>``).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -60,14 +63,15 @@ def _timeline_block(events: Sequence[RecordedEvent]) -> str:
     return "\n".join([TIMELINE_START, *lines, TIMELINE_END])
 
 
-def follow_up_markdown(task: FollowUp) -> str:
-    """``- [ ] text — owner`` (``- [x]`` once done)."""
+def follow_up_markdown(task: FollowUp, names: Mapping[str, str] | None = None) -> str:
+    """``- [ ] text — owner`` (``- [x]`` once done), the owner by ``names`` where known."""
     box = "[x]" if task.done else "[ ]"
-    return f"- {box} {markdown_inline(follow_up_line(task.text, task.owner))}"
+    owner = (names or {}).get(task.owner, task.owner) if task.owner else None
+    return f"- {box} {markdown_inline(follow_up_line(task.text, owner))}"
 
 
-def _follow_ups_block(follow_ups: Sequence[FollowUp]) -> str:
-    lines = [follow_up_markdown(task) for task in follow_ups] or [NO_FOLLOW_UPS]
+def _follow_ups_block(follow_ups: Sequence[FollowUp], names: Mapping[str, str]) -> str:
+    lines = [follow_up_markdown(task, names) for task in follow_ups] or [NO_FOLLOW_UPS]
     return "\n".join([FOLLOW_UPS_START, *lines, FOLLOW_UPS_END])
 
 
@@ -84,7 +88,8 @@ def render_skeleton(incident: Incident, events: Sequence[RecordedEvent]) -> str:
             f"# Post-mortem: {incident.id}",
             "",
             f"**{incident.title}** — {incident.severity}, declared "
-            f"{incident.declared_at:%Y-%m-%d %H:%M UTC} by {incident.reporter}.",
+            f"{incident.declared_at:%Y-%m-%d %H:%M UTC} by "
+            f"{markdown_inline(incident.person_name(incident.reporter))}.",
             "",
             "## 1. Incident description",
             "",
@@ -105,7 +110,7 @@ def render_skeleton(incident: Incident, events: Sequence[RecordedEvent]) -> str:
             "",
             MITIGATION_HEADING,
             "",
-            _follow_ups_block(incident.follow_ups),
+            _follow_ups_block(incident.follow_ups, incident.names),
             "",
         ]
     )
@@ -122,15 +127,18 @@ def replace_timeline(document: str, events: Sequence[RecordedEvent]) -> str:
     return document[:start] + block + document[end + len(TIMELINE_END) :]
 
 
-def replace_follow_ups(document: str, follow_ups: Sequence[FollowUp]) -> str:
-    """``document`` with the text between the follow-up markers replaced by ``follow_ups``.
+def replace_follow_ups(
+    document: str, follow_ups: Sequence[FollowUp], names: Mapping[str, str] | None = None
+) -> str:
+    """``document`` with the text between the follow-up markers replaced by ``follow_ups``
+    (owners by ``names`` where known).
 
     A document written before follow-ups existed gets the block under its "4. Mitigation
     tasks" heading (or at the end, when that heading is gone too).
     """
     start = document.find(FOLLOW_UPS_START)
     end = document.find(FOLLOW_UPS_END)
-    block = _follow_ups_block(follow_ups)
+    block = _follow_ups_block(follow_ups, names or {})
     if start != -1 and end > start:
         return document[:start] + block + document[end + len(FOLLOW_UPS_END) :]
     heading = document.find(MITIGATION_HEADING)
@@ -170,7 +178,9 @@ def _refresh(
     document = path.read_text(encoding="utf-8") if path.exists() else render_skeleton(incident, [])
     # The follow-ups as the history says (the incident may be ahead of the event delivered).
     state = replay(history) or incident
-    document = replace_follow_ups(replace_timeline(document, history), state.follow_ups)
+    document = replace_follow_ups(
+        replace_timeline(document, history), state.follow_ups, state.names
+    )
     _write_atomically(path, document)
 
 

@@ -11,6 +11,9 @@
   (before it, the resolve fills it).
 - ``followup.added`` / ``followup.done``: the to-dos under "4. Mitigation tasks" follow them.
 
+People (the reporter, who did what on the timeline, follow-up owners) show by the names the log
+recorded for them (``person.named``), else by their ids.
+
 See docs/plugins/notion.md for the settings and how to set up the integration.
 """
 
@@ -177,7 +180,7 @@ def firebell_timeline_entry_removed(
 def _fill_follow_ups(incident: Incident, config: NotionConfig) -> Link | None:
     postmortems = postmortems_for(config)
     page_id, link = _page_or_create(postmortems, incident)
-    postmortems.fill_follow_ups(page_id, incident.follow_ups)
+    postmortems.fill_follow_ups(page_id, incident.follow_ups, incident.names)
     return link
 
 

@@ -7,7 +7,7 @@ shows as one run of text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from firebell.core import (
     StatusUpdatePosted,
     TimelineItem,
 )
+from firebell.core.incident import replay
 from firebell.core.timeline import describe_entry, timeline_items
 
 __all__ = [
@@ -171,7 +172,7 @@ def skeleton(incident: Incident) -> list[Block]:
     channel = incident.resource("channel")
     summary = (
         f"{incident.title} — {incident.severity}, declared {utc(incident.declared_at)} "
-        f"by {incident.reporter}."
+        f"by {incident.person_name(incident.reporter)}."
     )
     return [
         heading(DESCRIPTION_HEADING),
@@ -207,7 +208,7 @@ class TimelineLine:
     link: str | None = None
 
 
-def _describe(event: RecordedEvent) -> tuple[str, str | None] | None:
+def _describe(event: RecordedEvent, names: Mapping[str, str]) -> tuple[str, str | None] | None:
     """What ``event`` says in the timeline and what it links to; None to leave it out."""
     match event.data:
         case IncidentCreated(title=title, severity=severity):
@@ -227,7 +228,7 @@ def _describe(event: RecordedEvent) -> tuple[str, str | None] | None:
         case SeverityChanged(previous=previous, severity=severity):
             return f"Severity changed from {previous} to {severity}", None
         case CommanderAssigned(commander=commander):
-            return f"{commander} became incident commander", None
+            return f"{names.get(commander, commander)} became incident commander", None
         case StatusUpdatePosted(text=text, public=public):
             return f"{'Public status update' if public else 'Status update'}: {text}", None
         case IncidentResolved(summary=summary):
@@ -248,16 +249,24 @@ def _describe(event: RecordedEvent) -> tuple[str, str | None] | None:
 
 def timeline_lines(history: Iterable[RecordedEvent]) -> list[TimelineLine]:
     """The timeline of ``history``: its events merged with the entries marked in the channel
-    (pinned messages, reactions, notes, each at the time it was written), in time order."""
+    (pinned messages, reactions, notes, each at the time it was written), in time order.
+
+    People show by the names the log recorded for them (``person.named``), else by their ids.
+    """
+    events = list(history)
+    incident = replay(events)
+    names = incident.names if incident else {}
     lines = []
-    for item in timeline_items(list(history)):
+    for item in timeline_items(events):
         if isinstance(item, TimelineItem):
-            lines.append(TimelineLine(item.at, item.author, describe_entry(item), item.permalink))
+            author = names.get(item.author, item.author)
+            lines.append(TimelineLine(item.at, author, describe_entry(item), item.permalink))
             continue
-        described = _describe(item)
+        described = _describe(item, names)
         if described is not None:
             text, link = described
-            lines.append(TimelineLine(item.occurred_at, item.actor, text, link))
+            actor = names.get(item.actor, item.actor)
+            lines.append(TimelineLine(item.occurred_at, actor, text, link))
     return lines
 
 

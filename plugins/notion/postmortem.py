@@ -173,42 +173,64 @@ class Postmortems:
 
     # -- the follow-ups -----------------------------------------------------------------------
 
-    def fill_follow_ups(self, page_id: str, follow_ups: Sequence[FollowUp]) -> None:
-        """Make the to-dos under the Mitigation heading match ``follow_ups``.
+    def fill_follow_ups(
+        self,
+        page_id: str,
+        follow_ups: Sequence[FollowUp],
+        names: Mapping[str, str] | None = None,
+    ) -> None:
+        """Make the to-dos under the Mitigation heading match ``follow_ups`` (owners by ``names``
+        where known).
 
         A follow-up without its to-do gets one (after the integration's last to-do), a done one
         gets its box ticked, and the skeleton's empty to-do goes once there is a follow-up. Boxes
         people ticked stay ticked, and to-dos they wrote stay. A repeated delivery finds its
-        to-dos and writes nothing.
+        to-dos and writes nothing. A to-do whose owner reads otherwise now (the owner's name was
+        learned or changed since) is rewritten in place.
         """
         if not follow_ups:
             return
+        lines = [(task, _follow_up_text(task, names or {})) for task in follow_ups]
         blocks = list(self.api.children(page_id))
         found = _section(blocks, "mitigation")
         if found is None:
             # Someone removed the heading: start a fresh section at the end of the page.
-            new = [to_do(follow_up_line(f.text, f.owner), checked=f.done) for f in follow_ups]
+            new = [to_do(text, checked=task.done) for task, text in lines]
             self._append(page_id, [heading(MITIGATION_HEADING), *new], after=None)
             return
         head, section = found
         author = _creator(head)
         ours = [b for b in section if b.get("type") == "to_do" and _by(b, author)]
         unused = [b for b in ours if block_text(b)]
-        missing: list[Block] = []
-        for task in follow_ups:
-            text = follow_up_line(task.text, task.owner)
+        matched: list[tuple[FollowUp, str, Block | None]] = []
+        for task, text in lines:
             block = next((b for b in unused if block_text(b) == text), None)
+            if block is not None:
+                unused.remove(block)
+            matched.append((task, text, block))
+        missing: list[Block] = []
+        for task, text, block in matched:
+            if block is None and task.owner:
+                # The same task under another owner text: written before the name was known.
+                block = next(
+                    (b for b in unused if block_text(b).startswith(f"{task.text} — ")), None
+                )
+                if block is not None:
+                    unused.remove(block)
             if block is None:
                 missing.append(to_do(text, checked=task.done))
                 continue
-            unused.remove(block)
-            if task.done and not _checked(block):
+            checked = _checked(block)
+            if block_text(block) != text or (task.done and not checked):
                 self.api.call(
-                    "tick the follow-up",
+                    "tick the follow-up" if block_text(block) == text else "name the owner",
                     partial(
                         self.api.client.blocks.update,
                         str(block["id"]),
-                        to_do={"rich_text": to_do(text)["to_do"]["rich_text"], "checked": True},
+                        to_do={
+                            "rich_text": to_do(text)["to_do"]["rich_text"],
+                            "checked": checked or task.done,
+                        },
                     ),
                     page_id=page_id,
                 )
@@ -266,6 +288,11 @@ def _section(blocks: Sequence[Block], word: str) -> tuple[Block, list[Block]] | 
             section.append(following)
         return block, section
     return None
+
+
+def _follow_up_text(task: FollowUp, names: Mapping[str, str]) -> str:
+    owner = names.get(task.owner, task.owner) if task.owner else None
+    return follow_up_line(task.text, owner)
 
 
 def _checked(block: Block) -> bool:
