@@ -4,6 +4,15 @@ The worker claims ready outbox rows, calls each plugin's hook on its own thread,
 the outcome. A failure is retried with exponential backoff (or parked when permanent); a killed
 process's leases expire (or are released at start-up when it ran on this host), so every event
 is delivered to every plugin at least once.
+
+A plugin call that never returns (a vendor that accepts the connection and never answers, a
+plugin bug) holds its own thread and nothing else: the hooks run on daemon threads
+(:class:`~firebell.core.workers.DaemonPool`), a drain with a timeout returns at its deadline
+(after a short grace) and leaves such calls behind (:meth:`Deliverer.running` names them), and
+the process can exit. While this process lives, the lease of a call still running is renewed,
+so that nobody (neither this process nor another) starts the same delivery a second time, and
+the plugin's later events for that incident wait behind it, in order. When the process ends,
+the lease runs out and the delivery is claimed again.
 """
 
 from __future__ import annotations
@@ -14,8 +23,8 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -25,8 +34,9 @@ from firebell.core.hookspecs import Link
 from firebell.core.outbox import Claim, Outbox, new_owner_id
 from firebell.core.plugin_host import PluginHost, hook_name_for
 from firebell.core.store import EventStore
+from firebell.core.workers import DaemonPool
 
-__all__ = ["Deliverer", "backoff_seconds"]
+__all__ = ["Deliverer", "RunningDelivery", "backoff_seconds"]
 
 log = logging.getLogger("firebell.delivery")
 
@@ -34,6 +44,12 @@ Clock = Callable[[], datetime]
 
 #: Seconds between looks for new work while deliveries are running.
 _CLAIM_INTERVAL = 0.2
+
+#: Seconds a drain that reached its deadline still gives the calls under way to end.
+_GRACE = 2.0
+
+#: At most this many seconds between looks at the leases of long calls, with every worker busy.
+_RENEW_LOOK = 30.0
 
 
 def _utcnow() -> datetime:
@@ -44,6 +60,16 @@ def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> f
     """Seconds to wait after failed attempt number ``attempt``: doubling, capped, with jitter."""
     delay: float = min(cap, base * 2 ** (attempt - 1))
     return delay * (0.8 + 0.4 * random.random())
+
+
+@attrs.frozen
+class RunningDelivery:
+    """A delivery whose plugin call is under way in this process: since when, and until when
+    its lease holds unless renewed."""
+
+    claim: Claim
+    started_at: datetime
+    lease_until: datetime
 
 
 class Deliverer:
@@ -75,18 +101,37 @@ class Deliverer:
         self.max_attempts = max_attempts
         self.retry_base = retry_base
         self.redact = redact
-        self._pool = ThreadPoolExecutor(
-            max_workers=max_workers, thread_name_prefix="firebell-delivery"
-        )
+        self._pool = DaemonPool(max_workers, name="firebell-delivery")
+        # Every call under way in this process, by (position, plugin), whichever drain
+        # started it: their leases are renewed, and they are never started twice.
+        self._running: dict[tuple[int, str], RunningDelivery] = {}
+        self._running_lock = threading.Lock()
+        self._closed = False
         self._wake = threading.Event()
         # Done when new work may be ready while deliveries run: the drain loop waits on it
         # beside them, so it claims at once instead of at its next look.
         self._nudge: Future[None] = Future()
         self._nudge_lock = threading.Lock()
 
-    def close(self) -> None:
-        """Stop the worker threads (after the running deliveries end)."""
-        self._pool.shutdown(wait=True)
+    def close(self, *, wait_for: float = _GRACE) -> None:
+        """Stop the worker threads, giving the calls under way up to ``wait_for`` seconds.
+
+        A call still running then is left to end with the process (its thread is a daemon
+        thread): its outcome is not recorded, so its delivery runs again once its lease ends.
+        Closing again does nothing (and waits for nothing).
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self._pool.close()
+        deadline = time.monotonic() + wait_for
+        while self.running() and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def running(self) -> list[RunningDelivery]:
+        """The deliveries whose plugin call is under way in this process, oldest first."""
+        with self._running_lock:
+            return sorted(self._running.values(), key=lambda r: r.started_at)
 
     def wake(self) -> None:
         """Tell a running :meth:`run_forever` (or drain) that new events were committed."""
@@ -122,52 +167,139 @@ class Deliverer:
     # -- running ---------------------------------------------------------------------------
 
     def drain(self, *, timeout: float | None = None) -> int:
-        """Deliver until nothing is ready (retries not yet due are left); returns how many ran."""
+        """Deliver until nothing is ready (retries not yet due are left); returns how many ran.
+
+        With ``timeout``, nothing new is started after that many seconds, and the calls under
+        way get a short grace (2 s at most) to end; those still running then are left behind
+        (see :meth:`running`) and the drain returns. Their leases are renewed while a drain of
+        this deliverer runs; once the process ends they run out and the deliveries are claimed
+        again, by this process's successor or any other.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
+        grace = _GRACE if timeout is None else min(_GRACE, timeout)
         running: dict[Future[None], Claim] = {}
         try:
-            return self._drain(running, deadline)
+            return self._drain(running, deadline, grace)
         except DatabaseUnavailable:
             # Deliveries under way hold leases of ours: let them end before reporting, so that
-            # the caller may release what is left (see run_forever).
-            wait(running)
+            # the caller may release what is left (see run_forever). A drain with a deadline
+            # does not wait for ever on a call that hangs.
+            wait(running, timeout=None if deadline is None else grace)
             raise
 
-    def _drain(self, running: dict[Future[None], Claim], deadline: float | None) -> int:
+    def _drain(
+        self, running: dict[Future[None], Claim], deadline: float | None, grace: float
+    ) -> int:
         delivered = 0
         while True:
             # Taken before claiming: a commit during the claim still wakes the wait below.
             nudge = self._fresh_nudge()
+            late = deadline is not None and time.monotonic() >= deadline
             free = self.max_workers - len(running)
-            claims: list[Claim] = []
-            if free > 0:
-                claims = self.outbox.claim(
-                    owner=self.owner,
-                    now=self.clock(),
-                    lease=self.lease,
-                    dependencies=self.host.dependencies(),
-                    limit=free,
-                    # Rows of a plugin switched off since stay for when it is back on.
-                    plugins=self.host.subscribers,
-                )
-            for claim in claims:
-                running[self._pool.submit(self.deliver, claim)] = claim
+            if free > 0 and not late:
+                self._start(running, free)
             if not running:
                 return delivered
-            if deadline is not None and time.monotonic() > deadline:
-                wait(running)
-                return delivered + len(running)
+            if late:
+                finished, _ = wait(running, timeout=grace)
+                return delivered + self._collect(running, finished)
+            self._renew_leases()
             # With a worker free, look for newly ready deliveries now and then instead of waiting
             # for one to end: one slow plugin (a hung call, a long Retry-After) must not hold up
-            # the others' events.
-            poll = _CLAIM_INTERVAL if len(running) < self.max_workers else None
+            # the others' events. With none free, still look at the leases of long calls.
+            poll = _CLAIM_INTERVAL if len(running) < self.max_workers else self._renew_look()
+            if deadline is not None:
+                poll = max(0.0, min(poll, deadline - time.monotonic()))
             finished, _ = wait([*running, nudge], timeout=poll, return_when=FIRST_COMPLETED)
-            for future in finished:
-                if future is nudge:
+            delivered += self._collect(running, (f for f in finished if f is not nudge))
+
+    def _start(self, running: dict[Future[None], Claim], free: int) -> None:
+        """Claim up to ``free`` ready deliveries and start their calls."""
+        now = self.clock()
+        claims = self.outbox.claim(
+            owner=self.owner,
+            now=now,
+            lease=self.lease,
+            dependencies=self.host.dependencies(),
+            limit=free,
+            # Rows of a plugin switched off since stay for when it is back on.
+            plugins=self.host.subscribers,
+        )
+        for claim in claims:
+            key = (claim.position, claim.plugin)
+            with self._running_lock:
+                if key in self._running:
+                    # Its lease ran out while the call still runs here (renewals failed, or
+                    # were stopped: the drain that started it returned). The claim renewed the
+                    # lease; the call under way records the outcome, once.
+                    self._running[key] = attrs.evolve(
+                        self._running[key], lease_until=now + self.lease
+                    )
+                    log.warning(
+                        "plugin %s is still running %s for %s (position %d) in this process; "
+                        "not starting it a second time",
+                        claim.plugin,
+                        claim.event_type,
+                        claim.incident_id,
+                        claim.position,
+                    )
                     continue
-                running.pop(future)
-                future.result()
-                delivered += 1
+                self._running[key] = RunningDelivery(claim, now, now + self.lease)
+            running[self._pool.submit(self._run_call, claim)] = claim
+
+    def _run_call(self, claim: Claim) -> None:
+        try:
+            self.deliver(claim)
+        finally:
+            with self._running_lock:
+                self._running.pop((claim.position, claim.plugin), None)
+
+    @staticmethod
+    def _collect(running: dict[Future[None], Claim], finished: Iterable[Future[None]]) -> int:
+        count = 0
+        for future in finished:
+            running.pop(future)
+            future.result()
+            count += 1
+        return count
+
+    def _renew_look(self) -> float:
+        return min(_RENEW_LOOK, self.lease.total_seconds() / 4)
+
+    def _renew_leases(self) -> None:
+        """Extend the lease of each call under way once half of it has passed.
+
+        Renewing, rather than letting the lease run out, is what keeps a long or hung call from
+        being started a second time beside itself (by this process or another), and keeps the
+        plugin's later events for the incident behind it (one incident's events in order). The
+        price: a call that never returns holds its delivery until this process stops (then the
+        lease runs out and another process, or the restart, delivers it); the log says so at
+        each renewal.
+        """
+        now = self.clock()
+        with self._running_lock:
+            due = [r for r in self._running.values() if r.lease_until - now < self.lease / 2]
+        if not due:
+            return
+        until = now + self.lease
+        renewed = self.outbox.renew(self.owner, [r.claim for r in due], until=until, now=now)
+        with self._running_lock:
+            for delivery in due:
+                key = (delivery.claim.position, delivery.claim.plugin)
+                # A lease lost is not asked for again at every look: at the next renewal.
+                if key in self._running:
+                    self._running[key] = attrs.evolve(self._running[key], lease_until=until)
+        for delivery in due:
+            log.warning(
+                "plugin %s has been running %s for %s for %.0f s; %s",
+                delivery.claim.plugin,
+                delivery.claim.event_type,
+                delivery.claim.incident_id,
+                (now - delivery.started_at).total_seconds(),
+                "its lease is renewed while it runs"
+                if (delivery.claim.position, delivery.claim.plugin) in renewed
+                else "its lease was lost: another process may deliver it again",
+            )
 
     def run_forever(self, stop: threading.Event, *, poll_interval: float = 1.0) -> None:
         """Deliver until ``stop`` is set, waking on :meth:`wake` or every ``poll_interval``.

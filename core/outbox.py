@@ -213,6 +213,28 @@ class Outbox:
                 connection.execute(_TAKE_LEASE, leases)
         return claims
 
+    def renew(
+        self, owner: str, claims: Sequence[Claim], *, until: datetime, now: datetime
+    ) -> set[tuple[int, str]]:
+        """Extend ``owner``'s leases on ``claims`` to ``until``; returns the (position, plugin)
+        of those still held (a lease released meanwhile, or taken by another, is left alone)."""
+        held: set[tuple[int, str]] = set()
+        with self.store.write(append=False, background=True) as connection:
+            for claim in claims:
+                result = connection.execute(
+                    deliveries.update()
+                    .where(
+                        deliveries.c.position == claim.position,
+                        deliveries.c.plugin == claim.plugin,
+                        deliveries.c.lease_owner == owner,
+                        deliveries.c.status == "pending",
+                    )
+                    .values(lease_expires_at=until, updated_at=now)
+                )
+                if result.rowcount:
+                    held.add((claim.position, claim.plugin))
+        return held
+
     def load_event(self, position: int) -> RecordedEvent:
         """The event a claim is for."""
         with self.store.read() as connection:

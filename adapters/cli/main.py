@@ -54,15 +54,30 @@ class CliState:
         return self._firebell
 
     def close(self) -> None:
-        """Close what :meth:`open` opened."""
+        """Close what :meth:`open` opened, without waiting again for a plugin call that hangs
+        (:meth:`deliver` gave it its grace already; see :meth:`Deliverer.close`)."""
         if self._firebell is not None:
+            self._firebell.deliverer.close(wait_for=0.0)
             self._firebell.close()
             self._firebell = None
 
     def deliver(self) -> None:
-        """Give the new events to the plugins now, and say what is left."""
+        """Give the new events to the plugins now (for at most ``--deliver-timeout`` seconds and
+        a short grace), and say what is left: calls still running, pending and failed ones."""
         firebell = self.open()
         firebell.deliverer.drain(timeout=self.deliver_timeout)
+        for running in firebell.deliverer.running():
+            claim = running.claim
+            click.secho(
+                f"note: plugin {claim.plugin} is still delivering {claim.event_type} of "
+                f"{claim.incident_id} after --deliver-timeout {self.deliver_timeout:g}s; "
+                "not waiting for it any longer. Nothing is lost: its lease ends at "
+                f"{running.lease_until:%H:%M:%S} UTC, then `firebell run` (or the next command) "
+                "delivers it again; `firebell run` or `firebell deliver` on this machine does "
+                "at once.",
+                fg="yellow",
+                err=True,
+            )
         backlog = firebell.deliverer.outbox.backlog()
         for figures in backlog.values():
             if figures.pending or figures.failed:
