@@ -158,6 +158,9 @@ def fill_incidents(store: EventStore, count: int) -> None:
             connection.exec_driver_sql(statements[0], events)
             connection.exec_driver_sql(statements[1], incidents)
         if postgres:
+            # VACUUM marks a page all-visible only once its rows' commit is flushed; the test
+            # server runs with synchronous_commit off (scripts/postgres).
+            connection.exec_driver_sql("SET LOCAL synchronous_commit = on")
             connection.execute(
                 sa.text(
                     "SELECT setval(pg_get_serial_sequence('events', 'position'), "
