@@ -7,6 +7,7 @@ import secrets
 
 from firebell.adapters.slack.groups import DEFAULT_TTL, GroupDirectory
 from firebell.adapters.slack.handlers import SUBMIT_DEADLINE, SlackAdapter
+from firebell.adapters.slack.people import PeopleDirectory
 from firebell.adapters.slack.timeline_listeners import TimelineListeners
 from firebell.core.errors import FirebellError
 from firebell.core.runtime import Firebell
@@ -96,9 +97,12 @@ def build_app(
             f"({type(error).__name__}: {error}). Check the network, or SLACK_API_URL if you set it."
         ) from None
     groups = GroupDirectory(client, firebell.engine.permissions, ttl=group_ttl)
+    people = PeopleDirectory(client)
     # The record's listeners first: their /incident matcher takes note, followup(s) and done.
-    TimelineListeners.for_firebell(firebell, client, groups=groups).register(app)
-    SlackAdapter(firebell, client, groups=groups, submit_deadline=submit_deadline).register(app)
+    TimelineListeners.for_firebell(firebell, client, groups=groups, people=people).register(app)
+    SlackAdapter(
+        firebell, client, groups=groups, people=people, submit_deadline=submit_deadline
+    ).register(app)
     return app
 
 

@@ -7,6 +7,12 @@ must be answered with the outcome (inline errors keep the modal open), so the en
 runs first, bounded by a deadline under Slack's three seconds. Bolt answers Slack as soon as a
 listener returns (``process_before_response``, see :func:`~firebell.adapters.slack.build_app`),
 so no listener does anything slow after its ack on Bolt's thread.
+
+Each command passes the names of the people it involves (``names=``, from a
+:class:`~firebell.adapters.slack.people.PeopleDirectory`), which the engine records with it
+when the incident lacks them, for the post-mortems. Work after the ack may look a name up;
+a modal submission uses only what is cached (the command that opened the modal looked it up
+after opening it) or the username the submission carries.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from firebell.adapters.slack.parsing import (
     payload_problem,
     title_from_description,
 )
+from firebell.adapters.slack.people import PeopleDirectory
 from firebell.adapters.slack.replies import (
     NOT_AN_INCIDENT_CHANNEL,
     describe_error,
@@ -92,6 +99,8 @@ class SlashCommand:
     channel_id: str
     trigger_id: str
     response_url: str
+    #: The person's username (Slack's ``user_name``): their name when ``users.info`` gives none.
+    user_name: str = ""
 
     @classmethod
     def from_body(cls, command: Mapping[str, Any]) -> SlashCommand:
@@ -107,6 +116,7 @@ class SlashCommand:
             field("channel_id"),
             field("trigger_id"),
             field("response_url"),
+            field("user_name"),
         )
 
     @property
@@ -134,12 +144,14 @@ class SlackAdapter:
         client: WebClient,
         *,
         groups: GroupDirectory,
+        people: PeopleDirectory | None = None,
         submit_deadline: float = SUBMIT_DEADLINE,
     ) -> None:
         self.firebell = firebell
         self.engine = firebell.engine
         self.client = client
         self.groups = groups
+        self.people = people or PeopleDirectory(client)
         self.submit_deadline = submit_deadline
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=8, thread_name_prefix="firebell-slack"
@@ -205,6 +217,8 @@ class SlackAdapter:
         metadata = ModalMetadata(channel_id=request.channel_id, response_url=request.response_url)
         view = declare_modal(self.engine.settings, metadata=metadata)
         self._open_view(request, view, respond)
+        # The submission must answer at once: it names the reporter from the cache.
+        self.people.name(request.user_id)
 
     def _open_view(
         self, request: SlashCommand, view: dict[str, Any], respond: Respond | None
@@ -238,6 +252,9 @@ class SlackAdapter:
             source="slack",
             idempotency_key=request.idempotency_key,
             actor_groups=self.groups.groups_for("declare", request.user_id),
+            names=self.people.names(
+                [request.user_id], handles={request.user_id: request.user_name}
+            ),
         )
         _reply(respond, _declared_text(result))
 
@@ -253,10 +270,14 @@ class SlackAdapter:
             _reply(respond, NOT_AN_INCIDENT_CHANNEL.format(command=f"/incident {sub.name}"))
             return
         actor = request.user_id
+        commander = parse_user_mention(sub.argument, me=actor) if sub.name == "commander" else None
         common: dict[str, Any] = {
             "actor": actor,
             "idempotency_key": request.idempotency_key,
             "actor_groups": self.groups.groups_for(sub.name, actor),
+            "names": self.people.names(
+                [actor, commander], incident=incident, handles={actor: request.user_name}
+            ),
         }
         name = escape_mrkdwn(incident.id)
         if sub.name == "update":
@@ -271,7 +292,6 @@ class SlackAdapter:
                 result = self.engine.change_severity(incident.id, sub.argument, **common)
                 text = f"*{name}* is now {escape_mrkdwn(result.incident.severity)}."
         elif sub.name == "commander":
-            commander = parse_user_mention(sub.argument, me=actor)
             if commander is None:
                 text = "Mention the new commander: `/incident commander @name`."
             else:
@@ -324,6 +344,8 @@ class SlackAdapter:
                 warning=close_warning(incident, self.engine.settings) if action == "close" else "",
             )
             self._open_view(request, view, respond)
+            # The submission must answer at once: it names the person from the cache.
+            self.people.name(request.user_id)
         except Exception as error:
             _reply(respond, error_text(error, doing=f"running {command}"))
 
@@ -334,6 +356,9 @@ class SlackAdapter:
         user_id = body["user"]["id"]
         form = read_declare_form(view)
         metadata = ModalMetadata.load(view.get("private_metadata"))
+        names = self.people.names(
+            [user_id], handles={user_id: _username(body["user"])}, look_up=False
+        )
 
         def declare() -> AppendResult:
             return self.engine.declare(
@@ -345,6 +370,7 @@ class SlackAdapter:
                 source="slack",
                 idempotency_key=f"slack-view:{view['id']}",
                 actor_groups=self.groups.groups_for("declare", user_id),
+                names=names,
             )
 
         fields = {TITLE_BLOCK, DESCRIPTION_BLOCK, SEVERITY_BLOCK}
@@ -377,6 +403,8 @@ class SlackAdapter:
             return
         summary = read_text(view, SUMMARY_BLOCK)
         key = f"slack-view:{view['id']}"
+        # Only a name looked up before: a username could replace the real name recorded earlier.
+        names = self.people.names([user_id], look_up=False)
 
         def run() -> AppendResult:
             groups = self.groups.groups_for(action, user_id)
@@ -387,6 +415,7 @@ class SlackAdapter:
                 summary=summary,
                 idempotency_key=key,
                 actor_groups=groups,
+                names=names,
             )
 
         self._submit(ack, run, fields={SUMMARY_BLOCK}, default_block=SUMMARY_BLOCK)
@@ -434,6 +463,15 @@ def after_ack(
             log.exception("a Slack request's work after its ack failed")
 
     pool.submit(run)
+
+
+def _username(user: Mapping[str, Any]) -> str:
+    """The username a view submission's ``user`` carries (``username``, else ``name``)."""
+    for key in ("username", "name"):
+        value = user.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return ""
 
 
 def _declared_text(result: AppendResult) -> str:

@@ -14,6 +14,10 @@ Slack keeps the id when it delivers an event again, so a retry adds nothing.
 ``/incident followups`` and ``/incident done <number>`` in an incident channel. Their listener
 is registered before the adapter's own ``/incident`` listener with a matcher, so it takes only
 these subcommands and every other ``/incident`` goes on to the adapter.
+
+**Names.** Each append passes the names of the people it involves (who marked the message and
+who wrote it; who ran the subcommand and a follow-up's owner), looked up after the ack through
+the adapter's :class:`~firebell.adapters.slack.people.PeopleDirectory`, for the post-mortems.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 import attrs
 from firebell.adapters.slack.groups import GroupDirectory
 from firebell.adapters.slack.handlers import SlashCommand, after_ack
+from firebell.adapters.slack.people import PeopleDirectory
 from firebell.adapters.slack.replies import NOT_AN_INCIDENT_CHANNEL, error_text
 from firebell.adapters.slack.timeline_parsing import (
     MARK_EVENTS,
@@ -140,12 +145,14 @@ class TimelineListeners:
         client: WebClient,
         *,
         groups: GroupDirectory,
+        people: PeopleDirectory | None = None,
         reaction: str = DEFAULT_REACTION,
     ) -> None:
         self.firebell = firebell
         self.engine = firebell.engine
         self.client = client
         self.groups = groups
+        self.people = people or PeopleDirectory(client)
         self.reaction = reaction
         # The work after the ack (Bolt answers Slack when the listener returns): reading the
         # marked message from Slack, the append, the reply.
@@ -155,7 +162,12 @@ class TimelineListeners:
 
     @classmethod
     def for_firebell(
-        cls, firebell: Firebell, client: WebClient, *, groups: GroupDirectory
+        cls,
+        firebell: Firebell,
+        client: WebClient,
+        *,
+        groups: GroupDirectory,
+        people: PeopleDirectory | None = None,
     ) -> TimelineListeners:
         """Listeners with the Slack plugin's ``timeline_reaction`` (default ``pushpin``)."""
         slack = firebell.host.enabled.get("slack")
@@ -164,6 +176,7 @@ class TimelineListeners:
             firebell,
             client,
             groups=groups,
+            people=people,
             reaction=DEFAULT_REACTION if reaction is None else str(reaction),
         )
 
@@ -220,6 +233,7 @@ class TimelineListeners:
         key = f"slack-event:{body['event_id']}"
         groups = self.groups.groups_for("timeline", actor)
         if marks is not None and marks.marked and not on_timeline:
+            names = self.people.names([actor, marks.author], incident=incident)
             timeline_commands.add_timeline_entry(
                 self.engine,
                 incident.id,
@@ -233,6 +247,7 @@ class TimelineListeners:
                 source="pin" if marks.pinned else "reaction",
                 idempotency_key=key,
                 actor_groups=groups,
+                names=names,
             )
         elif (marks is None or not marks.marked) and on_timeline:
             timeline_commands.remove_timeline_entry(
@@ -243,6 +258,7 @@ class TimelineListeners:
                 message_ts=ts,
                 idempotency_key=key,
                 actor_groups=groups,
+                names=self.people.names([actor], incident=incident),
             )
 
     # -- /incident note | followup | followups | done ------------------------------------------
@@ -268,9 +284,15 @@ class TimelineListeners:
     def _run(self, incident: Incident, request: SlashCommand, sub: RecordCommand) -> str:
         actor = request.user_id
         name = escape_mrkdwn(incident.id)
-        common: dict[str, Any] = {"actor": actor, "idempotency_key": request.idempotency_key}
         if sub.name == "followups":
             return self._list(incident)
+        common: dict[str, Any] = {
+            "actor": actor,
+            "idempotency_key": request.idempotency_key,
+            "names": self.people.names(
+                [actor, sub.owner], incident=incident, handles={actor: request.user_name}
+            ),
+        }
         if sub.name == "note":
             if not sub.argument:
                 return "Write the note: `/incident note <what happened>`."
