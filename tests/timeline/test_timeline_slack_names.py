@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from firebell.adapters.slack.people import PeopleDirectory, user_name
+from firebell.core import PersonNamed
 from firebell.core.incident import Incident
 from firebell.plugins import markdown
 from slack_sdk import WebClient
@@ -32,7 +33,6 @@ from firebell.testing.fake_slack import BOT_TOKEN, FakeSlack
 from firebell.testing.pytest_plugin import MakeFirebell
 from firebell.testing.slack_side import declare_form
 
-NAMED = "person.named"
 GENERAL = "C0000GENERAL"
 USERS_INFO = r"/api/users\.info$"
 
@@ -93,8 +93,9 @@ def quick_declare(harness: SlackHarness, **options: Any) -> Incident:
 
 def names(harness: SlackHarness, incident_id: str) -> list[tuple[str, str]]:
     return [
-        (e.data.person, e.data.name)  # type: ignore[attr-defined]
-        for e in harness.events(incident_id, NAMED)
+        (e.data.person, e.data.name)
+        for e in harness.events(incident_id)
+        if isinstance(e.data, PersonNamed)
     ]
 
 
