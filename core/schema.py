@@ -1,7 +1,9 @@
 """The database tables: the event log, the idempotency keys, the read model and the outbox.
 
 One schema for SQLite and PostgreSQL. Alembic migrations (``firebell db upgrade``) are generated
-from this metadata.
+from this metadata. On PostgreSQL the incidents table also gets trigram indexes for the search when
+the ``pg_trgm`` extension can be had; they are outside the metadata
+(:mod:`firebell.core.search_indexes`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from firebell.core.search_indexes import create_trigram_indexes
 
 __all__ = ["UTCDateTime", "commands", "deliveries", "events", "incidents", "metadata", "resources"]
 
@@ -85,7 +88,19 @@ incidents = sa.Table(
     sa.Column("data", sa.Text, nullable=False),
     sa.Index("ix_incidents_declared_at", "declared_at"),
     sa.Index("ix_incidents_state_declared_at", "state", "declared_at"),
+    # The severity filters, alone or with a state: pages in order and counts from the index
+    # alone. One (severity, state, declared_at) would count as fast, but SQLite, which keeps no
+    # statistics, then sorted every row of the severity for a page of 50 (1 -> 87 ms at 100k).
+    sa.Index("ix_incidents_severity_declared_at", "severity", "declared_at"),
+    sa.Index("ix_incidents_state_severity_declared_at", "state", "severity", "declared_at"),
 )
+
+
+@sa.event.listens_for(incidents, "after_create")
+def _add_trigram_indexes(target: sa.Table, connection: sa.Connection, **_: Any) -> None:
+    # On PostgreSQL, the search's indexes when pg_trgm can be had (firebell.core.search_indexes).
+    create_trigram_indexes(connection)
+
 
 resources = sa.Table(
     "resources",

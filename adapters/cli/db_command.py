@@ -54,6 +54,7 @@ def upgrade(ctx: click.Context, as_json: bool) -> None:
                     "before": done.before,
                     "after": done.after,
                     "adopted": done.adopted,
+                    "added": list(done.added),
                 }
             )
         )
@@ -61,6 +62,11 @@ def upgrade(ctx: click.Context, as_json: bool) -> None:
         click.echo(
             f"Adopted {where}: a log from before schema revisions were tracked, stamped "
             f"{BASELINE}" + (f", then upgraded to {done.after}." if done.after != BASELINE else ".")
+        )
+    elif done.before == done.after and done.added:
+        click.echo(
+            f"{where} is already at schema revision {done.after}; added the search's "
+            f"indexes {', '.join(done.added)}."
         )
     elif done.before == done.after:
         click.echo(f"{where} is already at schema revision {done.after}; nothing to do.")

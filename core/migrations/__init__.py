@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 #: The newest revision; a test checks it is the head of ``versions/``.
-HEAD = "0002"
+HEAD = "0003"
 #: The revision of logs created before revisions were tracked (no ``alembic_version`` table).
 BASELINE = "0001"
 
@@ -139,19 +139,27 @@ class SchemaUpgrade:
 
     ``before`` is the revision found (None: an empty database, or ``adopted``), ``after`` the one
     left; ``adopted`` says a log from before revisions were tracked was stamped :data:`BASELINE`.
+    ``added`` names the optional indexes a log already at :data:`HEAD` was given (PostgreSQL's
+    trigram indexes, once ``pg_trgm`` can be had: :mod:`firebell.core.search_indexes`).
     """
 
     before: str | None
     after: str
     adopted: bool = False
+    added: tuple[str, ...] = ()
 
 
 def upgrade_schema(connection: sa.Connection) -> SchemaUpgrade:
     """Upgrade the database at ``connection`` (in a write transaction) to :data:`HEAD`.
 
-    A log from before revisions were tracked is stamped :data:`BASELINE` first.
+    A log from before revisions were tracked is stamped :data:`BASELINE` first. A log at
+    :data:`HEAD` is given the optional indexes it lacks, if it can be now.
     """
     before = schema_revision(connection)
+    if before == HEAD:
+        from firebell.core.search_indexes import create_trigram_indexes
+
+        return SchemaUpgrade(before, HEAD, added=create_trigram_indexes(connection))
     if before is not None and not _known(before):
         raise DatabaseOutOfDate(
             f"The database is at schema revision {before!r}, which this Firebell does not know "

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import context
 from firebell.core.database import create_database_engine
 from firebell.core.schema import metadata
+from firebell.core.search_indexes import include_object
 
 
 def _run(connection: sa.Connection) -> None:
@@ -20,6 +21,8 @@ def _run(connection: sa.Connection) -> None:
         # SQLite cannot ALTER most things; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # Optional indexes outside the metadata (PostgreSQL's trigram indexes) are not drift.
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -71,11 +71,26 @@ def admin_engine(url: str) -> sa.Engine:
     return sa.create_engine(parsed.set(query=query), poolclass=NullPool)
 
 
+def _install_pg_trgm(admin: sa.Engine) -> None:
+    """pg_trgm in the test database's public schema, once for every test: a new log whose
+    database lacks it creates it in its own schema (firebell.core.search_indexes), and dropping
+    that schema would take it away, with the trigram indexes of every other test's schema."""
+    with admin.connect() as connection:
+        if connection.exec_driver_sql(
+            "SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'"
+        ).scalar():
+            return
+    with contextlib.suppress(sa.exc.IntegrityError), admin.begin() as connection:
+        # IntegrityError: another test process installed it at the same moment.
+        connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+
+
 @contextmanager
 def postgres_schema(base_url: str) -> Iterator[str]:
     """A new schema on the server of ``base_url``; yields a URL whose search_path is that schema."""
     name = f"t_{uuid.uuid4().hex[:16]}"
     admin = admin_engine(base_url)
+    _install_pg_trgm(admin)
     with admin.begin() as connection:
         connection.exec_driver_sql(f'CREATE SCHEMA "{name}"')
     url = sa.make_url(base_url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -11,18 +12,23 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner
-from contract_support import declare
+from contract_support import T0, declare
 from firebell.adapters.cli.main import cli
 from firebell.core import DatabaseOutOfDate
+from firebell.core.events import IncidentResolved
+from firebell.core.incident import IncidentState
 from firebell.core.migrations import BASELINE, HEAD, SchemaUpgrade, alembic_config
 from firebell.core.schema import metadata
+from firebell.core.search_indexes import TRIGRAM_INDEXES, include_object
 from firebell.core.store import EventStore
 
 
 def differences(store: EventStore) -> list[object]:
     """What Alembic's autogenerate finds between the database and the metadata."""
     with store.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": include_object}
+        )
         return list(compare_metadata(context, metadata))
 
 
@@ -143,3 +149,101 @@ def test_firebell_db_current_says_whether_an_upgrade_is_needed(database_url: str
         "head": HEAD,
         "current": True,
     }
+
+
+# -- 0002 -> 0003: the console's indexes --------------------------------------------------------
+
+#: (name, title, severity, resolved) of the incidents the upgrade must not change the answers for.
+_CONSOLE_INCIDENTS = (
+    ("20260601-old-owl", "Checkout returns 502", "SEV1", False),
+    ("20260601-brave-otter", "CHECKOUT latency at 50% of requests", "SEV2", True),
+    ("20260602-calm-heron", "Queue a_b stuck", "SEV1", True),
+    ("20260602-quick-lynx", "Queue ab stuck", "SEV0", False),
+    ("20260603-shy-crane", "Straße closed: maps tiles missing", "SEV2", False),
+)
+_SEARCHES = ("checkout", "CHECKOUT", "50%", "a_b", "ab", "old-owl", "20260602", "straße", "nothing")
+_FILTERS = (("open", "SEV1"), ("resolved", "SEV1"), (None, "SEV2"), ("open", None))
+
+
+def without_sequential_scans(url: str) -> str:
+    """``url``, on PostgreSQL with sequential scans priced out: on a table of five rows the
+    planner would read the table and never the indexes whose answers the test compares."""
+    parsed = sa.make_url(url)
+    if not parsed.drivername.startswith("postgresql"):
+        return url
+    options = parsed.query.get("options", "")
+    assert isinstance(options, str)
+    changed = parsed.update_query_dict({"options": f"{options} -cenable_seqscan=off".strip()})
+    return changed.render_as_string(hide_password=False)
+
+
+def console_answers(store: EventStore) -> dict[str, object]:
+    """What the console and ``firebell list`` show for each search and filter: names and counts."""
+    answers: dict[str, object] = {}
+    for text in _SEARCHES:
+        names = [i.id for i in store.list_incidents(search=text)]
+        answers[f"search {text}"] = (names, store.count_incidents(search=text))
+    for state_name, severity in _FILTERS:
+        state = IncidentState(state_name) if state_name else None
+        names = [i.id for i in store.list_incidents(state=state, severity=severity)]
+        count = store.count_incidents(state=state, severity=severity)
+        answers[f"filter {state_name} {severity}"] = (names, count)
+    return answers
+
+
+def index_names(store: EventStore) -> set[str]:
+    """The indexes of the incidents table."""
+    with store.read() as connection:
+        return {str(index["name"]) for index in sa.inspect(connection).get_indexes("incidents")}
+
+
+def test_upgrading_from_0002_adds_the_console_indexes_and_answers_the_same(
+    database_url: str,
+) -> None:
+    store = EventStore(without_sequential_scans(database_url))
+    try:
+        with store.write() as connection:
+            command.upgrade(alembic_config(connection), "0002")
+        for minute, (name, title, severity, resolved) in enumerate(_CONSOLE_INCIDENTS):
+            at = T0 + timedelta(minutes=minute)
+            declare(store, name, title=title, severity=severity, at=at)
+            if resolved:
+                store.insert_events(
+                    name,
+                    [IncidentResolved("fixed")],
+                    actor="U_ANA",
+                    occurred_at=at,
+                    expected_version=1,
+                )
+        before = console_answers(store)
+
+        assert store.upgrade_schema() == SchemaUpgrade("0002", HEAD)
+
+        assert differences(store) == []
+        assert {
+            "ix_incidents_severity_declared_at",
+            "ix_incidents_state_severity_declared_at",
+        } <= index_names(store)
+        if store.is_postgres:
+            assert set(TRIGRAM_INDEXES) <= index_names(store)
+            with store.read() as connection:
+                plan = "\n".join(
+                    connection.execute(
+                        sa.text(
+                            "EXPLAIN SELECT count(*) FROM incidents "
+                            "WHERE id ILIKE :pattern OR title ILIKE :pattern"
+                        ),
+                        {"pattern": "%checkout%"},
+                    ).scalars()
+                )
+            assert "ix_incidents_id_trgm" in plan and "ix_incidents_title_trgm" in plan, plan
+        assert console_answers(store) == before
+        # What they are (so that "the same" is not "the same nothing"):
+        assert before["search checkout"] == (["20260601-brave-otter", "20260601-old-owl"], 2)
+        assert before["search 50%"] == (["20260601-brave-otter"], 1)
+        assert before["search a_b"] == (["20260602-calm-heron"], 1)
+        assert before["search ab"] == (["20260602-quick-lynx"], 1)  # not a_b: _ is no wildcard
+        assert before["filter open SEV1"] == (["20260601-old-owl"], 1)
+        assert before["filter None SEV2"] == (["20260603-shy-crane", "20260601-brave-otter"], 2)
+    finally:
+        store.dispose()
