@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 from firebell.core.errors import ConfigError
+from firebell.core.permissions import VALID_ENTRIES, entry_problem
 from firebell.core.record_settings import (
     ReminderSettings,
     parse_close_requires_followups,
@@ -238,6 +239,13 @@ def _permissions(engine: Mapping[str, Any], source: str) -> dict[str, tuple[str,
                 f"{source}: [firebell.permissions] {action} must be a list of strings such as "
                 '["anyone"], ["commander", "reporter"], ["user:U123"] or ["group:S123"].'
             )
+        for entry in who:
+            problem = entry_problem(entry)
+            if problem is not None:
+                raise ConfigError(
+                    f"{source}: [firebell.permissions] {action}: {problem}. Valid entries: "
+                    f"{VALID_ENTRIES}."
+                )
         result[action] = tuple(who)
     return result
 

@@ -1,21 +1,63 @@
 """Who may do what: ``[firebell.permissions]`` in ``plugins.toml``.
 
 Each action (declare, resolve, reopen, close, severity, update, commander) lists who may do it:
-``anyone``, ``commander``, ``reporter``, ``user:<id>`` or ``group:<id>`` (a Slack user group the
-adapter resolves). An action that is not listed is open to anyone. Operators at the command line
-(``cli:*``) and plugins (``plugin:*``) hold the database anyway and are not restricted.
+``anyone``, ``commander``, ``reporter``, ``user:<id>`` (a Slack user id, or ``web:<user>`` for
+the web console) or ``group:<id>`` (a Slack user group the adapter resolves). An action that is
+not listed is open to anyone. Operators at the command line (``cli:*``) and plugins
+(``plugin:*``) hold the database anyway and are not restricted.
 """
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Mapping, Sequence
 
 from firebell.core.errors import CommandRefused
 from firebell.core.incident import Incident
 
-__all__ = ["Permissions"]
+__all__ = ["VALID_ENTRIES", "Permissions", "entry_problem"]
 
 _UNRESTRICTED_PREFIXES = ("cli:", "plugin:")
+_ROLES = ("anyone", "commander", "reporter")
+# The actors the adapters record: Slack user ids as Slack sends them, and web:<user> from the
+# web console. An entry of any other shape matches nobody, and would lock every Slack user out
+# of the action, so it is refused when the file is read.
+_SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")
+_SLACK_GROUP = re.compile(r"S[A-Z0-9]{2,}")
+
+#: The forms an entry may take, as the configuration errors list them.
+VALID_ENTRIES = (
+    '"anyone", "commander", "reporter", "user:U0123ABCDEF" (a Slack user id, U… or W…), '
+    '"user:web:<user>" (a web console user) and "group:S0123ABCDEF" (a Slack user group id)'
+)
+
+
+def entry_problem(entry: str) -> str | None:
+    """What is wrong with ``entry`` of a ``[firebell.permissions]`` list, or None when it is valid."""
+    if entry in _ROLES:
+        return None
+    kind, colon, rest = entry.partition(":")
+    if colon and kind == "user":
+        web_user = rest.removeprefix("web:")  # the console strips the name it is given
+        if _SLACK_USER.fullmatch(rest) or (
+            rest.startswith("web:") and web_user and web_user == web_user.strip()
+        ):
+            return None
+        return (
+            f"{entry!r} is not a valid entry: after user: comes a Slack user id (U… or W…, "
+            "from the person's profile: Copy member ID) or web:<user>, not a name or @handle"
+        )
+    if colon and kind == "group":
+        if _SLACK_GROUP.fullmatch(rest):
+            return None
+        return (
+            f"{entry!r} is not a valid entry: after group: comes a Slack user group id (S…, "
+            "shown on the group's page), not its name or @handle"
+        )
+    close = difflib.get_close_matches(entry.strip().lower(), _ROLES, n=1, cutoff=0.75)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"{entry!r} is not a valid entry{hint}"
 
 
 class Permissions:

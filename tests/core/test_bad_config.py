@@ -61,6 +61,31 @@ CASES = {
         "[firebell.permissions]\nresolv = ['anyone']\n",
         ["[firebell.permissions] unknown action 'resolv'", "Valid actions:", "resolve"],
     ),
+    "permission-misspelt-role": (
+        "[firebell.permissions]\nresolve = ['comander']\n",
+        [
+            "[firebell.permissions] resolve: 'comander' is not a valid entry (did you mean "
+            "'commander'?)",
+            'Valid entries: "anyone", "commander", "reporter", "user:U0123ABCDEF"',
+            '"group:S0123ABCDEF"',
+        ],
+    ),
+    "permission-capitalised-role": (
+        "[firebell.permissions]\nclose = ['reporter', 'Commander']\n",
+        ["[firebell.permissions] close: 'Commander' is not a valid entry (did you mean"],
+    ),
+    "permission-unknown-word": (
+        "[firebell.permissions]\nseverity = ['boss']\n",
+        ["[firebell.permissions] severity: 'boss' is not a valid entry. Valid entries:"],
+    ),
+    "permission-user-handle": (
+        "[firebell.permissions]\nresolve = ['user:@ana']\n",
+        ["resolve: 'user:@ana' is not a valid entry: after user: comes a Slack user id"],
+    ),
+    "permission-group-handle": (
+        "[firebell.permissions]\nresolve = ['group:oncall']\n",
+        ["resolve: 'group:oncall' is not a valid entry: after group: comes a Slack user group id"],
+    ),
     "plugin-not-a-table": (
         "[plugins]\nvault = 3\n",
         ["[plugins.vault] must be a table, got 3"],
@@ -140,6 +165,17 @@ def test_a_bad_plugins_toml_is_an_error_naming_file_table_and_key(
     for fragment in fragments:
         assert fragment in message, message
     assert "s3cret-value" not in message and "hunter2-literal" not in message
+
+
+def test_every_documented_permission_form_loads(tmp_path: Path) -> None:
+    path = tmp_path / "plugins.toml"
+    who = [
+        *("anyone", "commander", "reporter", "user:U0123ALICE", "user:W0123BOB"),
+        *("user:web:ana@example.com", "user:web:local", "group:S0123ONCALL"),
+    ]
+    path.write_text(f"[firebell.permissions]\nresolve = {who!r}\nclose = []\n", encoding="utf-8")
+    settings = load_config(path, environ={})
+    assert settings.permissions == {"resolve": tuple(who), "close": ()}
 
 
 def test_an_attrs_validator_message_is_shown_as_written(tmp_path: Path) -> None:
