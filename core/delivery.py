@@ -33,6 +33,7 @@ from firebell.core.errors import DatabaseUnavailable, PermanentPluginError, Retr
 from firebell.core.hookspecs import Link
 from firebell.core.outbox import Claim, Outbox, new_owner_id
 from firebell.core.plugin_host import PluginHost, hook_name_for
+from firebell.core.stale_deliveries import StaleDeliveries, may_be_stale
 from firebell.core.store import EventStore
 from firebell.core.workers import DaemonPool
 
@@ -94,6 +95,7 @@ class Deliverer:
             host.settings, database_url=redact_url(host.settings.database_url)
         )
         self.outbox = Outbox(store, host.subscribers)
+        self.stale = StaleDeliveries(store)
         self.owner = new_owner_id()
         self.clock = clock
         self.lease = lease
@@ -329,12 +331,30 @@ class Deliverer:
             self._wake.clear()
 
     def deliver(self, claim: Claim) -> None:
-        """Call the plugin's hooks for one claimed event and record the outcome."""
+        """Call the plugin's hooks for one claimed event and record the outcome.
+
+        A delivery for an incident that ended while the plugin was off, to a plugin that created
+        nothing for it, is skipped instead, with the plugin's other pending deliveries of that
+        incident (see :mod:`firebell.core.stale_deliveries`).
+        """
         started = time.perf_counter()
         outcome = "done"
         try:
-            event = self.outbox.load_event(claim.position)
             incident = self.store.get_incident(claim.incident_id)
+            if may_be_stale(claim.plugin, incident):
+                skipped = self.stale.skip_if_stale(claim, now=self.clock())
+                if skipped is not None:
+                    outcome = "skipped"
+                    log.warning(
+                        "plugin %s: %d pending %s of %s %s",
+                        skipped.plugin,
+                        skipped.count,
+                        "delivery" if skipped.count == 1 else "deliveries",
+                        skipped.incident_id,
+                        skipped.reason,
+                    )
+                    return
+            event = self.outbox.load_event(claim.position)
             arguments = {
                 "event": event,
                 "incident": incident,

@@ -55,13 +55,19 @@ class Claim:
 
 @attrs.frozen
 class PluginBacklog:
-    """Per-plugin delivery figures for ``firebell plugins``."""
+    """Per-plugin delivery figures for ``firebell plugins`` (and ``firebell show``).
+
+    ``skipped`` deliveries were left out because their incident ended while the plugin was off
+    (:mod:`firebell.core.stale_deliveries`); ``skip_reason`` is the latest one's reason.
+    """
 
     plugin: str
     pending: int
     failed: int
     done: int
     last_error: str | None
+    skipped: int = 0
+    skip_reason: str | None = None
 
 
 # The other statements of a claim, built once.
@@ -397,23 +403,28 @@ class Outbox:
             )
         return int(result.rowcount or 0)
 
-    def backlog(self) -> dict[str, PluginBacklog]:
-        """Pending, failed and done counts and the last error, per plugin."""
+    def backlog(self, *, incident_id: str | None = None) -> dict[str, PluginBacklog]:
+        """Pending, failed, done and skipped counts, the last error and the last reason for a
+        skip, per plugin (of one incident's deliveries with ``incident_id``)."""
+        counts_query = sa.select(deliveries.c.plugin, deliveries.c.status, sa.func.count())
+        notes_query = (
+            sa.select(deliveries.c.plugin, deliveries.c.status, deliveries.c.last_error)
+            .where(deliveries.c.last_error.is_not(None), deliveries.c.status != "done")
+            .order_by(deliveries.c.updated_at)
+        )
+        if incident_id is not None:
+            counts_query = counts_query.where(deliveries.c.incident_id == incident_id)
+            notes_query = notes_query.where(deliveries.c.incident_id == incident_id)
         with self.store.read() as connection:
             counts = connection.execute(
-                sa.select(deliveries.c.plugin, deliveries.c.status, sa.func.count()).group_by(
-                    deliveries.c.plugin, deliveries.c.status
-                )
+                counts_query.group_by(deliveries.c.plugin, deliveries.c.status)
             ).all()
-            errors = connection.execute(
-                sa.select(deliveries.c.plugin, deliveries.c.last_error)
-                .where(deliveries.c.last_error.is_not(None), deliveries.c.status != "done")
-                .order_by(deliveries.c.updated_at)
-            ).all()
+            notes = connection.execute(notes_query).all()
         figures: dict[str, dict[str, int]] = {}
         for plugin, status, count in counts:
             figures.setdefault(plugin, {})[status] = int(count)
-        last_error = {plugin: error for plugin, error in errors}
+        last_error = {plugin: note for plugin, status, note in notes if status != "skipped"}
+        skip_reason = {plugin: note for plugin, status, note in notes if status == "skipped"}
         return {
             plugin: PluginBacklog(
                 plugin,
@@ -421,6 +432,8 @@ class Outbox:
                 failed=f.get("failed", 0),
                 done=f.get("done", 0),
                 last_error=last_error.get(plugin),
+                skipped=f.get("skipped", 0),
+                skip_reason=skip_reason.get(plugin),
             )
             for plugin, f in figures.items()
         }

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import attrs
 import click
 from firebell.adapters.cli.lazy_group import LazyGroup
 from firebell.adapters.cli.output import (
@@ -343,12 +344,27 @@ def show(state: CliState, name: str, as_json: bool) -> None:
     firebell = state.open()
     incident = firebell.engine.get(name)
     events = firebell.store.select_events(incident.id)
+    # What the plugins have not done of it: pending, parked, skipped (with why).
+    undone = [
+        attrs.evolve(b, last_error=firebell.redact(b.last_error) if b.last_error else None)
+        for b in firebell.deliverer.outbox.backlog(incident_id=incident.id).values()
+        if b.pending or b.failed or b.skipped
+    ]
     if as_json:
         from firebell.adapters.cli.output import event_json
 
-        echo_json({"incident": incident_json(incident), "events": [event_json(e) for e in events]})
+        echo_json(
+            {
+                "incident": incident_json(incident),
+                "events": [event_json(e) for e in events],
+                "deliveries": {
+                    b.plugin: attrs.asdict(b, filter=lambda a, _: a.name != "plugin")
+                    for b in undone
+                },
+            }
+        )
     else:
-        print_incident(incident, events)
+        print_incident(incident, events, undone)
 
 
 @cli.command()
@@ -374,9 +390,11 @@ def plugins(state: CliState, as_json: bool) -> None:
                 "pending": figures.pending if figures else 0,
                 "failed": figures.failed if figures else 0,
                 "delivered": figures.done if figures else 0,
+                "skipped": figures.skipped if figures else 0,
                 "last_error": firebell.redact(figures.last_error)
                 if figures and figures.last_error
                 else None,
+                "skip_reason": figures.skip_reason if figures else None,
                 "after": list(firebell.host.enabled[name].after)
                 if name in firebell.host.enabled
                 else [],
@@ -387,14 +405,18 @@ def plugins(state: CliState, as_json: bool) -> None:
         return
     for row in rows:
         status = "enabled " if row["enabled"] else "disabled"
+        skipped = f" skipped={row['skipped']}" if row["skipped"] else ""
         click.echo(
             f"{row['name']:<12} {status} {row['source']:<24} "
             f"pending={row['pending']} failed={row['failed']} delivered={row['delivered']}"
+            f"{skipped}"
         )
         if row["import_error"]:
             click.secho(f"{'':<12} import error: {row['import_error']}", fg="red")
         if row["last_error"]:
             click.secho(f"{'':<12} last error: {row['last_error']}", fg="yellow")
+        if row["skip_reason"]:
+            click.secho(f"{'':<12} last {row['skip_reason']}", fg="yellow")
 
 
 @cli.command()
@@ -421,12 +443,26 @@ def replay(state: CliState, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--plugin", default=None, help="Only this plugin's parked deliveries.")
+@click.option("--plugin", default=None, help="Only this plugin's deliveries.")
+@click.option(
+    "--skipped",
+    is_flag=True,
+    help="Deliver the skipped deliveries instead (incidents that ended while the plugin was "
+    "off), with the events the plugin missed.",
+)
 @pass_state
-def retry(state: CliState, plugin: str | None) -> None:
-    """Queue parked (failed) deliveries again, after fixing their cause, and deliver."""
+def retry(state: CliState, plugin: str | None, skipped: bool) -> None:
+    """Queue parked (failed) deliveries again, after fixing their cause, and deliver.
+
+    With --skipped: deliver anyway what was skipped because the incident ended while the
+    plugin was switched off; the plugin also gets the events it missed, so it hears the end.
+    """
     firebell = state.open()
-    count = firebell.deliverer.outbox.requeue_failed(plugin=plugin, now=firebell.engine.clock())
+    now = firebell.engine.clock()
+    if skipped:
+        count = firebell.deliverer.stale.requeue_skipped(plugin=plugin, now=now)
+    else:
+        count = firebell.deliverer.outbox.requeue_failed(plugin=plugin, now=now)
     click.echo(f"Queued {count} deliveries again.")
     state.deliver()
 

@@ -9,6 +9,7 @@ from typing import Any
 import click
 from firebell.adapters.cli.timeline_command import print_follow_ups, print_timeline
 from firebell.core import Incident, RecordedEvent
+from firebell.core.outbox import PluginBacklog
 from firebell.core.serialization import converter
 from firebell.core.timeline import incident_timeline
 
@@ -41,8 +42,13 @@ def echo_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, sort_keys=True, default=str))
 
 
-def print_incident(incident: Incident, events: Sequence[RecordedEvent]) -> None:
-    """State, people, links and the full timeline of one incident."""
+def print_incident(
+    incident: Incident,
+    events: Sequence[RecordedEvent],
+    undone: Sequence[PluginBacklog] = (),
+) -> None:
+    """State, people, links, the plugins' deliveries not done (``undone``: pending, parked or
+    skipped) and the full timeline of one incident."""
     click.secho(f"{incident.id}  {incident.title}", bold=True)
     click.echo(f"  state:     {incident.state.value}")
     click.echo(f"  severity:  {incident.severity}")
@@ -61,6 +67,23 @@ def print_incident(incident: Incident, events: Sequence[RecordedEvent]) -> None:
         )
     if incident.failing_plugins:
         click.secho(f"  failing:   {', '.join(incident.failing_plugins)}", fg="yellow")
+    for backlog in undone:
+        counts = ", ".join(
+            f"{count} {what}"
+            for count, what in (
+                (backlog.pending, "pending"),
+                (backlog.failed, "failed"),
+                (backlog.skipped, "skipped"),
+            )
+            if count
+        )
+        click.secho(f"  undone:    {backlog.plugin}: {counts}", fg="yellow")
+        for note in (
+            backlog.last_error and f"last error: {backlog.last_error}",
+            backlog.skip_reason,
+        ):
+            if note:
+                click.secho(f"             {note}", fg="yellow")
     # The same timeline and follow-ups as the post-mortem (docs/timeline.md).
     click.echo("")
     click.secho("Timeline (UTC)", bold=True)
