@@ -1,11 +1,12 @@
 """``firebell doctor``: is this installation ready? One line per check, saying what to fix.
 
 It reads ``plugins.toml`` part by part so that every problem shows at once: the file and the
-``[firebell]`` table, then each plugin's table on its own (its secrets, its keys, whether it is
-installed), then asks each enabled plugin's service whether it accepts the settings (the
-``firebell_doctor`` hook: the cheapest authenticated read, e.g. Slack's ``auth.test``), then,
-with Slack enabled, whether the token has every bot scope of ``slack-app-manifest.yaml``, then
-the order of the plugins and the database. The exit status is 1 when a check failed, else 0.
+``[firebell]`` table, the ``[firebell.web]`` table as the web console checks it, then each
+plugin's table on its own (its secrets, its keys, whether it is installed), then asks each
+enabled plugin's service whether it accepts the settings (the ``firebell_doctor`` hook: the
+cheapest authenticated read, e.g. Slack's ``auth.test``), then, with Slack enabled, whether the
+token has every bot scope of ``slack-app-manifest.yaml``, then the order of the plugins and the
+database. The exit status is 1 when a check failed, else 0.
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ def run_checks(
             f"default {base.default_severity})",
         )
     )
+    if base.web:
+        checks.append(_check_web(base))
     tables = raw.get("plugins", {})
     if not isinstance(tables, dict):
         checks.append(Check("fail", "config", f"{base.source}: 'plugins' must be a table."))
@@ -202,6 +205,28 @@ def _lines(name: str, result: object) -> list[str]:
     if isinstance(result, str) or not isinstance(result, Sequence):
         raise TypeError(f"plugin {name!r}: firebell_doctor returned {result!r}, not a list of str")
     return [str(item) for item in result]
+
+
+def _check_web(settings: FirebellConfig) -> Check:
+    """The ``[firebell.web]`` table, checked as ``firebell web`` and ``firebell run`` check it."""
+    # Imported here, as by `firebell web`: only a file with a [firebell.web] table needs it.
+    from firebell.adapters.web import web_settings
+
+    try:
+        web = web_settings(settings)
+    except ConfigError as error:
+        return Check("fail", "web", str(error))
+    host = f"[{web.host}]" if ":" in web.host else web.host
+    where = f"http://{host}:{web.port}/incidents"
+    served = "`firebell run` and `firebell web` serve" if web.enabled else "`firebell web` serves"
+    access = "with a token for other clients" if web.token else "to this machine only (no token)"
+    actions = "may declare and resolve" if web.allow_actions else "is read-only"
+    return Check(
+        "ok",
+        "web",
+        f"{settings.source}: [firebell.web] is valid: {served} the console on {where}, "
+        f"{access}; it {actions}",
+    )
 
 
 def _check_database(settings: FirebellConfig) -> Check:

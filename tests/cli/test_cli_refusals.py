@@ -44,3 +44,43 @@ def test_valid_permission_entries_are_accepted_by_doctor(tmp_path: Path) -> None
     doctor = run_firebell(["--config", str(config), "doctor"])
     assert doctor.code == 0, doctor
     assert doctor.stdout.strip().endswith("All good.")
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ('enabled = "yes"', "[firebell.web] enabled must be true or false, got 'yes'."),
+        ('token = "plain-text-secret"', "[firebell.web] token is a secret: write token = { env ="),
+        ('token = { env = "FB_TEST_WEB_TOKEN" }', "token (from FB_TEST_WEB_TOKEN) is too short"),
+        ("port = 70000", "[firebell.web] port must be a whole number from 0 to 65535"),
+        ("allow_action = true", "[firebell.web] has unknown key 'allow_action'. Valid keys:"),
+    ],
+)
+def test_doctor_reports_what_firebell_web_would_refuse(
+    tmp_path: Path, table: str, expected: str
+) -> None:
+    config = write_config(tmp_path, f"\n[firebell.web]\n{table}\n")
+    env = {"FB_TEST_WEB_TOKEN": "short"}
+    web = run_firebell(["--config", str(config), "web", "--port", "0"], env=env)
+    assert web.code == 2, web
+    refusal = web.stderr.strip().removeprefix("error: ")
+    assert refusal.startswith(f"{config}: ") and expected in refusal
+
+    doctor = run_firebell(["--config", str(config), "doctor"], env=env)
+    assert doctor.code == 1, doctor
+    assert f"fail web: {refusal}" in doctor.stdout.splitlines()
+    assert doctor.stdout.strip().endswith("1 problem found.")
+
+
+def test_doctor_says_how_a_valid_web_table_serves_the_console(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        '\n[firebell.web]\nenabled = true\nport = 8181\ntoken = { env = "FB_TEST_WEB_TOKEN" }\n',
+    )
+    doctor = run_firebell(["--config", str(config), "doctor"], env={"FB_TEST_WEB_TOKEN": "x" * 24})
+    assert doctor.code == 0, doctor
+    assert (
+        f"ok   web: {config}: [firebell.web] is valid: `firebell run` and `firebell web` serve "
+        "the console on http://127.0.0.1:8181/incidents, with a token for other clients; it is "
+        "read-only"
+    ) in doctor.stdout.splitlines()
