@@ -37,6 +37,7 @@ from firebell.core.incident import Incident, IncidentState
 from firebell.core.outbox import Claim
 from firebell.core.schema import deliveries, events
 from firebell.core.store import EventStore
+from sqlalchemy.sql.dml import ReturningInsert
 
 __all__ = ["Skipped", "StaleDeliveries", "may_be_stale"]
 
@@ -162,7 +163,7 @@ class StaleDeliveries:
         queued = 0
         with self.store.write() as connection:
             for name, incident_id, first in connection.execute(query).all():
-                back = connection.execute(
+                queued += connection.execute(
                     deliveries.update()
                     .where(
                         deliveries.c.plugin == name,
@@ -176,39 +177,37 @@ class StaleDeliveries:
                         last_error=None,
                         updated_at=now,
                     )
-                )
-                missed = connection.execute(
-                    deliveries.insert().from_select(
-                        [
-                            deliveries.c.position,
-                            deliveries.c.plugin,
-                            deliveries.c.incident_id,
-                            deliveries.c.event_type,
-                            deliveries.c.status,
-                            deliveries.c.attempts,
-                            deliveries.c.next_attempt_at,
-                            deliveries.c.updated_at,
-                        ],
-                        sa.select(
-                            events.c.position,
-                            sa.literal(name, deliveries.c.plugin.type),
-                            events.c.incident_id,
-                            events.c.event_type,
-                            sa.literal("pending", deliveries.c.status.type),
-                            sa.literal(0, deliveries.c.attempts.type),
-                            sa.literal(now, deliveries.c.next_attempt_at.type),
-                            sa.literal(now, deliveries.c.updated_at.type),
-                        ).where(
-                            events.c.incident_id == incident_id,
-                            events.c.position > first,
-                            ~sa.select(deliveries.c.position)
-                            .where(
-                                deliveries.c.position == events.c.position,
-                                deliveries.c.plugin == name,
-                            )
-                            .exists(),
-                        ),
-                    )
-                )
-                queued += int(back.rowcount or 0) + int(missed.rowcount or 0)
+                ).rowcount
+                # Counted from RETURNING: PostgreSQL's driver reports no row count for it.
+                missed = _queue_missed(name, incident_id, after=first, now=now)
+                queued += len(connection.execute(missed).all())
         return queued
+
+
+def _queue_missed(
+    plugin: str, incident_id: str, *, after: int, now: datetime
+) -> ReturningInsert[tuple[int]]:
+    """Insert a pending delivery to ``plugin`` of each event of the incident after position
+    ``after`` that it has none of (those committed while it was off)."""
+    columns = ("position", "plugin", "incident_id", "event_type", "status", "attempts")
+    times = ("next_attempt_at", "updated_at")
+    missed = sa.select(
+        events.c.position,
+        sa.literal(plugin, deliveries.c.plugin.type),
+        events.c.incident_id,
+        events.c.event_type,
+        sa.literal("pending", deliveries.c.status.type),
+        sa.literal(0, deliveries.c.attempts.type),
+        *(sa.literal(now, deliveries.c[name].type) for name in times),
+    ).where(
+        events.c.incident_id == incident_id,
+        events.c.position > after,
+        ~sa.select(deliveries.c.position)
+        .where(deliveries.c.position == events.c.position, deliveries.c.plugin == plugin)
+        .exists(),
+    )
+    return (
+        deliveries.insert()
+        .from_select([deliveries.c[name] for name in (*columns, *times)], missed)
+        .returning(deliveries.c.position)
+    )
