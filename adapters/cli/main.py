@@ -82,10 +82,22 @@ class CliState:
         backlog = firebell.deliverer.outbox.backlog()
         for figures in backlog.values():
             if figures.pending or figures.failed:
+                error = firebell.redact(figures.last_error or "-").rstrip(".")
+                what_next = []
+                if figures.pending:
+                    what_next.append(
+                        "`firebell run` (or `firebell deliver`) delivers the pending ones"
+                    )
+                if figures.failed:
+                    what_next.append(
+                        f"run `firebell retry --plugin {figures.plugin}` after fixing the cause "
+                        "of the failed ones"
+                    )
+                advice = "; ".join(what_next)
                 click.secho(
                     f"note: plugin {figures.plugin}: {figures.pending} pending, "
-                    f"{figures.failed} failed; last error: {firebell.redact(figures.last_error or '-')}. "
-                    "`firebell run` (or `firebell deliver`) retries them.",
+                    f"{figures.failed} failed; last error: {error}. "
+                    f"{advice[0].upper()}{advice[1:]}.",
                     fg="yellow",
                     err=True,
                 )

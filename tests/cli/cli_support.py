@@ -122,7 +122,7 @@ FLAKY_PLUGIN = textwrap.dedent(
         if Path(config.switch).exists():
             raise PermanentPluginError(
                 f"the service refused token {config.token.reveal()}; "
-                "fix it, then run firebell retry --plugin flaky"
+                "fix it, then run firebell retry --plugin flaky."
             )
         return Link("document", f"flaky-{incident.id}", None, "Flaky doc")
     """

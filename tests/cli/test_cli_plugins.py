@@ -46,6 +46,12 @@ def test_a_parked_plugin_is_reported_and_retried_without_showing_its_secret(
         in declared.stderr
     )
     assert "token <FLAKY_TOKEN>" in declared.stderr
+    # What to do about a parked delivery (not `firebell run`: it does not retry those).
+    assert (
+        "then run firebell retry --plugin flaky. Run `firebell retry --plugin flaky` after "
+        "fixing the cause of the failed ones.\n"
+    ) in declared.stderr
+    assert "retries them" not in declared.stderr and ".." not in declared.stderr
 
     rows = {
         row["name"]: row
