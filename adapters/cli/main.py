@@ -320,8 +320,16 @@ def commander(state: CliState, name: str, person: str, actor: str | None, as_jso
 )
 @click.option("--severity", "severity_filter", default=None, help="Only this severity.")
 @click.option("--search", default=None, help="Text in the name or title.")
-@click.option("--limit", default=50, show_default=True, help="How many (newest first).")
-@click.option("--offset", default=0, help="Skip this many (for paging).")
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many (newest first).",
+)
+@click.option(
+    "--offset", default=0, type=click.IntRange(min=0), help="Skip this many (for paging)."
+)
 @json_option
 @pass_state
 def list_incidents(
@@ -334,9 +342,10 @@ def list_incidents(
     as_json: bool,
 ) -> None:
     """List incidents, newest first."""
-    incidents = state.open().store.list_incidents(
+    firebell = state.open()
+    incidents = firebell.store.list_incidents(
         state=IncidentState(state_filter) if state_filter else None,
-        severity=severity_filter,
+        severity=_configured_severity(firebell, severity_filter),
         search=search,
         limit=limit,
         offset=offset,
@@ -345,6 +354,18 @@ def list_incidents(
         echo_json([incident_json(i) for i in incidents])
     else:
         print_incident_table(incidents)
+
+
+def _configured_severity(firebell: Firebell, name: str | None) -> str | None:
+    """The configured severity ``name`` stands for (any case), as ``stats --severity`` reads it;
+    a usage error listing the severities when there is none (a filter on it would match none)."""
+    if name is None:
+        return None
+    found = firebell.settings.severity(name)
+    if found is None:
+        names = ", ".join(s.name for s in firebell.settings.severities)
+        raise click.BadParameter(f"{name!r} is not one of {names}", param_hint="--severity")
+    return found.name
 
 
 @cli.command()
@@ -470,6 +491,15 @@ def retry(state: CliState, plugin: str | None, skipped: bool) -> None:
     plugin was switched off; the plugin also gets the events it missed, so it hears the end.
     """
     firebell = state.open()
+    if plugin is not None:
+        # A plugin no longer installed may still have deliveries in the log; a typo has none.
+        known = sorted({*firebell.host.installed, *firebell.deliverer.outbox.backlog()})
+        if plugin not in known:
+            raise click.BadParameter(
+                f"no plugin {plugin!r} is installed or has deliveries; known plugins: "
+                f"{', '.join(known) or 'none'}",
+                param_hint="--plugin",
+            )
     now = firebell.engine.clock()
     if skipped:
         count = firebell.deliverer.stale.requeue_skipped(plugin=plugin, now=now)
