@@ -208,6 +208,7 @@ def _severities(engine: Mapping[str, Any], source: str) -> tuple[Severity, ...]:
             'e.g. SEV0 = "Product is unusable for most users".'
         )
     severities = []
+    seen: dict[str, str] = {}
     for name, description in table.items():
         if not isinstance(description, str):
             raise ConfigError(
@@ -219,6 +220,13 @@ def _severities(engine: Mapping[str, Any], source: str) -> tuple[Severity, ...]:
                 f"{source}: [firebell.severities] {name!r} is not a valid severity name "
                 "(letters, digits, - and _, at most 20 characters)."
             )
+        # Commands and filters match severities ignoring case: SEV1 and sev1 would be one.
+        if name.lower() in seen:
+            raise ConfigError(
+                f"{source}: [firebell.severities] {seen[name.lower()]!r} and {name!r} differ only "
+                "in case; severities are matched ignoring case, so keep one of them."
+            )
+        seen[name.lower()] = name
         severities.append(Severity(name, description))
     return tuple(severities)
 

@@ -149,6 +149,16 @@ class PluginHost:
                     f"(installed: {known}). Check the spelling, or pip install the package "
                     "that provides it."
                 )
+            for waited in self.settings.plugins[name].after or ():
+                # A disabled plugin may be named (waiting for it means not waiting), but a
+                # name nothing answers to is a typo that would quietly drop the ordering.
+                if waited not in self.installed:
+                    known = ", ".join(sorted(self.installed)) or "none"
+                    raise ConfigError(
+                        f"{source}: [plugins.{name}] after: plugin {name!r} waits for "
+                        f"{waited!r}, which is not a known plugin (installed: {known}). Check "
+                        "the spelling."
+                    )
         for name in names:
             found = self.installed[name]
             if found.error:

@@ -57,6 +57,14 @@ CASES = {
         "[firebell.severities]\nSEV1 = 1\n",
         ["[firebell.severities] SEV1 must be a description string, got 1"],
     ),
+    "severities-differing-only-in-case": (
+        "[firebell]\ndefault_severity = 'SEV2'\n[firebell.severities]\nsev1 = 'a'\nSEV1 = 'b'\n"
+        "SEV2 = 'c'\n",
+        [
+            "[firebell.severities] 'sev1' and 'SEV1' differ only in case",
+            "severities are matched ignoring case, so keep one of them",
+        ],
+    ),
     "unknown-permission-action": (
         "[firebell.permissions]\nresolv = ['anyone']\n",
         ["[firebell.permissions] unknown action 'resolv'", "Valid actions:", "resolve"],
@@ -113,6 +121,17 @@ CASES = {
     "after-wrong-type": (
         "[plugins.vault]\nafter = 'recorder'\n",
         ["[plugins.vault] after must be a list of plugin names, got 'recorder'"],
+    ),
+    "after-names-no-plugin": (
+        "[plugins.vault]\ntoken = { env = 'FIREBELL_TEST_VAULT_TOKEN' }\nafter = ['recordr']\n",
+        [
+            "[plugins.vault] after: plugin 'vault' waits for 'recordr', which is not a known "
+            "plugin (installed: recorder, vault). Check the spelling."
+        ],
+    ),
+    "after-names-no-plugin-in-a-disabled-table": (
+        "[plugins.recorder]\nenabled = false\nafter = ['vualt']\n",
+        ["[plugins.recorder] after: plugin 'recorder' waits for 'vualt', which is not a known"],
     ),
     "missing-required-key": (
         "[plugins.vault]\ntimeout = 3\n",
@@ -176,6 +195,28 @@ def test_every_documented_permission_form_loads(tmp_path: Path) -> None:
     path.write_text(f"[firebell.permissions]\nresolve = {who!r}\nclose = []\n", encoding="utf-8")
     settings = load_config(path, environ={})
     assert settings.permissions == {"resolve": tuple(who), "close": ()}
+
+
+@pytest.mark.parametrize("recorder_table", ["[plugins.recorder]\nenabled = false\n", ""])
+def test_after_may_name_an_installed_plugin_that_is_off_and_then_does_not_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recorder_table: str
+) -> None:
+    path = tmp_path / "plugins.toml"
+    path.write_text(
+        f'[firebell]\ndatabase_url = "sqlite:///{tmp_path / "x.db"}"\n'
+        "[plugins.vault]\ntoken = { env = 'FIREBELL_TEST_VAULT_TOKEN' }\nafter = ['recorder']\n"
+        + recorder_table,
+        encoding="utf-8",
+    )
+    monkeypatch.setenv(SECRET_VARIABLE, "s3cret-value")
+    monkeypatch.delenv("FIREBELL_DATABASE_URL", raising=False)
+    firebell = open_firebell(
+        path, entry_points=False, extra_plugins={"vault": Vault(), "recorder": Recorder()}
+    )
+    try:
+        assert firebell.host.dependencies() == {"vault": ()}
+    finally:
+        firebell.close()
 
 
 def test_an_attrs_validator_message_is_shown_as_written(tmp_path: Path) -> None:
