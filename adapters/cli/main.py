@@ -3,14 +3,17 @@
 Every command takes ``--json`` for scripts and exits non-zero with a clear message on error.
 After a command appends events, the enabled plugins get them before the command returns (for at
 most ``--deliver-timeout`` seconds; what is left is delivered by ``firebell run`` or
-``firebell deliver``).
+``firebell deliver``). The command says what it recorded before that wait, and Ctrl-C during the
+wait ends it at once: the events are in the log whatever the plugins do.
 """
 
 from __future__ import annotations
 
 import getpass
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -35,7 +38,7 @@ from firebell.core.plugin_host import create_plugin_manager
 
 from firebell import __version__
 
-__all__ = ["CliState", "cli", "main"]
+__all__ = ["CliState", "Interrupted", "cli", "main"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,9 +67,25 @@ class CliState:
 
     def deliver(self) -> None:
         """Give the new events to the plugins now (for at most ``--deliver-timeout`` seconds and
-        a short grace), and say what is left: calls still running, pending and failed ones."""
+        a short grace), and say what is left: calls still running, pending and failed ones.
+
+        Ctrl-C while waiting raises :class:`Interrupted` at once (the calls under way are left to
+        end with the process; their deliveries run again, see :meth:`Deliverer.close`), and a
+        second Ctrl-C ends the process outright.
+        """
         firebell = self.open()
-        firebell.deliverer.drain(timeout=self.deliver_timeout)
+        try:
+            firebell.deliverer.drain(timeout=self.deliver_timeout)
+            self._say_what_is_left(firebell)
+        except KeyboardInterrupt:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+            raise Interrupted(
+                "Interrupted. Nothing is lost: the deliveries not done finish with "
+                "`firebell run` (or `firebell deliver`)."
+            ) from None
+
+    def _say_what_is_left(self, firebell: Firebell) -> None:
         for running in firebell.deliverer.running():
             claim = running.claim
             click.secho(
@@ -101,6 +120,19 @@ class CliState:
                     fg="yellow",
                     err=True,
                 )
+
+
+class Interrupted(click.ClickException):
+    """Raised when Ctrl-C ends a command's wait for the plugins; what the command recorded stays
+    recorded, and the plugins finish with ``firebell run`` or ``firebell deliver``."""
+
+    exit_code = 130
+
+    def show(self, file: Any = None) -> None:
+        """Print the message (what was recorded, what finishes it) as a note, not an error."""
+        if sys.stderr.isatty():
+            click.echo(err=True)  # on a line of its own, after the terminal's "^C"
+        click.secho(self.message, fg="yellow", err=True)
 
 
 pass_state = click.make_pass_decorator(CliState)
@@ -184,15 +216,39 @@ def cli(ctx: click.Context, config: str | None, deliver_timeout: float, verbose:
     ctx.call_on_close(state.close)
 
 
-def _report(state: CliState, result: AppendResult, as_json: bool, verb: str) -> None:
+def _report(
+    state: CliState,
+    result: AppendResult,
+    as_json: bool,
+    verb: str,
+    recorded: str | None = None,
+) -> None:
+    """Say what the command recorded, then give it to the plugins.
+
+    The text is printed before the plugins' turn, so that the incident's name is known however
+    long they take. The JSON comes after it, with what they linked (``resources``), unless
+    Ctrl-C cuts the wait short: then it is printed at once, and the note on standard error says
+    that the incident ``recorded`` (``was <verb>`` by default) and the plugins finish later.
+    """
+    incident = result.incident
+    if not as_json:
+        note = " (already done earlier with the same idempotency key)" if result.duplicate else ""
+        click.echo(
+            f"{incident.id}: {verb}{note}. State: {incident.state.value}, {incident.severity}."
+        )
     if not result.duplicate:
-        state.deliver()
-    incident = state.open().store.get_incident(result.incident.id) or result.incident
+        try:
+            state.deliver()
+        except Interrupted:
+            if as_json:
+                echo_json({"incident": incident_json(incident), "duplicate": False})
+            raise Interrupted(
+                f"Incident {incident.id} {recorded or f'was {verb}'}; its integrations will "
+                "finish with `firebell run` (or `firebell deliver`)."
+            ) from None
     if as_json:
+        incident = state.open().store.get_incident(incident.id) or incident
         echo_json({"incident": incident_json(incident), "duplicate": result.duplicate})
-        return
-    note = " (already done earlier with the same idempotency key)" if result.duplicate else ""
-    click.echo(f"{incident.id}: {verb}{note}. State: {incident.state.value}, {incident.severity}.")
 
 
 @cli.command()
@@ -280,7 +336,8 @@ def close(
 def severity(state: CliState, name: str, level: str, actor: str | None, as_json: bool) -> None:
     """Change the severity of incident NAME to LEVEL."""
     result = state.open().engine.change_severity(name, level, actor=_actor(actor))
-    _report(state, result, as_json, f"severity is now {result.incident.severity}")
+    now = result.incident.severity
+    _report(state, result, as_json, f"severity is now {now}", f"is now {now}")
 
 
 @cli.command()
@@ -295,7 +352,7 @@ def update(
 ) -> None:
     """Post a status update TEXT on incident NAME."""
     result = state.open().engine.post_update(name, text, actor=_actor(actor), public=public)
-    _report(state, result, as_json, "update posted")
+    _report(state, result, as_json, "update posted", "has the update")
 
 
 @cli.command()
@@ -307,7 +364,7 @@ def update(
 def commander(state: CliState, name: str, person: str, actor: str | None, as_json: bool) -> None:
     """Make PERSON the commander of incident NAME."""
     result = state.open().engine.assign_commander(name, person, actor=_actor(actor))
-    _report(state, result, as_json, f"{person} is commander")
+    _report(state, result, as_json, f"{person} is commander", f"has {person} as commander")
 
 
 @cli.command(name="list")
