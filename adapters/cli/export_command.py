@@ -79,10 +79,17 @@ def parse_since(text: str | None) -> Since:
 def iter_export(
     store: EventStore, *, since: Since = Since(), incidents: Sequence[str] = ()
 ) -> Iterator[RecordedEvent]:
-    """The events an export holds, in log order, read in batches."""
+    """The events an export holds, in log order, read in batches.
+
+    ``incidents`` are incident ids; one given twice is read once (each event is one line).
+    """
     if incidents:
         chosen = sorted(
-            (e for name in incidents for e in store.select_events(name, after=since.position)),
+            (
+                e
+                for name in dict.fromkeys(incidents)
+                for e in store.select_events(name, after=since.position)
+            ),
             key=lambda e: e.position,
         )
         yield from (e for e in chosen if since.keeps(e))

@@ -112,6 +112,15 @@ def test_one_incident_only(logged: tuple[Firebell, Path]) -> None:
     assert [row["version"] for row in rows] == list(range(1, len(rows) + 1))
 
 
+def test_an_incident_named_twice_is_exported_once(logged: tuple[Firebell, Path]) -> None:
+    firebell, config = logged
+    name = firebell.store.list_incidents(search="Checkout")[0].id
+    once, _ = export(config, "--incident", name)
+    rows, note = export(config, "--incident", name, "--incident", f"incd-{name}")
+    assert rows == once
+    assert note.strip() == f"Exported {len(once)} events to standard output."
+
+
 def test_an_unknown_incident_is_refused(logged: tuple[Firebell, Path]) -> None:
     _, config = logged
     result = CliRunner().invoke(cli, ["--config", str(config), "export", "--incident", "nope"])
