@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import attrs
 import cattrs
+from firebell.core.database import database_url_problem
 from firebell.core.errors import ConfigError
 from firebell.core.permissions import VALID_ENTRIES, entry_problem
 from firebell.core.record_settings import (
@@ -156,6 +157,14 @@ def parse_config(
     database_url = environ.get("FIREBELL_DATABASE_URL") or _string(
         engine, "database_url", source, "[firebell]", DEFAULT_DATABASE_URL
     )
+    url_problem = database_url_problem(database_url)
+    if url_problem is not None:
+        where = (
+            "FIREBELL_DATABASE_URL"
+            if environ.get("FIREBELL_DATABASE_URL")
+            else f"{source}: [firebell] database_url"
+        )
+        raise ConfigError(f"{where}: {url_problem}.")
     severities = _severities(engine, source)
     default_severity = _string(
         engine, "default_severity", source, "[firebell]", severities[-1].name

@@ -8,6 +8,7 @@ __all__ = [
     "ConfigError",
     "DatabaseOutOfDate",
     "DatabaseUnavailable",
+    "DatabaseUnusable",
     "FirebellError",
     "IncidentNotFound",
     "InvalidInput",
@@ -54,6 +55,16 @@ class NameSpaceExhausted(FirebellError):
 
 class DatabaseUnavailable(FirebellError):
     """Raised when the event log's database cannot be reached or is locked for too long."""
+
+
+class DatabaseUnusable(DatabaseUnavailable):
+    """Raised when the event log's database answers but cannot be used until someone acts.
+
+    It is read-only (a standby, ``default_transaction_read_only``, a file that cannot be
+    written), does not exist, is not a database, or refuses the login. The message says what to
+    change, not to try again. A subclass of :class:`DatabaseUnavailable`, so that whatever
+    waits out an outage (the delivery worker, ``/healthz``) treats it alike.
+    """
 
 
 class DatabaseOutOfDate(FirebellError):

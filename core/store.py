@@ -17,7 +17,9 @@ import sqlalchemy as sa
 from firebell.core.database import (
     create_database_engine,
     database_errors,
+    postgres_write_problem,
     redact_url,
+    sqlite_write_problem,
     write_turn,
 )
 from firebell.core.driver_sql import AppendSql, DriverCursor
@@ -43,6 +45,7 @@ _DEEP_OFFSET = 1000
 _SELECT_INCIDENT_DATA = sa.select(incidents.c.data).where(incidents.c.id == sa.bindparam("id"))
 _SELECT_COMMAND = sa.select(commands).where(commands.c.idempotency_key == sa.bindparam("key"))
 _PG_LOCK = sa.select(sa.func.pg_advisory_xact_lock(_PG_APPEND_LOCK))
+_SELECT_ONE = sa.text("SELECT 1")
 
 
 @attrs.frozen
@@ -150,6 +153,24 @@ class EventStore:
 
         with self.read() as connection:
             return schema_revision(connection)
+
+    def write_problem(self) -> str | None:
+        """Why a write would fail now, from a cheap look that writes nothing; else None.
+
+        PostgreSQL: a standby or read-only transactions (one query); SQLite: the file, its
+        ``-wal``/``-shm`` or its folder not writable. The look reads the database too, so an
+        unreachable one raises :class:`~firebell.core.errors.DatabaseUnavailable` as usual.
+        For ``firebell doctor`` and ``/healthz``.
+        """
+        if not self.is_postgres:
+            problem = sqlite_write_problem(self.engine.url.database or "")
+            if problem is not None:
+                return problem
+        with self.read() as connection:
+            if self.is_postgres:
+                return postgres_write_problem(connection, redact_url(self.url))
+            connection.execute(_SELECT_ONE)
+        return None
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -22,8 +22,8 @@ from typing import Any, Literal
 import attrs
 import click
 from firebell.core.config import FirebellConfig, parse_config
-from firebell.core.database import redact_url
-from firebell.core.errors import ConfigError
+from firebell.core.database import redact_url, sqlite_write_problem
+from firebell.core.errors import ConfigError, DatabaseUnavailable
 from firebell.core.plugin_host import InstalledPlugin, PluginHost, create_plugin_manager
 from firebell.core.runtime import redact_secrets
 from firebell.core.secrets import Secret
@@ -235,10 +235,20 @@ def _check_database(settings: FirebellConfig) -> Check:
     where = redact_url(settings.database_url)
     sqlite = re.match(r"^sqlite(\+\w+)?:///(?P<file>.+)$", settings.database_url)
     if sqlite and not Path(sqlite["file"]).exists():
+        problem = sqlite_write_problem(sqlite["file"])
+        if problem is not None:
+            return Check("fail", "database", problem)
         return Check("ok", "database", f"{where} does not exist yet; Firebell creates it")
-    store = EventStore(settings.database_url)
+    try:
+        store = EventStore(settings.database_url)
+    except (ConfigError, DatabaseUnavailable) as error:
+        return Check("fail", "database", str(error))
     try:
         revision = store.schema_revision()
+        # A log that answers may still refuse every write: a standby, a read-only file.
+        read_only = store.write_problem()
+    except DatabaseUnavailable as error:
+        return Check("fail", "database", str(error))
     except Exception as error:
         return Check(
             "fail",
@@ -248,6 +258,8 @@ def _check_database(settings: FirebellConfig) -> Check:
         )
     finally:
         store.dispose()
+    if read_only is not None:
+        return Check("fail", "database", read_only)
     if revision == HEAD:
         return Check("ok", "database", f"{where} is at schema revision {HEAD}")
     if revision is None:

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Sequence
 from urllib.parse import parse_qsl
 
-import sqlalchemy as sa
 from firebell.adapters.slack.parsing import payload_problem
 from firebell.core.errors import DatabaseUnavailable
 from firebell.core.runtime import Firebell
@@ -78,15 +77,18 @@ def signature_is_valid(
 
 
 def database_check(firebell: Firebell) -> HealthCheck:
-    """A health check that the event log answers a trivial query."""
+    """A health check that the event log answers and would take writes.
+
+    A read-only log (a PostgreSQL standby, a file that cannot be written) fails every command
+    as surely as an unreachable one. The look is one query and a few ``stat`` calls; it writes
+    nothing (:meth:`~firebell.core.store.EventStore.write_problem`).
+    """
 
     def check() -> str | None:
         try:
-            with firebell.store.read() as connection:
-                connection.execute(sa.text("SELECT 1"))
+            return firebell.store.write_problem()
         except DatabaseUnavailable as error:
             return str(error)
-        return None
 
     return check
 
