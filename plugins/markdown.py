@@ -13,13 +13,12 @@ records what Slack calls them), else as they were given (a Slack user id, ``cli:
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import attrs
 from firebell.core import FollowUp, Incident, Link, PluginSpec, RecordedEvent, hookimpl
+from firebell.core.files import write_atomically
 from firebell.core.incident import replay
 from firebell.core.timeline import follow_up_line, incident_timeline, markdown_inline
 
@@ -148,14 +147,6 @@ def replace_follow_ups(
     return document[:after] + "\n\n" + block + document[after:]
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(temporary, path)
-
-
 def _link(path: Path) -> Link:
     return Link("document", str(path), path.resolve().as_uri(), "Post-mortem (Markdown)")
 
@@ -167,7 +158,7 @@ def firebell_incident_created(
     """Write the skeleton (never overwriting a file that exists: someone may have edited it)."""
     path = _path(config, incident)
     if not path.exists():
-        _write_atomically(path, render_skeleton(incident, history))
+        write_atomically(path, render_skeleton(incident, history))
     return _link(path)
 
 
@@ -181,7 +172,7 @@ def _refresh(
     document = replace_follow_ups(
         replace_timeline(document, history), state.follow_ups, state.names
     )
-    _write_atomically(path, document)
+    write_atomically(path, document)
 
 
 @hookimpl

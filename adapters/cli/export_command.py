@@ -21,9 +21,7 @@ events that occurred at or after that time (UTC unless the time says otherwise).
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +33,7 @@ from firebell.adapters.cli.output import event_json
 from firebell.core.config import load_config
 from firebell.core.engine import Engine
 from firebell.core.events import RecordedEvent
+from firebell.core.files import replacing
 from firebell.core.store import EventStore
 
 __all__ = ["Since", "export", "iter_export", "parse_since"]
@@ -165,12 +164,5 @@ def _write_file(path: Path, events: Iterator[RecordedEvent]) -> int:
     folder = path.resolve().parent
     if not folder.is_dir():
         raise click.BadParameter(f"{folder} is not an existing folder.", param_hint="--output")
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            count = _write(events, out)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return count
+    with replacing(path) as out:
+        return _write(events, out)

@@ -8,12 +8,11 @@ incidents and median time to resolve per month (:mod:`firebell.core.stats_chart`
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
+from firebell.core.files import write_atomically
 from firebell.core.runtime import Firebell
 from firebell.core.stats import Distribution, Figures, Stats, load_facts, stats_json, summarize
 from firebell.core.stats_chart import format_duration, render_chart
@@ -87,14 +86,6 @@ def print_stats(stats: Stats) -> None:
         click.echo(_row(month, figures))
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(temporary, path)
-
-
 @click.command()
 @click.option("--since", default=None, help="Only incidents declared on or after this date.")
 @click.option("--severity", default=None, help="Only this severity.")
@@ -131,7 +122,7 @@ def stats(
         severity=level,
     )
     if chart:
-        _write_atomically(Path(chart), render_chart(figures))
+        write_atomically(Path(chart), render_chart(figures))
     if as_json:
         click.echo(json.dumps(stats_json(figures), indent=2, sort_keys=True))
         return
