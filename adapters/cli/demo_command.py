@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 from firebell.adapters.cli.output import print_incident
+from firebell.adapters.cli.problems import writing
 from firebell.adapters.web.settings import web_settings
 from firebell.core import open_firebell
 from firebell.core.timeline_commands import add_follow_up, add_note
@@ -43,10 +44,11 @@ folder = "{folder}/postmortems"
 def demo(folder: str) -> None:
     """Run a full local incident lifecycle and show its timeline and post-mortem."""
     root = Path(folder).resolve()
-    root.mkdir(parents=True, exist_ok=True)
     config = root / "plugins.toml"
-    if not config.exists():
-        config.write_text(DEMO_CONFIG.format(folder=root.as_posix()), encoding="utf-8")
+    with writing(folder, option="--folder"):
+        root.mkdir(parents=True, exist_ok=True)
+        if not config.exists():
+            config.write_text(DEMO_CONFIG.format(folder=root.as_posix()), encoding="utf-8")
     firebell = open_firebell(config)
     try:
         engine = firebell.engine

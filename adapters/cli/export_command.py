@@ -30,6 +30,7 @@ from typing import IO
 import attrs
 import click
 from firebell.adapters.cli.output import event_json
+from firebell.adapters.cli.problems import writing
 from firebell.core.config import load_config
 from firebell.core.engine import Engine
 from firebell.core.events import RecordedEvent
@@ -151,7 +152,8 @@ def export(
             count = _write(events, sys.stdout)
             sys.stdout.flush()
         else:
-            count = _write_file(output, events)
+            with writing(output, option="--output"):
+                count = _write_file(output, events)
     finally:
         store.dispose()
     where = str(output) if output is not None else "standard output"

@@ -14,6 +14,7 @@ from pathlib import Path
 from string import Template
 
 import click
+from firebell.adapters.cli.problems import writing
 
 __all__ = ["new_plugin", "package_names", "render_package"]
 
@@ -307,10 +308,11 @@ def new_plugin(name: str, directory: Path) -> None:
     target = directory / package_names(name)["distribution"]
     if target.exists():
         raise click.ClickException(f"{target} exists already; choose another NAME or --directory.")
-    for relative, text in files.items():
-        path = target / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    with writing(target, option="--directory"):
+        for relative, text in files.items():
+            path = target / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
     click.echo(f"Created {target}/ with:")
     for relative in files:
         click.echo(f"  {relative}")

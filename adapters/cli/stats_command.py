@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
+from firebell.adapters.cli.problems import writing
 from firebell.core.files import write_atomically
 from firebell.core.runtime import Firebell
 from firebell.core.stats import Distribution, Figures, Stats, load_facts, stats_json, summarize
@@ -122,7 +123,8 @@ def stats(
         severity=level,
     )
     if chart:
-        write_atomically(Path(chart), render_chart(figures))
+        with writing(chart, option="--chart"):
+            write_atomically(Path(chart), render_chart(figures))
     if as_json:
         click.echo(json.dumps(stats_json(figures), indent=2, sort_keys=True))
         return
