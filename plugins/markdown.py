@@ -7,6 +7,11 @@ added, removed or done, it replaces the timeline (the system events merged with 
 people marked, in time order) and the follow-ups (``- [ ] text — owner``) between their
 markers, leaving everything people wrote by hand alone.
 
+The channel line of section 1 shows the channel linked when the file is written; written
+before there was one (Slack down or refusing at declare time), it says so and is filled in when
+the channel is linked (``incident.resource_linked``) or at the next refresh, unless people
+rewrote that line.
+
 People are shown by the names the log recorded for them (``person.named``: the Slack adapter
 records what Slack calls them), else as they were given (a Slack user id, ``cli:<login>``).
 """
@@ -18,17 +23,28 @@ from pathlib import Path
 
 import attrs
 from firebell.core import FollowUp, Incident, Link, PluginSpec, RecordedEvent, hookimpl
+from firebell.core.config import FirebellConfig
+from firebell.core.events import ResourceLinked
 from firebell.core.files import write_atomically
 from firebell.core.incident import replay
 from firebell.core.timeline import follow_up_line, incident_timeline, markdown_inline
 
-__all__ = ["MarkdownConfig", "render_skeleton", "replace_follow_ups", "replace_timeline"]
+__all__ = [
+    "MarkdownConfig",
+    "channel_line",
+    "render_skeleton",
+    "replace_channel",
+    "replace_follow_ups",
+    "replace_timeline",
+]
 
 TIMELINE_START = "<!-- firebell:timeline:start -->"
 TIMELINE_END = "<!-- firebell:timeline:end -->"
 FOLLOW_UPS_START = "<!-- firebell:followups:start -->"
 FOLLOW_UPS_END = "<!-- firebell:followups:end -->"
 MITIGATION_HEADING = "## 4. Mitigation tasks"
+#: How the channel line starts while there is no channel (whatever the reason given).
+NO_CHANNEL = "Incident channel: none"
 NO_FOLLOW_UPS = (
     "_No follow-ups yet: `/incident followup <task> @owner` in Slack, or "
     "`firebell followup NAME TASK --owner WHO`._"
@@ -74,14 +90,24 @@ def _follow_ups_block(follow_ups: Sequence[FollowUp], names: Mapping[str, str]) 
     return "\n".join([FOLLOW_UPS_START, *lines, FOLLOW_UPS_END])
 
 
-def render_skeleton(incident: Incident, events: Sequence[RecordedEvent]) -> str:
-    """The post-mortem document for a new incident."""
+def channel_line(incident: Incident, settings: FirebellConfig | None = None) -> str:
+    """Section 1's line about the incident channel: a link to it once linked, else why there
+    is none (Slack not set up in ``settings``, or the channel not made yet)."""
     channel = incident.resource("channel")
-    channel_line = (
-        f"Incident channel: [{channel.title or channel.external_id}]({channel.url})"
-        if channel and channel.url
-        else "Incident channel: none (declared without Slack)"
-    )
+    if channel is not None:
+        label = channel.title or channel.external_id
+        return f"Incident channel: {f'[{label}]({channel.url})' if channel.url else label}"
+    if settings is not None and "slack" in settings.enabled_plugins():
+        return f"{NO_CHANNEL} yet (Slack has not made it; it is filled in here once it has)"
+    return f"{NO_CHANNEL} (declared without Slack)"
+
+
+def render_skeleton(
+    incident: Incident,
+    events: Sequence[RecordedEvent],
+    settings: FirebellConfig | None = None,
+) -> str:
+    """The post-mortem document for a new incident (``settings`` tell whether Slack is on)."""
     return "\n".join(
         [
             f"# Post-mortem: {incident.id}",
@@ -94,7 +120,7 @@ def render_skeleton(incident: Incident, events: Sequence[RecordedEvent]) -> str:
             "",
             incident.description or "_No description given._",
             "",
-            channel_line,
+            channel_line(incident, settings),
             "",
             "## 2. Timeline",
             "",
@@ -113,6 +139,19 @@ def render_skeleton(incident: Incident, events: Sequence[RecordedEvent]) -> str:
             "",
         ]
     )
+
+
+def replace_channel(document: str, incident: Incident) -> str:
+    """``document`` with its "no channel" line (see :data:`NO_CHANNEL`) showing the incident's
+    channel once one is linked; a line people rewrote is left alone."""
+    if incident.resource("channel") is None:
+        return document
+    lines = document.split("\n")
+    for number, line in enumerate(lines):
+        if line.startswith(NO_CHANNEL):
+            lines[number] = channel_line(incident)
+            return "\n".join(lines)
+    return document
 
 
 def replace_timeline(document: str, events: Sequence[RecordedEvent]) -> str:
@@ -153,71 +192,115 @@ def _link(path: Path) -> Link:
 
 @hookimpl
 def firebell_incident_created(
-    incident: Incident, config: MarkdownConfig | None, history: Sequence[RecordedEvent]
+    incident: Incident,
+    config: MarkdownConfig | None,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
 ) -> Link:
     """Write the skeleton (never overwriting a file that exists: someone may have edited it)."""
     path = _path(config, incident)
     if not path.exists():
-        write_atomically(path, render_skeleton(incident, history))
+        write_atomically(path, render_skeleton(incident, history, settings))
     return _link(path)
 
 
+@hookimpl
+def firebell_incident_resource_linked(
+    event: RecordedEvent, incident: Incident, config: MarkdownConfig | None
+) -> None:
+    """Fill in the incident channel once it is linked (it was not when the file was written)."""
+    if not isinstance(event.data, ResourceLinked) or event.data.kind != "channel":
+        return
+    path = _path(config, incident)
+    if not path.exists():
+        return  # not written yet (incident.created comes first), or deleted on purpose
+    document = path.read_text(encoding="utf-8")
+    updated = replace_channel(document, incident)
+    if updated != document:
+        write_atomically(path, updated)
+
+
 def _refresh(
-    incident: Incident, config: MarkdownConfig | None, history: Sequence[RecordedEvent]
+    incident: Incident,
+    config: MarkdownConfig | None,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig | None,
 ) -> None:
     path = _path(config, incident)
-    document = path.read_text(encoding="utf-8") if path.exists() else render_skeleton(incident, [])
+    document = (
+        path.read_text(encoding="utf-8")
+        if path.exists()
+        else render_skeleton(incident, [], settings)
+    )
     # The follow-ups as the history says (the incident may be ahead of the event delivered).
     state = replay(history) or incident
     document = replace_follow_ups(
         replace_timeline(document, history), state.follow_ups, state.names
     )
-    write_atomically(path, document)
+    write_atomically(path, replace_channel(document, incident))
 
 
 @hookimpl
 def firebell_incident_resolved(
-    incident: Incident, config: MarkdownConfig | None, history: Sequence[RecordedEvent]
+    incident: Incident,
+    config: MarkdownConfig | None,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
 ) -> None:
     """Fill the timeline section from the event log."""
-    _refresh(incident, config, history)
+    _refresh(incident, config, history, settings)
 
 
 @hookimpl
 def firebell_incident_closed(
-    incident: Incident, config: MarkdownConfig | None, history: Sequence[RecordedEvent]
+    incident: Incident,
+    config: MarkdownConfig | None,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
 ) -> None:
     """Bring the timeline up to date once more (events after the resolve included)."""
-    _refresh(incident, config, history)
+    _refresh(incident, config, history, settings)
 
 
 @hookimpl
 def firebell_timeline_entry_added(
-    incident: Incident, config: MarkdownConfig | None, history: Sequence[RecordedEvent]
+    incident: Incident,
+    config: MarkdownConfig | None,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
 ) -> None:
     """Put the newly marked message (or note) into the timeline."""
-    _refresh(incident, config, history)
+    _refresh(incident, config, history, settings)
 
 
 @hookimpl
 def firebell_timeline_entry_removed(
-    incident: Incident, config: MarkdownConfig | None, history: Sequence[RecordedEvent]
+    incident: Incident,
+    config: MarkdownConfig | None,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
 ) -> None:
     """Take the unmarked message out of the timeline."""
-    _refresh(incident, config, history)
+    _refresh(incident, config, history, settings)
 
 
 @hookimpl
 def firebell_followup_added(
-    incident: Incident, config: MarkdownConfig | None, history: Sequence[RecordedEvent]
+    incident: Incident,
+    config: MarkdownConfig | None,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
 ) -> None:
     """List the new follow-up in section 4."""
-    _refresh(incident, config, history)
+    _refresh(incident, config, history, settings)
 
 
 @hookimpl
 def firebell_followup_done(
-    incident: Incident, config: MarkdownConfig | None, history: Sequence[RecordedEvent]
+    incident: Incident,
+    config: MarkdownConfig | None,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
 ) -> None:
     """Tick the follow-up off in section 4."""
-    _refresh(incident, config, history)
+    _refresh(incident, config, history, settings)
