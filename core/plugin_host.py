@@ -8,7 +8,7 @@ exception in one never stops another (pluggy would stop at the first raising imp
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -18,9 +18,17 @@ from firebell.core.config import FirebellConfig, structure_plugin_config
 from firebell.core.errors import ConfigError
 from firebell.core.hookspecs import Link, PluginSpec
 
-__all__ = ["InstalledPlugin", "PluginHost", "create_plugin_manager", "hook_name_for"]
+__all__ = [
+    "InstalledPlugin",
+    "PluginHost",
+    "create_plugin_manager",
+    "entry_point_claims",
+    "hook_name_for",
+]
 
 ENTRY_POINT_GROUP = "firebell"
+#: The distribution whose entry points are the built-in plugins.
+BUILT_IN_DISTRIBUTION = "firebell"
 
 
 def hook_name_for(event_type: str) -> str:
@@ -30,11 +38,30 @@ def hook_name_for(event_type: str) -> str:
 
 @attrs.frozen
 class InstalledPlugin:
-    """A plugin the host knows of: where it came from and, when it failed to import, why."""
+    """A plugin the host knows of: where it came from and, when it failed to import, why.
+
+    ``claimed_by`` lists the distributions (``name version``) declaring an entry point of this
+    name when there are several: the plugin is then not loaded at all, and Firebell does not
+    start until one of them is renamed (see :meth:`PluginHost.__init__`).
+    """
 
     name: str
     source: str
     error: str | None = None
+    claimed_by: tuple[str, ...] = ()
+
+
+def entry_point_claims() -> dict[str, list[str]]:
+    """Every plugin name of the ``firebell`` entry-point group, with the distributions
+    (``name version``) that declare it: one, unless two packages claim the same name."""
+    return _claims(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+
+
+def _claims(entry_points: Iterable[importlib.metadata.EntryPoint]) -> dict[str, list[str]]:
+    claims: dict[str, list[str]] = {}
+    for entry_point in entry_points:
+        claims.setdefault(entry_point.name, []).append(_distribution_of(entry_point))
+    return claims
 
 
 def create_plugin_manager(
@@ -54,8 +81,20 @@ def create_plugin_manager(
     manager.add_hookspecs(hookspecs)
     installed: dict[str, InstalledPlugin] = {}
     if entry_points:
-        for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        found = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        claims = _claims(found)
+        for entry_point in found:
             source = _source_of(entry_point)
+            claimants = claims[entry_point.name]
+            if len(claimants) > 1:
+                # Which one pluggy got would depend on the order of sys.path; load neither.
+                installed[entry_point.name] = InstalledPlugin(
+                    entry_point.name,
+                    " and ".join(claimants),
+                    _clash(entry_point.name, claimants),
+                    tuple(claimants),
+                )
+                continue
             if load is not None and entry_point.name not in load:
                 installed.setdefault(entry_point.name, InstalledPlugin(entry_point.name, source))
                 continue
@@ -91,11 +130,33 @@ def _register(manager: pluggy.PluginManager, plugin: object, name: str) -> str |
 
 def _source_of(entry_point: importlib.metadata.EntryPoint) -> str:
     dist = entry_point.dist
-    if dist is None:
-        return "unknown distribution"
-    if dist.name == "firebell":
+    if dist is not None and dist.name == BUILT_IN_DISTRIBUTION:
         return "built-in"
-    return f"{dist.name} {dist.version}"
+    return _distribution_of(entry_point)
+
+
+def _distribution_of(entry_point: importlib.metadata.EntryPoint) -> str:
+    dist = entry_point.dist
+    return "unknown distribution" if dist is None else f"{dist.name} {dist.version}"
+
+
+def _clash(name: str, claimants: list[str]) -> str:
+    built_in = [c for c in claimants if c.split(" ")[0] == BUILT_IN_DISTRIBUTION]
+    others = sorted(c for c in claimants if c not in built_in)
+    named = " and ".join([*(f"{c} (built-in)" for c in built_in), *others])
+    packages = [c.split(" ")[0] for c in others]
+    entry_point = "([project.entry-points.firebell] in its pyproject.toml)"
+    if built_in:
+        fix = (
+            f"Rename the entry point in {' and '.join(packages)} {entry_point} and reinstall "
+            f"it, or pip uninstall {' '.join(packages)}."
+        )
+    else:
+        fix = f"Rename the entry point in all but one of them {entry_point} and reinstall those."
+    return (
+        f"Plugin name {name!r} is declared by several installed distributions, {named}, so "
+        f"Firebell cannot tell which one [plugins.{name}] means. {fix}"
+    )
 
 
 @attrs.frozen
@@ -141,6 +202,11 @@ class PluginHost:
     def _configure(self) -> None:
         source = self.settings.source
         names = self.settings.enabled_plugins()
+        # Even when no table names it: the installation itself is ambiguous, and the one
+        # a later [plugins.<name>] would get is not the one anybody meant.
+        clashes = [found.error for found in self.installed.values() if found.claimed_by]
+        if clashes:
+            raise ConfigError(" ".join(error for error in clashes if error))
         for name in self.settings.plugins:
             if name not in self.installed:
                 known = ", ".join(sorted(self.installed)) or "none"

@@ -89,6 +89,12 @@ def run_checks(
         checks.append(Check("fail", "config", f"{base.source}: 'plugins' must be a table."))
         return checks
     manager, installed = create_plugin_manager(entry_points=entry_points, extra=extra_plugins)
+    clashes = [found for found in installed.values() if found.claimed_by]
+    for found in clashes:
+        checks.append(Check("fail", f"plugin {found.name}", found.error or ""))
+    if clashes:  # every command stops on these; the plugins' own checks would only repeat it
+        checks.append(_check_database(base))
+        return checks
     valid = True
     for name, table in tables.items():
         valid &= _check_plugin(name, table, engine_raw, path, env, manager, installed, checks)

@@ -16,7 +16,7 @@ from string import Template
 import click
 from firebell.adapters.cli.problems import writing
 
-__all__ = ["new_plugin", "package_names", "render_package"]
+__all__ = ["check_name_is_free", "new_plugin", "package_names", "render_package"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 
@@ -292,6 +292,32 @@ def render_package(name: str) -> dict[str, str]:
     }
 
 
+def check_name_is_free(name: str) -> None:
+    """Refuse a ``name`` a distribution other than ``firebell-NAME`` declares already (a
+    built-in plugin's above all): two plugins of one name stop Firebell at start-up."""
+    from firebell.core.plugin_host import BUILT_IN_DISTRIBUTION, entry_point_claims
+
+    def normalized(distribution: str) -> str:  # PEP 503: Foo_Bar and foo-bar are one
+        return re.sub(r"[-_.]+", "-", distribution).lower()
+
+    ours = normalized(package_names(name)["distribution"])
+    for claimant in entry_point_claims().get(name, []):
+        owner = claimant.split(" ")[0]
+        if owner == BUILT_IN_DISTRIBUTION:
+            raise click.BadParameter(
+                f"{name!r} is the name of a built-in Firebell plugin; a package declaring it "
+                "would stop Firebell at start-up. Choose another name (like "
+                f"'{name}-extra' or your company's prefix).",
+                param_hint="NAME",
+            )
+        if normalized(owner) != ours:
+            raise click.BadParameter(
+                f"{name!r} is the name of the plugin installed from {claimant}; two packages "
+                "declaring one plugin name stop Firebell at start-up. Choose another name.",
+                param_hint="NAME",
+            )
+
+
 @click.command(name="new-plugin")
 @click.argument("name")
 @click.option(
@@ -303,7 +329,12 @@ def render_package(name: str) -> dict[str, str]:
     help="Where to create the package folder firebell-NAME.",
 )
 def new_plugin(name: str, directory: Path) -> None:
-    """Scaffold a plugin called NAME as a pip package (firebell-NAME/) with tests."""
+    """Scaffold a plugin called NAME as a pip package (firebell-NAME/) with tests.
+
+    NAME may not be that of a built-in plugin (console, markdown, slack, ...) or of a plugin
+    another package installed.
+    """
+    check_name_is_free(name)
     files = render_package(name)
     target = directory / package_names(name)["distribution"]
     if target.exists():
