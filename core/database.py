@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from firebell.core.driver_sql import DriverCursor
 from firebell.core.errors import ConfigError, DatabaseUnavailable, DatabaseUnusable
+from firebell.core.files import not_writable_reason
 from sqlalchemy import event as sa_event
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
@@ -473,7 +474,7 @@ def _unwritable_part(path: str) -> str | None:
     parts = (target, Path(f"{target}-wal"), Path(f"{target}-shm"))
     for part in parts:
         if part.exists() and not os.access(part, os.W_OK):
-            return f"{part} cannot be written ({_why_not_writable(part)})"
+            return f"{part} cannot be written ({not_writable_reason(part)})"
     if all(part.exists() for part in parts):
         return None
     # Something is still to be created: in the folder, or in the nearest one that exists.
@@ -482,17 +483,5 @@ def _unwritable_part(path: str) -> str | None:
         folder = folder.parent
     if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
         which = "its folder" if folder == target.parent else "the folder"
-        return f"{which} {folder} cannot be written ({_why_not_writable(folder)})"
+        return f"{which} {folder} cannot be written ({not_writable_reason(folder)})"
     return None
-
-
-def _why_not_writable(path: Path) -> str:
-    # os.access only says no; which of these it is tells the operator what to change.
-    try:
-        if os.statvfs(path).f_flag & os.ST_RDONLY:
-            return "a read-only file system"
-    except OSError:
-        pass
-    if os.geteuid() == 0:
-        return "immutable or append-only: see lsattr"  # root passes permission checks
-    return "permission denied"

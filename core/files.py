@@ -15,7 +15,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TextIO
 
-__all__ = ["replacing", "write_atomically"]
+__all__ = ["not_writable_reason", "replacing", "write_atomically"]
 
 #: Permissions asked for a new file; the umask takes its part, as for ``open(path, "w")``.
 _NEW_FILE_MODE = 0o666
@@ -58,3 +58,17 @@ def _create_beside(path: Path) -> tuple[int, Path]:
             return os.open(temporary, flags, _NEW_FILE_MODE), temporary
         except FileExistsError:  # 2**32 names: another writer's temporary file, try another
             continue
+
+
+def not_writable_reason(path: Path) -> str:
+    """Why this process may not write ``path``, which ``os.access`` refused: a read-only file
+    system, an immutable or append-only file (for root, whom permissions do not stop), else its
+    permissions. Writes nothing."""
+    try:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return "a read-only file system"
+    except OSError:
+        pass
+    if os.geteuid() == 0:
+        return "immutable or append-only: see lsattr"
+    return "permission denied"

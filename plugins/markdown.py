@@ -18,6 +18,7 @@ records what Slack calls them), else as they were given (a Slack user id, ``cli:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -25,7 +26,7 @@ import attrs
 from firebell.core import FollowUp, Incident, Link, PluginSpec, RecordedEvent, hookimpl
 from firebell.core.config import FirebellConfig
 from firebell.core.events import ResourceLinked
-from firebell.core.files import write_atomically
+from firebell.core.files import not_writable_reason, write_atomically
 from firebell.core.incident import replay
 from firebell.core.timeline import follow_up_line, incident_timeline, markdown_inline
 
@@ -304,3 +305,26 @@ def firebell_followup_done(
 ) -> None:
     """Tick the follow-up off in section 4."""
     _refresh(incident, config, history, settings)
+
+
+@hookimpl
+def firebell_doctor(config: MarkdownConfig) -> list[str]:
+    """Whether the post-mortems can be written: the folder, or while it is missing the folder
+    it would be created in, must be a folder this user may write. Writes nothing."""
+    folder = Path(config.folder).expanduser()
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return [
+            f"folder = {config.folder!r}: {existing} is a file, not a folder; set "
+            "[plugins.markdown] folder to a folder"
+        ]
+    if not os.access(existing, os.W_OK | os.X_OK):
+        where = "" if existing == folder else f" (to be created in {existing})"
+        return [
+            f"the post-mortems' folder {folder}{where} cannot be written "
+            f"({not_writable_reason(existing)}): make it writable by the user Firebell runs "
+            "as, or set [plugins.markdown] folder to one that is"
+        ]
+    return []
