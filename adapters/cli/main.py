@@ -1,6 +1,8 @@
 """The ``firebell`` command line: declare and drive incidents, inspect the log and plugins.
 
-Every command takes ``--json`` for scripts and exits non-zero with a clear message on error.
+The commands that show or change incidents (and ``plugins``, ``doctor``, ``stats``, ``replay``,
+``db``) take ``--json`` for scripts (``timeline`` takes ``--format json``; ``export`` writes JSON
+Lines); every command exits non-zero with a clear message on error.
 After a command appends events, the enabled plugins get them before the command returns (for at
 most ``--deliver-timeout`` seconds; what is left is delivered by ``firebell run`` or
 ``firebell deliver``). The command says what it recorded before that wait, and Ctrl-C during the
@@ -182,27 +184,6 @@ LAZY_COMMANDS = {
 }
 
 
-_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-
-
-class _OneLineFormatter(logging.Formatter):
-    """Each log record on one line: an exception as its type and message, without the traceback.
-
-    A plugin that raises while a command delivers is reported to the person at the terminal in
-    a line; the traceback is for whoever debugs the plugin, with ``-v``.
-    """
-
-    def format(self, record: logging.LogRecord) -> str:
-        error = record.exc_info[1] if record.exc_info else None
-        if error is None:
-            return super().format(record)
-        plain = logging.makeLogRecord(
-            {**record.__dict__, "exc_info": None, "exc_text": None, "stack_info": None}
-        )
-        detail = " ".join(str(error).split())
-        return f"{super().format(plain)}: {type(error).__name__}: {detail} (-v shows the traceback)"
-
-
 @click.group(
     cls=LazyGroup,
     lazy_commands=LAZY_COMMANDS,
@@ -227,9 +208,11 @@ class _OneLineFormatter(logging.Formatter):
 @click.pass_context
 def cli(ctx: click.Context, config: str | None, deliver_timeout: float, verbose: bool) -> None:
     """Firebell: Slack-based incident management on an event-sourced engine."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter((logging.Formatter if verbose else _OneLineFormatter)(_LOG_FORMAT))
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
     state = CliState(config, deliver_timeout)
     ctx.obj = state
     ctx.call_on_close(state.close)
