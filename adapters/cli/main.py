@@ -184,6 +184,27 @@ LAZY_COMMANDS = {
 }
 
 
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+class _OneLineFormatter(logging.Formatter):
+    """Each log record on one line: an exception as its type and message, without the traceback.
+
+    A plugin that raises while a command delivers is reported to the person at the terminal in
+    a line; the traceback is for whoever debugs the plugin, with ``-v``.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is None:
+            return super().format(record)
+        plain = logging.makeLogRecord(
+            {**record.__dict__, "exc_info": None, "exc_text": None, "stack_info": None}
+        )
+        detail = " ".join(str(error).split())
+        return f"{super().format(plain)}: {type(error).__name__}: {detail} (-v shows the traceback)"
+
+
 @click.group(
     cls=LazyGroup,
     lazy_commands=LAZY_COMMANDS,
@@ -208,11 +229,9 @@ LAZY_COMMANDS = {
 @click.pass_context
 def cli(ctx: click.Context, config: str | None, deliver_timeout: float, verbose: bool) -> None:
     """Firebell: Slack-based incident management on an event-sourced engine."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter((logging.Formatter if verbose else _OneLineFormatter)(_LOG_FORMAT))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
     state = CliState(config, deliver_timeout)
     ctx.obj = state
     ctx.call_on_close(state.close)
