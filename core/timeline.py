@@ -39,6 +39,7 @@ from firebell.core.timeline_events import (
 __all__ = [
     "RECORD_EVENT_TYPES",
     "TimelineEntry",
+    "after_attempts",
     "describe",
     "describe_entry",
     "follow_up_line",
@@ -96,6 +97,11 @@ class TimelineEntry:
         return f"- **{self.at}** — {text} ({markdown_inline(self.actor)})"
 
 
+def after_attempts(count: int) -> str:
+    """``after 1 attempt``, ``after 3 attempts``: how long a failing plugin took to work again."""
+    return f"after {count} attempt{'' if count == 1 else 's'}"
+
+
 def markdown_inline(text: str) -> str:
     """``text`` as one line of Markdown: whitespace runs become one space, ``<`` is escaped."""
     return " ".join(text.split()).replace("<", "&lt;")
@@ -129,7 +135,7 @@ def describe(event: RecordedEvent, names: Names = _NO_NAMES) -> str:
             then = "retrying" if will_retry else "gave up; needs attention"
             return f"{plugin} failed ({then}): {error}"
         case IntegrationRecovered(plugin=plugin, attempts=attempts):
-            return f"{plugin} works again (after {attempts} attempts)"
+            return f"{plugin} works again ({after_attempts(attempts)})"
         case TimelineEntryAdded(text=text, source=source, author=author):
             if source == "note":
                 return f"Note: {text}"
