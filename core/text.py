@@ -26,11 +26,20 @@ def clean_text(text: str) -> str:
     return text.strip()
 
 
+#: What to write in a required ``field`` left empty (by default, the title's advice).
+_WHAT_TO_WRITE = {
+    "update": "say in a few words what changed",
+    "note": "say in a few words what happened",
+    "follow-up": "say in a few words what is to be done",
+}
+
+
 def require_text(text: str, *, field: str, limit: int, required: bool = True) -> str:
     """The cleaned ``text``, or :class:`InvalidInput` naming ``field`` when empty or too long."""
     cleaned = clean_text(text)
     if required and not cleaned:
-        raise InvalidInput(f"The {field} is empty; say in a few words what is wrong.", field=field)
+        advice = _WHAT_TO_WRITE.get(field, "say in a few words what is wrong")
+        raise InvalidInput(f"The {field} is empty; {advice}.", field=field)
     if len(cleaned) > limit:
         raise InvalidInput(
             f"The {field} is {len(cleaned)} characters long; keep it under {limit} "

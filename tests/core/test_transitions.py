@@ -178,9 +178,13 @@ def test_bad_input_is_refused_before_anything_is_written(fb: Firebell, clock: Fi
         InvalidInput, match="Unknown severity 'SEV9'; choose one of SEV0, SEV1, SEV2"
     ):
         fb.engine.change_severity(name, "SEV9", actor="U_DAN")
-    with pytest.raises(InvalidInput, match="The update is empty"):
+    with pytest.raises(
+        InvalidInput, match=r"The update is empty; say in a few words what changed\.$"
+    ):
         fb.engine.post_update(name, " \u200b\n", actor="U_DAN")
-    with pytest.raises(InvalidInput, match="The title is empty"):
+    with pytest.raises(
+        InvalidInput, match=r"The title is empty; say in a few words what is wrong\.$"
+    ):
         fb.engine.declare(title="  ", reporter="U_DAN")
     with pytest.raises(InvalidInput, match="keep it under 150"):
         fb.engine.declare(title="x" * 151, reporter="U_DAN")

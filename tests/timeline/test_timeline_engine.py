@@ -144,8 +144,12 @@ def test_an_empty_message_and_a_long_one_are_kept_not_refused(firebell: Firebell
 
 def test_notes_need_text_and_are_cleaned(firebell: Firebell) -> None:
     name = declare(firebell)
-    with pytest.raises(InvalidInput, match="note is empty"):
+    with pytest.raises(InvalidInput, match=r"note is empty; say in a few words what happened\.$"):
         add_note(firebell.engine, name, " \u200b ", actor="U0REPORTER")
+    with pytest.raises(
+        InvalidInput, match=r"follow-up is empty; say in a few words what is to be done\.$"
+    ):
+        add_follow_up(firebell.engine, name, " ", actor="U0REPORTER")
     add_note(firebell.engine, name, "rolled\u202e back", actor="U0REPORTER")
     add_note(firebell.engine, name, "scaled up", actor="U0REPORTER")
 
