@@ -307,6 +307,12 @@ class TimelineListeners:
         if sub.name == "done":
             if not sub.argument:
                 return "Name the follow-up: `/incident done <number>` (`/incident followups`)."
+            if not sub.argument.strip().lstrip("#").isdigit():
+                # Said here rather than by the core, whose message names the CLI's list too.
+                return (
+                    f"`{escape_mrkdwn(sub.argument)}` is not a follow-up number: "
+                    "`/incident followups` lists them with theirs, like `/incident done 2`."
+                )
             result = timeline_commands.complete_follow_up(
                 self.engine,
                 incident.id,

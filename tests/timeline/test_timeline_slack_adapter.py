@@ -314,6 +314,11 @@ def test_record_subcommand_problems_are_explained(harness: SlackHarness, fake: F
     assert "Write the note" in harness.reply(harness.command("note", channel_id=channel))
     assert "Name the follow-up" in harness.reply(harness.command("done", channel_id=channel))
     assert "no follow-up #9" in harness.reply(harness.command("done 9", channel_id=channel))
+    not_a_number = harness.reply(harness.command("done the alert", channel_id=channel))
+    assert not_a_number == (
+        "`the alert` is not a follow-up number: `/incident followups` lists them with theirs, "
+        "like `/incident done 2`."
+    )
     assert "has no follow-ups yet" in harness.reply(
         harness.command("followups", channel_id=channel)
     )
