@@ -259,7 +259,8 @@ def _check_database(settings: FirebellConfig) -> Check:
         return Check(
             "fail",
             "database",
-            f"cannot read {where}: {type(error).__name__}: {error}. Check database_url "
+            f"cannot read {where}: {type(error).__name__}: {str(error).rstrip('.')}. "
+            "Check database_url "
             "(or FIREBELL_DATABASE_URL) and that the server is up.",
         )
     finally:
