@@ -18,6 +18,7 @@ import gc
 import logging
 import os
 import signal
+import socket
 import threading
 from collections.abc import Callable, Mapping
 from types import FrameType
@@ -25,6 +26,8 @@ from typing import Any
 
 import click
 import uvicorn
+from firebell.adapters.cli.problems import CommandProblem
+from firebell.adapters.listening import CannotListen, bind_sockets
 from firebell.adapters.slack import (
     SlackSetupError,
     build_app,
@@ -106,12 +109,22 @@ def _on_signals(handler: Callable[[int, FrameType | None], None]) -> None:
         signal.signal(sig, handler)
 
 
+def _bind(host: str, port: int) -> list[socket.socket]:
+    """The HTTP port, bound before anything says Firebell serves there (uvicorn's own bind
+    failed after that line, with its raw error)."""
+    try:
+        return bind_sockets(host, port)
+    except CannotListen as error:
+        raise CommandProblem(str(error)) from None
+
+
 def _serve_http(
     bolt_app: App,
     *,
     firebell: Firebell,
     worker: threading.Thread,
     signing_secret: str,
+    sockets: list[socket.socket],
     host: str,
     port: int,
     log_level: str,
@@ -130,10 +143,13 @@ def _serve_http(
         lifespan="off",
         timeout_graceful_shutdown=10,
     )
-    log.info("serving Slack requests on http://%s:%d/slack/events", host, port)
+    shown = f"[{host}]" if ":" in host else host
+    log.info(
+        "serving Slack requests on http://%s:%d/slack/events", shown, sockets[0].getsockname()[1]
+    )
     # uvicorn handles SIGTERM/SIGINT while it runs (finishing requests in flight), then re-raises
     # the signal to the handlers installed before it: ours, which only ask the worker to stop.
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=sockets)
 
 
 def _serve_socket_mode(bolt_app: App, *, app_token: str, stop: threading.Event) -> None:
@@ -186,6 +202,7 @@ def run(ctx: click.Context, port: int, host: str, log_level: str) -> None:
         )
     except SlackSetupError as error:
         raise SettingMissing(str(error)) from None
+    sockets = [] if app_token else _bind(host, port)
 
     stop = threading.Event()
 
@@ -202,6 +219,8 @@ def run(ctx: click.Context, port: int, host: str, log_level: str) -> None:
     gc.freeze()
     try:  # [firebell.web] enabled = true: the web console on its own port (docs/web.md)
         web_console = start_in_background(firebell, log_level=log_level)
+    except CannotListen as error:
+        raise CommandProblem(str(error)) from None
     except RuntimeError as error:
         raise click.ClickException(str(error)) from None
     worker = threading.Thread(
@@ -226,6 +245,7 @@ def run(ctx: click.Context, port: int, host: str, log_level: str) -> None:
                 firebell=firebell,
                 worker=worker,
                 signing_secret=signing_secret,
+                sockets=sockets,
                 host=host,
                 port=port,
                 log_level=log_level,

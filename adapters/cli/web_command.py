@@ -14,6 +14,8 @@ import threading
 from types import FrameType
 
 import click
+from firebell.adapters.cli.problems import CommandProblem
+from firebell.adapters.listening import CannotListen, bind_sockets
 from firebell.core import Firebell
 
 __all__ = ["web"]
@@ -59,8 +61,6 @@ def web(ctx: click.Context, host: str | None, port: int | None, log_level: str) 
     settings = web_settings(firebell.settings)
     host = host or settings.host
     port = settings.port if port is None else port
-    shown = f"[{host}]" if ":" in host else host
-    click.echo(f"Firebell web console on http://{shown}:{port}/incidents (Ctrl-C stops it)")
     if not is_local_address(host) and settings.token is None:
         click.secho(
             f"note: listening on {host}, but with no [firebell.web] token only requests from "
@@ -68,6 +68,18 @@ def web(ctx: click.Context, host: str | None, port: int | None, log_level: str) 
             fg="yellow",
             err=True,
         )
+    try:  # before saying where it serves: a port in use is one line, not uvicorn's error
+        sockets = bind_sockets(
+            host,
+            port,
+            host_option="--host, or [firebell.web] host",
+            port_option="--port, or [firebell.web] port",
+        )
+    except CannotListen as error:
+        raise CommandProblem(str(error)) from None
+    port = sockets[0].getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"Firebell web console on http://{shown}:{port}/incidents (Ctrl-C stops it)")
     stop = threading.Event()
 
     def request_stop(_sig: int, _frame: FrameType | None) -> None:
@@ -85,7 +97,7 @@ def web(ctx: click.Context, host: str | None, port: int | None, log_level: str) 
         )
         worker.start()
     try:
-        serve(firebell, settings, host=host, port=port, log_level=log_level)
+        serve(firebell, settings, host=host, port=port, log_level=log_level, sockets=sockets)
     finally:
         stop.set()
         firebell.deliverer.wake()

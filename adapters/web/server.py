@@ -7,10 +7,13 @@ socket's peer and never a header someone could forge.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
+from collections.abc import Sequence
 
 import uvicorn
+from firebell.adapters.listening import bind_sockets
 from firebell.adapters.web.app import create_app
 from firebell.adapters.web.settings import WebSettings, web_settings
 from firebell.core.runtime import Firebell
@@ -50,19 +53,27 @@ def serve(
     host: str,
     port: int,
     log_level: str = "info",
+    sockets: Sequence[socket.socket] | None = None,
 ) -> None:
-    """Serve the console until SIGINT or SIGTERM."""
+    """Serve the console until SIGINT or SIGTERM, on ``sockets`` when they are bound already
+    (:func:`~firebell.adapters.listening.bind_sockets`), else on ``host:port``."""
     uvicorn.Server(
         uvicorn_config(firebell, settings, host=host, port=port, log_level=log_level)
-    ).run()
+    ).run(sockets=list(sockets) if sockets else None)
 
 
 class BackgroundConsole:
-    """The console served by uvicorn in a thread; :meth:`stop` ends it."""
+    """The console served by uvicorn in a thread (on ``sockets`` when given); :meth:`stop` ends
+    it."""
 
-    def __init__(self, config: uvicorn.Config) -> None:
+    def __init__(
+        self, config: uvicorn.Config, sockets: Sequence[socket.socket] | None = None
+    ) -> None:
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="firebell-web", daemon=True)
+        bound = list(sockets) if sockets else None
+        self.thread = threading.Thread(
+            target=lambda: self.server.run(sockets=bound), name="firebell-web", daemon=True
+        )
 
     def start(self) -> BackgroundConsole:
         """Start serving and wait until the port is open (or raise ``RuntimeError``)."""
@@ -101,13 +112,23 @@ class BackgroundConsole:
 def start_in_background(
     firebell: Firebell, settings: WebSettings | None = None, *, log_level: str = "info"
 ) -> BackgroundConsole | None:
-    """Serve the console beside ``firebell run`` when ``[firebell.web] enabled = true``."""
+    """Serve the console beside ``firebell run`` when ``[firebell.web] enabled = true``.
+
+    Its port is bound first: one in use raises :class:`~firebell.adapters.listening.CannotListen`
+    saying so.
+    """
     settings = settings or web_settings(firebell.settings)
     if not settings.enabled:
         return None
+    sockets = bind_sockets(
+        settings.host,
+        settings.port,
+        host_option="[firebell.web] host in plugins.toml",
+        port_option="[firebell.web] port in plugins.toml",
+    )
     config = uvicorn_config(
         firebell, settings, host=settings.host, port=settings.port, log_level=log_level
     )
-    console = BackgroundConsole(config).start()
+    console = BackgroundConsole(config, sockets).start()
     log.info("web console on %s/incidents", console.url)
     return console
