@@ -37,6 +37,7 @@ from firebell.adapters.slack import (
 from firebell.adapters.web import start_in_background
 from firebell.core import Firebell, open_firebell
 from firebell.core.reminders import ReminderScheduler
+from firebell.plugins.slack.client import api_url_problem
 from slack_bolt import App
 
 __all__ = ["SettingMissing", "run"]
@@ -63,6 +64,10 @@ def _settings_from(environ: Mapping[str, str]) -> tuple[str, str, str, str | Non
     app_token = environ.get("SLACK_APP_TOKEN", "").strip()
     signing_secret = environ.get("SLACK_SIGNING_SECRET", "").strip()
     api_url = environ.get("SLACK_API_URL", "").strip() or None
+    if api_url is not None:
+        problem = api_url_problem("SLACK_API_URL", api_url)
+        if problem is not None:
+            raise SettingMissing(problem)
     if not bot_token:
         raise SettingMissing(
             "SLACK_BOT_TOKEN is not set. Export the Bot User OAuth Token (xoxb-…) from your "

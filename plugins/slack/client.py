@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from typing import Final
+from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -28,6 +29,7 @@ __all__ = [
     "REQUEST_TIMEOUT",
     "CappedRateLimitRetryHandler",
     "GatewayErrorRetryHandler",
+    "api_url_problem",
     "make_web_client",
     "retry_after_seconds",
 ]
@@ -108,6 +110,18 @@ class GatewayErrorRetryHandler(ServerErrorRetryHandler):
         return response is not None and response.status_code in (500, 502, 503, 504)
 
 
+def api_url_problem(name: str, value: str) -> str | None:
+    """What is wrong with ``value`` as a Slack Web API URL (``name`` says where it was set), or
+    None: it must be an http(s) URL, like ``SLACK_API_URL`` for GovSlack or a test server."""
+    parts = urlsplit(value)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return None
+    return (
+        f"{name} = {value!r} is not an http(s) URL. Unset it to use Slack's own API, or set it "
+        f"like {DEFAULT_API_URL} (GovSlack: https://slack-gov.com/api/)."
+    )
+
+
 def make_web_client(
     token: str,
     *,
@@ -123,7 +137,12 @@ def make_web_client(
     backoff. Timeouts are not retried here: a request that timed out may have taken effect, so the
     caller decides (the Slack plugin retries the whole delivery, which checks before it posts).
     """
-    url = base_url or os.environ.get("SLACK_API_URL") or DEFAULT_API_URL
+    from_environment = os.environ.get("SLACK_API_URL", "").strip()
+    if not base_url and from_environment:
+        problem = api_url_problem("SLACK_API_URL", from_environment)
+        if problem is not None:
+            raise ValueError(problem)
+    url = base_url or from_environment or DEFAULT_API_URL
     handlers: list[RetryHandler] = [
         CappedRateLimitRetryHandler(max_wait=max_inline_retry_after),
         GatewayErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),

@@ -1,7 +1,8 @@
 """Start-up problems of ``firebell run`` and ``firebell web`` as real subprocesses: one line that
 says what to do, exit code 2, and no "serving on …" line before it.
 
-A port in use is held by a real listening socket.
+A port in use is held by a real listening socket; ``SLACK_API_URL`` is checked as ``api_url`` in
+``plugins.toml`` is.
 """
 
 from __future__ import annotations
@@ -127,3 +128,33 @@ def test_web_on_an_address_not_of_this_machine_says_so(tmp_path: Path) -> None:
         "another host (--host, or [firebell.web] host)."
     )
     assert "web console on" not in done.stdout
+
+
+def test_a_slack_api_url_that_is_not_a_url_is_a_start_up_error(tmp_path: Path) -> None:
+    done = _firebell(
+        tmp_path,
+        "run",
+        "--port",
+        "0",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL="notaurl",
+    )
+
+    assert _one_error_line(done).startswith(
+        "error: SLACK_API_URL = 'notaurl' is not an http(s) URL. Unset it to use Slack's own API"
+    )
+
+
+def test_doctor_names_a_slack_api_url_that_is_not_a_url(tmp_path: Path) -> None:
+    done = _firebell(
+        tmp_path,
+        "doctor",
+        config='\n[plugins.slack]\nbot_token = { env = "SLACK_BOT_TOKEN" }\n',
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_API_URL="notaurl",
+    )
+
+    assert done.returncode == 1
+    assert "SLACK_API_URL = 'notaurl' is not an http(s) URL" in done.stdout
+    assert "unknown url type" not in done.stdout
