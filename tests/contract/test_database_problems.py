@@ -314,6 +314,29 @@ def test_a_database_url_firebell_cannot_use_is_a_configuration_error(
     assert "s3cret" not in listed.stderr + doctor.stdout
 
 
+def test_postgresql_without_its_driver_says_what_to_install(tmp_path: Path) -> None:
+    # psycopg is the optional extra firebell[postgres]; here it is made impossible to import.
+    probe = (
+        "import sys\n"
+        "sys.modules['psycopg'] = None\n"
+        "from firebell.adapters.cli.main import main\n"
+        "main(['list'])\n"
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("FIREBELL_")}
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**environ, "FIREBELL_DATABASE_URL": "postgresql://fb@127.0.0.1:9/fb"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "its driver is not installed" in done.stderr
+    assert "pip install 'firebell[postgres]'" in done.stderr
+
+
 @pytest.mark.postgres
 def test_a_missing_postgres_database_is_one_line_that_says_to_create_it(tmp_path: Path) -> None:
     url = sa.make_url(require_postgres_url()).set(database=f"fb_missing_{uuid.uuid4().hex[:8]}")
