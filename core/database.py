@@ -66,8 +66,7 @@ def database_url_problem(url: str) -> str | None:
     shown = repr(redact_url(url))
     try:
         parsed = sa.make_url(url)
-        parsed.port  # noqa: B018 -- a port that is not a number is refused here, not later
-    except (ArgumentError, ValueError):
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return f"{shown} is not a database URL; write it like {_URL_FORMS}"
     backend, _, driver = parsed.drivername.partition("+")
     if backend == "sqlite" and driver in ("", "pysqlite"):
