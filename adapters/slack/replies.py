@@ -11,11 +11,17 @@ import re
 import secrets
 
 from firebell.core.config import FirebellConfig
-from firebell.core.errors import CommandRefused, DatabaseUnavailable, FirebellError
+from firebell.core.errors import (
+    CommandRefused,
+    DatabaseUnavailable,
+    DatabaseUnusable,
+    FirebellError,
+)
 from firebell.plugins.slack.text import SECTION_LIMIT, escape_mrkdwn, truncate
 
 __all__ = [
     "DATABASE_UNAVAILABLE",
+    "DATABASE_UNUSABLE",
     "NOT_AN_INCIDENT_CHANNEL",
     "describe_error",
     "error_text",
@@ -27,6 +33,14 @@ log = logging.getLogger("firebell.slack")
 
 DATABASE_UNAVAILABLE = (
     "The incident database is unavailable; nothing was recorded. Try again in a moment."
+)
+
+# A database that answers but refuses (read-only, missing, not a database): waiting will not
+# help, and what to change is for whoever runs Firebell (in its log), not for the person here.
+DATABASE_UNUSABLE = (
+    "Firebell cannot record anything right now: its incident database refuses writes, and "
+    "whoever runs Firebell has to fix it (`firebell doctor` says what). Nothing was recorded; "
+    "until then, page on-call and open the incident's channel by hand."
 )
 
 NOT_AN_INCIDENT_CHANNEL = (
@@ -57,6 +71,9 @@ def describe_error(error: Exception, *, doing: str) -> str:
     Firebell's own errors carry a message a person can act on and are shown as they are; anything
     else is logged with a reference the message repeats, and the person sees no traceback.
     """
+    if isinstance(error, DatabaseUnusable):
+        log.error("database unusable while %s: %s", doing, error)
+        return DATABASE_UNUSABLE
     if isinstance(error, DatabaseUnavailable):
         log.warning("database unavailable while %s: %s", doing, error)
         return DATABASE_UNAVAILABLE

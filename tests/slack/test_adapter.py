@@ -12,6 +12,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -783,6 +784,26 @@ def test_an_unavailable_database_gets_a_clear_answer(
     assert "database is unavailable; nothing was recorded" in quick
     assert "database is unavailable" in inline
     assert "database is unavailable" in resolve
+    assert h.http.get(h.url + "/healthz").status_code == 503
+
+
+def test_a_database_that_refuses_writes_is_not_worth_retrying(
+    make_harness: Callable[..., Harness], tmp_path: Path
+) -> None:
+    # A file that is not an SQLite database: it answers, and no retry will make it one.
+    garbage = tmp_path / "not-a-database.db"
+    garbage.write_bytes(b"this is not an SQLite file" * 200)
+    h = make_harness(
+        {"database_url": f"sqlite:///{garbage}"}, link_channels=False, create_tables=False
+    )
+
+    quick = h.reply(h.command("/incident", "Everything is on fire"))
+    resolve = h.reply(h.command("/resolve-incident", channel_id=GENERAL))
+
+    for answer in (quick, resolve):
+        assert "whoever runs Firebell has to fix it" in answer
+        assert "Try again in a moment" not in answer
+        assert str(tmp_path) not in answer  # the path is for the operator's log, not Slack
     assert h.http.get(h.url + "/healthz").status_code == 503
 
 
