@@ -39,6 +39,7 @@ from firebell.core.rebuild_steps import (
     new_draft,
 )
 from firebell.core.schema import events, incidents, resources
+from firebell.core.search_indexes import create_trigram_indexes, drop_trigram_indexes
 from firebell.core.serialization import converter, load_event
 
 __all__ = ["DraftFold", "rebuild_read_model"]
@@ -105,14 +106,19 @@ def rebuild_read_model(
                 progress(count)
     finally:
         reader.close()
+    incident_rows, resource_rows = fold.incident_rows(), fold.resource_rows()
+    # Dropped only now, when the fold is done: readers wait for the table from here on.
+    dropped = drop_trigram_indexes(connection)
     connection.execute(incidents.delete())
     connection.execute(resources.delete())
     writer = dbapi_connection.cursor()
     try:
-        _insert(writer, connection.dialect, incidents, _INCIDENT_COLUMNS, fold.incident_rows())
-        _insert(writer, connection.dialect, resources, _RESOURCE_COLUMNS, fold.resource_rows())
+        _insert(writer, connection.dialect, incidents, _INCIDENT_COLUMNS, incident_rows)
+        _insert(writer, connection.dialect, resources, _RESOURCE_COLUMNS, resource_rows)
     finally:
         writer.close()
+    if dropped:
+        create_trigram_indexes(connection)
     return count
 
 

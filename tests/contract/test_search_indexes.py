@@ -157,3 +157,30 @@ def test_the_upgrade_from_0002_goes_on_without_pg_trgm_and_a_later_one_adds_the_
             assert [i.id for i in store.list_incidents(search="checkout")] == ["20260601-old-owl"]
         finally:
             store.dispose()
+
+
+def test_a_rebuild_of_the_read_model_keeps_the_trigram_indexes() -> None:
+    # The rebuild drops them while it rewrites the table, and must make them again.
+    with new_database() as (database, _role):
+        store = EventStore(log_url(database))
+        try:
+            store.create_tables()
+            declare(store, "20260601-old-owl", title="Checkout returns 502")
+            declare(store, "20260602-shy-yak", title="Search is slow")
+
+            assert store.rebuild_read_model() == 2
+
+            assert set(TRIGRAM_INDEXES) <= index_names(store)
+            assert differences(store) == []
+            with store.read() as connection:
+                connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+                plan = "\n".join(
+                    connection.execute(
+                        sa.text("EXPLAIN SELECT id FROM incidents WHERE title ILIKE :pattern"),
+                        {"pattern": "%checkout%"},
+                    ).scalars()
+                )
+            assert "ix_incidents_title_trgm" in plan
+            assert [i.id for i in store.list_incidents(search="checkout")] == ["20260601-old-owl"]
+        finally:
+            store.dispose()
