@@ -413,8 +413,17 @@ class Outbox:
             .order_by(deliveries.c.updated_at)
         )
         if incident_id is not None:
-            counts_query = counts_query.where(deliveries.c.incident_id == incident_id)
-            notes_query = notes_query.where(deliveries.c.incident_id == incident_id)
+            # Through the incident's events' positions (the deliveries' primary key leads with
+            # the position): no index of the deliveries starts with the incident, and reading
+            # them all took 0.6 s with 4,000,000 of them.
+            of_incident = (
+                deliveries.c.position.in_(
+                    sa.select(events.c.position).where(events.c.incident_id == incident_id)
+                ),
+                deliveries.c.incident_id == incident_id,
+            )
+            counts_query = counts_query.where(*of_incident)
+            notes_query = notes_query.where(*of_incident)
         with self.store.read() as connection:
             counts = connection.execute(
                 counts_query.group_by(deliveries.c.plugin, deliveries.c.status)
