@@ -3,7 +3,8 @@
 On a generated SQLite log (100,000 incidents, 1,000,000 events in a full run; see
 :mod:`bench.datagen`) it times, in process, what the CLI commands do after opening the log:
 ``list`` is :meth:`EventStore.list_incidents` (the first page, 50 incidents) and ``show`` is
-:meth:`Engine.get` plus :meth:`EventStore.select_events` of a random incident. The CLI run end to
+:meth:`Engine.get`, :meth:`EventStore.select_events` and the plugins' backlog
+(:meth:`Outbox.backlog`) of a random incident. The CLI run end to
 end in a subprocess is reported as context beside a bare interpreter's start.
 
 Start-up is what ``firebell run`` does before it serves: :func:`open_firebell`, releasing dead
@@ -85,6 +86,9 @@ def measure_read_model(sizes: Sizes, log: Log) -> list[Result]:
                 incident = firebell.engine.get(name)
                 history = firebell.store.select_events(incident.id)
                 assert len(history) == sizes.events_per_incident
+                # What firebell show reports of the deliveries (none undone in this log).
+                backlog = firebell.deliverer.outbox.backlog(incident_id=incident.id)
+                assert not any(b.pending or b.failed or b.skipped for b in backlog.values())
 
             show_ms.append(1000 * timed(show))
     finally:
