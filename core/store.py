@@ -522,13 +522,26 @@ class EventStore:
         state: IncidentState | None = None,
         severity: str | None = None,
         search: str | None = None,
+        limit: int | None = None,
     ) -> int:
-        """How many incidents the read model holds (those :meth:`list_incidents` would list)."""
-        query = (
-            sa.select(sa.func.count())
-            .select_from(incidents)
-            .where(*_incident_filters(state, severity, search, postgres=self.is_postgres))
-        )
+        """How many incidents the read model holds (those :meth:`list_incidents` would list).
+
+        With ``limit``, no more than ``limit``: the count stops reading once it has found that
+        many, so a search matching most incidents costs ``limit`` rows, not the whole table (a
+        caller wanting to know whether there are more than N asks for ``limit=N + 1``).
+        """
+        conditions = _incident_filters(state, severity, search, postgres=self.is_postgres)
+        if limit is None:
+            query = sa.select(sa.func.count()).select_from(incidents).where(*conditions)
+        else:
+            found = (
+                sa.select(sa.literal_column("1"))
+                .select_from(incidents)
+                .where(*conditions)
+                .limit(max(0, limit))
+                .subquery()
+            )
+            query = sa.select(sa.func.count()).select_from(found)
         with self.read() as connection:
             return int(connection.execute(query).scalar_one())
 

@@ -226,6 +226,23 @@ def test_list_incidents_filters_and_pages_newest_first(store: EventStore) -> Non
     assert store.get_incident("nope") is None
 
 
+def test_a_count_with_a_limit_stops_there_and_is_exact_below_it(store: EventStore) -> None:
+    for number in range(7):
+        declare(store, f"disk-{number}", severity="SEV1" if number < 3 else "SEV2")
+    declare(store, "other", severity="SEV1")
+
+    # Seven match the search: a limit under that is what is counted, one above it is exact.
+    assert store.count_incidents(search="disk", limit=4) == 4
+    assert store.count_incidents(search="disk", limit=7) == 7
+    assert store.count_incidents(search="disk", limit=8) == 7
+    assert store.count_incidents(search="disk") == 7
+    # The other filters apply before the limit, as in list_incidents.
+    assert store.count_incidents(search="disk", severity="SEV1", limit=5) == 3
+    assert store.count_incidents(severity="SEV1", limit=2) == 2
+    assert store.count_incidents(limit=100) == 8
+    assert store.count_incidents(search="disk", limit=0) == 0
+
+
 def test_a_linked_resource_finds_its_incident(store: EventStore) -> None:
     declare(store, "a")
     declare(store, "b")
