@@ -1,11 +1,10 @@
 """Part ``web``: the web console's pages and ``firebell list``'s filters on a big read model.
 
 On SQLite and on PostgreSQL (``scripts/postgres start``, as the ``postgres`` part finds it) it
-fills a new log with 100,000 incidents in a full run (10,000 quick) shaped like the console's
-scale test (``tests/web/web_bulk.py``): severities SEV0, SEV1 and SEV2 in turn, every fourth
-incident resolved, titles ``Bulk incident number N``. Rows are made by the store's own row
-builder and go in with the driver's ``executemany``; PostgreSQL's table is then vacuumed and
-analyzed, as autovacuum would leave it.
+fills a new log with 100,000 incidents in a full run (10,000 quick) as the console's scale test
+does (:mod:`firebell.testing.bulk_incidents`): severities SEV0, SEV1 and SEV2 in turn, every
+fourth incident resolved, titles ``Bulk incident number N``; PostgreSQL's tables are then
+vacuumed and analyzed, as autovacuum would leave them.
 
 The console is served by uvicorn in a thread and fetched over loopback with httpx, every page
 once a round, round after round; the same filters are timed in process as ``firebell list``
@@ -20,30 +19,21 @@ import random
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
-import sqlalchemy as sa
-from firebell.core.events import IncidentCreated, IncidentResolved, RecordedEvent
-from firebell.core.incident import IncidentState, replay
-from firebell.core.serialization import dump_event
-from firebell.core.store import EventStore, _incident_row
+from firebell.core.incident import IncidentState
 
 from bench.backends import PostgresBackend, SqliteBackend, postgres_url
 from bench.measure import Result, Sizes, median, p95, timed
 from bench.read_model import open_log
 from firebell.testing.asgi_server import serve_in_thread
+from firebell.testing.bulk_incidents import bulk_name, fill_incidents
 
-__all__ = ["LIST_FILTERS", "PAGES", "fill_incidents", "measure_web_console"]
+__all__ = ["LIST_FILTERS", "PAGES", "measure_web_console"]
 
 Log = Callable[[str], None]
 PART = "web"
 
-FIRST_DECLARED = datetime(2024, 1, 1, tzinfo=UTC)
-SEVERITIES = ("SEV0", "SEV1", "SEV2")
-_SPACING = timedelta(minutes=7)
-_CHUNK = 5000
 
 #: The pages fetched each round (query strings of ``/incidents``), as docs/web.md lists them;
 #: ``{last}`` is the last page's number. The first is every other page's baseline.
@@ -70,109 +60,6 @@ LIST_FILTERS: tuple[Filter, ...] = (
     (None, None, "number 12345"),
     (None, None, "no such words"),
 )
-
-_EVENT_COLUMNS = ("incident_id", "version", "event_type", "schema_version", "data")
-_EVENT_TIME_COLUMNS = ("occurred_at", "actor")
-_INCIDENT_COLUMNS = (
-    "id",
-    "version",
-    "title",
-    "severity",
-    "state",
-    "commander",
-    "declared_at",
-    "updated_at",
-    "last_position",
-    "data",
-)
-
-
-def bulk_name(index: int) -> str:
-    """The name of bulk incident ``index`` (declared 7 minutes apart)."""
-    return f"{FIRST_DECLARED + _SPACING * index:%Y%m%d}-bulk-{index:06d}"
-
-
-def _bound(moment: datetime, *, postgres: bool) -> Any:
-    # As UTCDateTime binds a time: aware on PostgreSQL, naive UTC text on SQLite.
-    if postgres:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _rows(
-    first: int, last: int, position: int, *, postgres: bool
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int]:
-    event_rows: list[tuple[Any, ...]] = []
-    incident_rows: list[tuple[Any, ...]] = []
-    for index in range(first, last):
-        name = bulk_name(index)
-        declared = FIRST_DECLARED + _SPACING * index
-        reporter = f"U{index:08d}"
-        title = f"Bulk incident number {index}"
-        shaped: list[tuple[IncidentCreated | IncidentResolved, datetime]] = [
-            (IncidentCreated(name, title, "", SEVERITIES[index % 3], reporter), declared)
-        ]
-        if index % 4 == 0:
-            shaped.append((IncidentResolved("fixed"), declared + timedelta(minutes=30)))
-        recorded = []
-        for version, (event, at) in enumerate(shaped, start=1):
-            position += 1
-            recorded.append(RecordedEvent(name, version, position, at, reporter, None, event))
-            event_rows.append(
-                (
-                    position,
-                    name,
-                    version,
-                    event.type,
-                    1,
-                    dump_event(event),
-                    _bound(at, postgres=postgres),
-                    reporter,
-                )
-            )
-        incident = replay(recorded)
-        assert incident is not None
-        row = _incident_row(incident)
-        row["declared_at"] = _bound(row["declared_at"], postgres=postgres)
-        row["updated_at"] = _bound(row["updated_at"], postgres=postgres)
-        incident_rows.append(tuple(row[column] for column in _INCIDENT_COLUMNS))
-    return event_rows, incident_rows, position
-
-
-def fill_incidents(store: EventStore, count: int) -> None:
-    """Append ``count`` incidents to an empty log: severity ``SEVERITIES[index % 3]``, every
-    fourth one (``index % 4 == 0``) resolved half an hour after it was declared."""
-    postgres = store.is_postgres
-    mark = "%s" if postgres else "?"
-    event_columns = ("position", *_EVENT_COLUMNS, *_EVENT_TIME_COLUMNS)
-    statements = [
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-        for table, columns in (("events", event_columns), ("incidents", _INCIDENT_COLUMNS))
-    ]
-    position = 0
-    with store.write() as connection:
-        for first in range(0, count, _CHUNK):
-            events, incidents, position = _rows(
-                first, min(first + _CHUNK, count), position, postgres=postgres
-            )
-            connection.exec_driver_sql(statements[0], events)
-            connection.exec_driver_sql(statements[1], incidents)
-        if postgres:
-            # VACUUM marks a page all-visible only once its rows' commit is flushed; the test
-            # server runs with synchronous_commit off (scripts/postgres).
-            connection.exec_driver_sql("SET LOCAL synchronous_commit = on")
-            connection.execute(
-                sa.text(
-                    "SELECT setval(pg_get_serial_sequence('events', 'position'), "
-                    "(SELECT max(position) FROM events))"
-                )
-            )
-    if postgres:
-        # What autovacuum leaves soon after a load: statistics and the visibility map.
-        with store.engine.connect() as plain:
-            autocommit = plain.execution_options(isolation_level="AUTOCOMMIT")
-            autocommit.exec_driver_sql("VACUUM ANALYZE incidents")
-            autocommit.exec_driver_sql("VACUUM ANALYZE events")
 
 
 def _page_label(query: str, last: int) -> str:

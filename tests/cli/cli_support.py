@@ -7,13 +7,11 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
-import pytest
 from click.testing import CliRunner
 from firebell.adapters.cli.main import main
 
@@ -24,7 +22,6 @@ __all__ = [
     "install_plugin",
     "run_firebell",
     "run_firebell_process",
-    "unwritable",
     "write_config",
 ]
 
@@ -154,26 +151,3 @@ def install_plugin(folder: Path, entry_name: str, module: str, source: str, vers
 def install_flaky_plugin(folder: Path) -> Path:
     """Install the ``flaky`` plugin (distribution ``fbtest-flaky 1.2.3``) in ``folder``."""
     return install_plugin(folder, "flaky", "fbtest_flaky", FLAKY_PLUGIN, "1.2.3")
-
-
-@contextmanager
-def unwritable(*paths: Path) -> Iterator[None]:
-    """``paths`` made unwritable for this process while the block runs: immutable (``chattr
-    +i``) when the tests run as root, whom file modes do not stop, else read-only modes."""
-    if os.geteuid() == 0:
-        done = subprocess.run(["chattr", "+i", *map(str, paths)], capture_output=True, text=True)
-        if done.returncode != 0:
-            pytest.skip(f"root, and chattr +i does not work here: {done.stderr.strip()}")
-        try:
-            yield
-        finally:
-            subprocess.run(["chattr", "-i", *map(str, paths)], check=True)
-        return
-    modes = {path: path.stat().st_mode for path in paths}
-    for path in paths:
-        path.chmod(0o555 if path.is_dir() else 0o444)
-    try:
-        yield
-    finally:
-        for path, mode in modes.items():
-            path.chmod(mode)

@@ -10,7 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_support import Outcome, run_firebell_process, unwritable, write_config
+from cli_support import Outcome, run_firebell_process, write_config
+
+from firebell.testing.unwritable import unwritable
 
 
 @pytest.fixture

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli_support import run_firebell_process, unwritable, write_config
+from cli_support import run_firebell_process, write_config
+
+from firebell.testing.unwritable import unwritable
 
 
 def _locked_postmortems(tmp_path: Path) -> Path:

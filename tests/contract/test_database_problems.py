@@ -15,7 +15,6 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -29,28 +28,7 @@ from firebell.core.store import EventStore
 
 from firebell.testing.fake_slack import BOT_TOKEN, FakeSlack
 from firebell.testing.slack_requests import SIGNING_SECRET
-
-
-@contextmanager
-def unwritable(*paths: Path) -> Iterator[None]:
-    """``paths`` made unwritable for this process while the block runs."""
-    if os.geteuid() == 0:
-        done = subprocess.run(["chattr", "+i", *map(str, paths)], capture_output=True, text=True)
-        if done.returncode != 0:
-            pytest.skip(f"root, and chattr +i does not work here: {done.stderr.strip()}")
-        try:
-            yield
-        finally:
-            subprocess.run(["chattr", "-i", *map(str, paths)], check=True)
-        return
-    modes = {path: path.stat().st_mode for path in paths}
-    for path in paths:
-        path.chmod(0o555 if path.is_dir() else 0o444)
-    try:
-        yield
-    finally:
-        for path, mode in modes.items():
-            path.chmod(mode)
+from firebell.testing.unwritable import unwritable
 
 
 def read_only_postgres_url(url: str) -> str:

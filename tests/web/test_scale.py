@@ -14,7 +14,8 @@ from firebell.core import Firebell
 from firebell.core.config import parse_config
 from firebell.core.runtime import open_firebell
 from starlette.testclient import TestClient
-from web_bulk import bulk_name, fill_incidents
+
+from firebell.testing.bulk_incidents import bulk_name, fill_incidents
 
 COUNT = 100_000
 
