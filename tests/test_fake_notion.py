@@ -322,6 +322,30 @@ def test_update_and_delete_a_block(notion: FakeNotion, client: notion_client.Cli
         client.blocks.update(draft.id, heading_2={"rich_text": text("nope")})
 
 
+def test_updating_a_block_keeps_the_fields_left_out(
+    notion: FakeNotion, client: notion_client.Client
+) -> None:
+    page = create(
+        client,
+        "INC-7",
+        [
+            {"type": "to_do", "to_do": {"rich_text": text("Rotate keys"), "checked": True}},
+            {"type": "paragraph", "paragraph": {"rich_text": text("note"), "color": "gray"}},
+        ],
+    )
+    task, note = notion.page_blocks(page["id"])
+    client.blocks.update(task.id, to_do={"rich_text": text("Rotate the keys")})
+    client.blocks.update(note.id, paragraph={"rich_text": text("a note")})
+    client.blocks.update(task.id, to_do={"checked": False})
+
+    updated_task = sync(client.blocks.retrieve(task.id))["to_do"]
+    updated_note = sync(client.blocks.retrieve(note.id))["paragraph"]
+    assert updated_task["rich_text"][0]["plain_text"] == "Rotate the keys"
+    assert updated_task["checked"] is False
+    assert (updated_note["rich_text"][0]["plain_text"], updated_note["color"]) == ("a note", "gray")
+    assert [b.checked for b in notion.page_blocks(page["id"])] == [False, None]
+
+
 def test_a_wrong_token_is_unauthorized(notion: FakeNotion) -> None:
     intruder = notion_client.Client(auth="ntn_wrong", base_url=notion.url)
     with pytest.raises(APIResponseError) as refused:

@@ -132,7 +132,11 @@ class BlocksMethods(NotionWorkspace):
                 raise _body_invalid(
                     f"body.{given} should not be present: block {block.id} is a {block.type}."
                 )
-            parsed = _parse_block({block.type: body[given]}, "body", _MAX_NESTING)
+            # Notion replaces each field given and keeps those left out (a to-do's `checked`,
+            # a paragraph's `color`): the request is read over what the block holds.
+            raw = body[given]
+            merged = {**copy.deepcopy(block.content), **raw} if isinstance(raw, dict) else raw
+            parsed = _parse_block({block.type: merged}, "body", _MAX_NESTING)
             block.content = parsed.content
         if trash is not None:
             block.in_trash = trash
