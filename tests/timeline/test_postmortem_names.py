@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from firebell.core import Firebell, Incident, Link, hookimpl
+from firebell.core import Firebell
 from firebell.core.incident import replay
 from firebell.core.timeline import incident_timeline
 from firebell.core.timeline_commands import (
@@ -21,27 +21,25 @@ from firebell.core.timeline_commands import (
 )
 from firebell.plugins.markdown import render_skeleton
 from firebell.plugins.notion.content import timeline_lines
+from postmortem_support import (
+    CHANNEL,
+    PERMALINK,
+    blocks_under,
+    markdown_firebell,
+    notion_firebell,
+    section_text,
+)
 from timeline_support import Clock
 
-from firebell.testing.fake_notion import NOTION_DATABASE_ID, NOTION_TOKEN, FakeBlock, FakeNotion
+from firebell.testing.fake_notion import FakeNotion
 from firebell.testing.pytest_plugin import MakeFirebell
 
-CHANNEL = "C0INCIDENT"
-PERMALINK = f"https://example.slack.com/archives/{CHANNEL}/p1780000000000100"
 NAMES = {
     "U0REPORTER": "Rita Reporter",
     "U0BEN": "Ben Okafor",
     "U0ANA": "Ana Lima",
     "U0PINNER": "Pia Pinner",
 }
-
-
-class ChannelStandIn:
-    """Plays the Slack plugin's part: links the incident channel on created."""
-
-    @hookimpl
-    def firebell_incident_created(self, incident: Incident) -> Link:
-        return Link("channel", CHANNEL, f"https://example.slack.com/archives/{CHANNEL}", "#incd")
 
 
 @pytest.fixture
@@ -108,16 +106,7 @@ def run_incident(firebell: Firebell, clock: Clock) -> str:
 
 @pytest.fixture
 def markdown(make_firebell: MakeFirebell, clock: Clock, tmp_path: Path) -> Firebell:
-    return make_firebell(
-        {"plugins": {"slack": {}, "markdown": {"folder": str(tmp_path / "pm")}}},
-        extra_plugins={"slack": ChannelStandIn()},
-        clock=clock,
-        retry_base=0.0,
-    )
-
-
-def section_text(document: str, heading: str) -> str:
-    return document.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return markdown_firebell(make_firebell, clock, tmp_path / "pm")
 
 
 def test_the_markdown_post_mortem_names_people(
@@ -180,31 +169,7 @@ def notion() -> Iterator[FakeNotion]:
 
 @pytest.fixture
 def with_notion(make_firebell: MakeFirebell, notion: FakeNotion, clock: Clock) -> Firebell:
-    table = {
-        "token": {"env": "NOTION_TOKEN"},
-        "database_id": NOTION_DATABASE_ID,
-        "api_url": notion.url,
-        "requests_per_second": 200,
-    }
-    return make_firebell(
-        {"plugins": {"slack": {}, "notion": table}},
-        extra_plugins={"slack": ChannelStandIn()},
-        environ={"NOTION_TOKEN": NOTION_TOKEN},
-        clock=clock,
-        retry_base=0.0,
-    )
-
-
-def blocks_under(notion: FakeNotion, title: str) -> list[FakeBlock]:
-    [page] = notion.pages
-    blocks = notion.page_blocks(str(page["id"]))
-    start = next(i for i, b in enumerate(blocks) if b.type == "heading_2" and b.text == title)
-    found = []
-    for block in blocks[start + 1 :]:
-        if block.type == "heading_2":
-            break
-        found.append(block)
-    return found
+    return notion_firebell(make_firebell, notion, clock)
 
 
 def test_the_notion_page_names_people(

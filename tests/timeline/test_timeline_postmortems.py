@@ -7,11 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import notion_client
 import pytest
-from firebell.core import Firebell, FollowUp, Incident, Link, hookimpl
+from firebell.core import Firebell, FollowUp
 from firebell.core.timeline_commands import (
     add_follow_up,
     add_note,
@@ -20,22 +19,20 @@ from firebell.core.timeline_commands import (
     remove_timeline_entry,
 )
 from firebell.plugins.markdown import FOLLOW_UPS_START, replace_follow_ups
+from postmortem_support import (
+    CHANNEL,
+    PERMALINK,
+    blocks_under,
+    markdown_firebell,
+    notion_document,
+    notion_firebell,
+    section_text,
+)
 from timeline_support import Clock
 
 from firebell.testing import check_plugin_contract
-from firebell.testing.fake_notion import NOTION_DATABASE_ID, NOTION_TOKEN, FakeBlock, FakeNotion
+from firebell.testing.fake_notion import NOTION_TOKEN, FakeNotion
 from firebell.testing.pytest_plugin import MakeFirebell
-
-CHANNEL = "C0INCIDENT"
-PERMALINK = f"https://example.slack.com/archives/{CHANNEL}/p1780000000000100"
-
-
-class ChannelStandIn:
-    """Plays the Slack plugin's part: links the incident channel on created."""
-
-    @hookimpl
-    def firebell_incident_created(self, incident: Incident) -> Link:
-        return Link("channel", CHANNEL, f"https://example.slack.com/archives/{CHANNEL}", "#incd")
 
 
 @pytest.fixture
@@ -98,16 +95,7 @@ def run_incident(firebell: Firebell, clock: Clock) -> str:
 
 @pytest.fixture
 def markdown(make_firebell: MakeFirebell, clock: Clock, tmp_path: Path) -> Firebell:
-    return make_firebell(
-        {"plugins": {"slack": {}, "markdown": {"folder": str(tmp_path / "pm")}}},
-        extra_plugins={"slack": ChannelStandIn()},
-        clock=clock,
-        retry_base=0.0,
-    )
-
-
-def section_text(document: str, heading: str) -> str:
-    return document.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return markdown_firebell(make_firebell, clock, tmp_path / "pm")
 
 
 def test_the_markdown_post_mortem_has_the_merged_timeline_and_the_follow_ups(
@@ -205,37 +193,9 @@ def notion() -> Iterator[FakeNotion]:
         yield fake
 
 
-def notion_document(notion: FakeNotion) -> dict[str, Any]:
-    table = {
-        "token": {"env": "NOTION_TOKEN"},
-        "database_id": NOTION_DATABASE_ID,
-        "api_url": notion.url,
-        "requests_per_second": 200,
-    }
-    return {"plugins": {"slack": {}, "notion": table}}
-
-
 @pytest.fixture
 def with_notion(make_firebell: MakeFirebell, notion: FakeNotion, clock: Clock) -> Firebell:
-    return make_firebell(
-        notion_document(notion),
-        extra_plugins={"slack": ChannelStandIn()},
-        environ={"NOTION_TOKEN": NOTION_TOKEN},
-        clock=clock,
-        retry_base=0.0,
-    )
-
-
-def blocks_under(notion: FakeNotion, title: str) -> list[FakeBlock]:
-    [page] = notion.pages
-    blocks = notion.page_blocks(str(page["id"]))
-    start = next(i for i, b in enumerate(blocks) if b.type == "heading_2" and b.text == title)
-    found = []
-    for block in blocks[start + 1 :]:
-        if block.type == "heading_2":
-            break
-        found.append(block)
-    return found
+    return notion_firebell(make_firebell, notion, clock)
 
 
 def test_the_notion_page_gets_the_merged_timeline_and_follow_up_to_dos(
