@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from firebell.core.events import IncidentCreated, IncidentResolved, RecordedEvent
 from firebell.core.incident import replay
+from firebell.core.schema import events, incidents
 from firebell.core.serialization import dump_event
 from firebell.core.store import EventStore, _incident_row
 
@@ -26,28 +27,10 @@ FIRST_DECLARED = datetime(2024, 1, 1, tzinfo=UTC)
 SEVERITIES = ("SEV0", "SEV1", "SEV2")
 _SPACING = timedelta(minutes=7)
 _CHUNK = 5000
-_EVENT_COLUMNS = (
-    "position",
-    "incident_id",
-    "version",
-    "event_type",
-    "schema_version",
-    "data",
-    "occurred_at",
-    "actor",
-)
-_INCIDENT_COLUMNS = (
-    "id",
-    "version",
-    "title",
-    "severity",
-    "state",
-    "commander",
-    "declared_at",
-    "updated_at",
-    "last_position",
-    "data",
-)
+# The events' columns but the causation (none here), and the incidents' columns, as the
+# tables list them (and the rows below follow).
+_EVENT_COLUMNS = tuple(c.name for c in events.columns if c.name != "causation_id")
+_INCIDENT_COLUMNS = tuple(c.name for c in incidents.columns)
 
 
 def bulk_name(index: int) -> str:
