@@ -83,6 +83,9 @@ class TimelineEntry:
     link: str | None = None
     #: The same time as ``at``, as a datetime (for sorting and JSON).
     moment: datetime | None = None
+    #: Who, as the log recorded them (a Slack user id, ``cli:…``); ``actor`` is their name
+    #: when the log holds one.
+    actor_id: str | None = None
 
     def as_markdown(self) -> str:
         """``- **14:02 UTC** — text (actor)`` on one line, the text linked when there is a link.
@@ -176,6 +179,7 @@ def timeline(events: Iterable[RecordedEvent], names: Names = _NO_NAMES) -> list[
             text=describe(event, names),
             type=event.type,
             moment=event.occurred_at,
+            actor_id=event.actor,
         )
         for event in events
     ]
@@ -228,6 +232,7 @@ def incident_timeline(history: Sequence[RecordedEvent]) -> list[TimelineEntry]:
                     type=TimelineEntryAdded.type,
                     link=item.permalink,
                     moment=item.at,
+                    actor_id=item.author,
                 )
             )
         else:

@@ -83,10 +83,12 @@ def _delivered(ctx: click.Context, result: AppendResult) -> Incident:
 
 
 def timeline_json(entry: TimelineEntry) -> dict[str, Any]:
-    """A timeline line as JSON: ``at`` (ISO 8601 UTC), ``actor``, ``text``, ``type``, ``link``."""
+    """A timeline line as JSON: ``at`` (ISO 8601 UTC), ``actor`` (a name when the log holds
+    one), ``actor_id`` (as recorded: a Slack user id, ``cli:…``), ``text``, ``type``, ``link``."""
     return {
         "at": entry.moment.isoformat() if entry.moment else entry.at,
         "actor": entry.actor,
+        "actor_id": entry.actor_id if entry.actor_id is not None else entry.actor,
         "text": entry.text,
         "type": entry.type,
         "link": entry.link,

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from firebell.adapters.cli.timeline_command import timeline_json
 from firebell.core import Firebell
 from firebell.core.incident import replay
 from firebell.core.timeline import incident_timeline
@@ -146,6 +147,19 @@ def test_the_names_come_from_the_log_alone(markdown: Firebell, clock: Clock) -> 
     actors = {line.actor for line in incident_timeline(history)}
     assert {"Rita Reporter", "Ana Lima", "Ben Okafor"} <= actors
     assert "by Rita Reporter." in render_skeleton(incident, history)
+
+
+def test_the_timeline_as_json_keeps_who_as_recorded_beside_the_name(
+    markdown: Firebell, clock: Clock
+) -> None:
+    name = run_incident(markdown, clock)
+
+    lines = [timeline_json(line) for line in incident_timeline(markdown.store.select_events(name))]
+
+    people = {(line["actor"], line["actor_id"]) for line in lines}
+    assert ("Ben Okafor", "U0BEN") in people
+    assert ("Rita Reporter", "U0REPORTER") in people
+    assert all(line["actor_id"] in NAMES or line["actor_id"] == line["actor"] for line in lines)
 
 
 def test_people_without_a_recorded_name_show_as_given(markdown: Firebell, tmp_path: Path) -> None:
