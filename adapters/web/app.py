@@ -1,7 +1,8 @@
 """The web console as an ASGI app: incident list, incident page, metrics, and (if allowed) actions.
 
-Pages read the read model through the store's indexed queries (a page of 50 and a count; one
-incident and its events), so they stay fast however long the log is. Actions go through the
+Pages read the read model through the store's indexed queries (a page of 50 and a count, which
+for a search stops at ``search_count_limit`` matches; one incident and its events), so they stay
+fast however long the log is. Actions go through the
 same engine commands and permissions as Slack and the CLI, as ``web:<user>``.
 """
 
@@ -159,11 +160,17 @@ class _Console:
         )
         if page_number == 1 and len(incidents) < PAGE_SIZE:
             # They all fit on the first page: no second pass to count them (a search scans).
-            total = len(incidents)
+            total, exact = len(incidents), True
         else:
-            total = store.count_incidents(state=state, severity=severity_filter, search=text)
+            total, exact = self.count_matches(state, severity_filter, text, page_number)
         filters = {"q": search, "state": state.value if state else "", "severity": severity_filter}
-        pager = Pager(page_number, PAGE_SIZE, total, {k: v or "" for k, v in filters.items()})
+        pager = Pager(
+            page_number,
+            PAGE_SIZE,
+            total,
+            {k: v or "" for k, v in filters.items()},
+            exact=exact,
+        )
         if pager.number > pager.pages:  # past the end (an old link): show the last page
             pager = attrs.evolve(pager, number=pager.pages)
             incidents = store.list_incidents(
@@ -195,6 +202,30 @@ class _Console:
                 "form": {},
             },
         )
+
+    def count_matches(
+        self,
+        state: IncidentState | None,
+        severity: str | None,
+        search: str | None,
+        page_number: int,
+    ) -> tuple[int, bool]:
+        """How many incidents the list's filters match, and whether that figure is exact.
+
+        A search's count stops once it is past ``search_count_limit`` matches and past the page
+        asked for: counting every match of a search that matches most incidents reads the whole
+        table (the page itself comes from the ``declared_at`` index after a few rows), for a
+        figure "10,000+" gives well enough. Without a search the count reads an index alone
+        and stays exact.
+        """
+        store = self.firebell.store
+        if search is None:
+            return store.count_incidents(state=state, severity=severity), True
+        known = max(self.settings.search_count_limit, page_number * PAGE_SIZE)
+        counted = store.count_incidents(
+            state=state, severity=severity, search=search, limit=known + 1
+        )
+        return min(counted, known), counted <= known
 
     def incident_page(
         self, request: Request, *, problem: str | None = None, status: int = 200

@@ -14,10 +14,17 @@ from firebell.core.config import FirebellConfig
 from firebell.core.errors import ConfigError
 from firebell.core.secrets import Secret
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "WebSettings", "web_settings"]
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "DEFAULT_SEARCH_COUNT_LIMIT",
+    "WebSettings",
+    "web_settings",
+]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
+DEFAULT_SEARCH_COUNT_LIMIT = 10_000
 
 
 @attrs.frozen
@@ -29,7 +36,9 @@ class WebSettings:
     client that is not on this machine must present; without one only local clients get in.
     ``allow_actions`` lets the console declare and resolve incidents. ``user_header`` names the
     header an authenticating proxy (oauth2-proxy) puts the user in; it is believed only on
-    requests that also carry the token, which the proxy adds.
+    requests that also carry the token, which the proxy adds. ``search_count_limit`` is how
+    many matches the incident list counts for a search before it says "10,000+" instead
+    (counting every match of a search that matches most incidents reads the whole table).
     """
 
     enabled: bool = False
@@ -38,9 +47,10 @@ class WebSettings:
     token: Secret | None = None
     allow_actions: bool = False
     user_header: str | None = None
+    search_count_limit: int = DEFAULT_SEARCH_COUNT_LIMIT
 
 
-_KEYS = ("enabled", "host", "port", "token", "allow_actions", "user_header")
+_KEYS = ("enabled", "host", "port", "token", "allow_actions", "user_header", "search_count_limit")
 
 
 def web_settings(settings: FirebellConfig) -> WebSettings:
@@ -80,6 +90,12 @@ def web_settings(settings: FirebellConfig) -> WebSettings:
             f'{where} user_header must be a header name such as "X-Forwarded-Email", '
             f"got {user_header!r}."
         )
+    limit = table.get("search_count_limit", DEFAULT_SEARCH_COUNT_LIMIT)
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise ConfigError(
+            f"{where} search_count_limit must be a whole number of at least 1 (default "
+            f"{DEFAULT_SEARCH_COUNT_LIMIT}), got {limit!r}."
+        )
     return WebSettings(
         enabled=table.get("enabled", False),
         host=host.strip(),
@@ -87,4 +103,5 @@ def web_settings(settings: FirebellConfig) -> WebSettings:
         token=token,
         allow_actions=table.get("allow_actions", False),
         user_header=user_header,
+        search_count_limit=limit,
     )

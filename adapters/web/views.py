@@ -102,16 +102,23 @@ def describe_duration(span: timedelta) -> str:
 
 @attrs.frozen
 class Pager:
-    """Page ``number`` (from 1) of ``total`` items, ``size`` per page, and links that keep filters."""
+    """Page ``number`` (from 1) of ``total`` items, ``size`` per page, and links that keep filters.
+
+    ``exact=False`` says there are more than ``total`` items, how many more was not counted
+    (a search's count stops at a limit); ``pages`` is then the pages known to be there, and
+    there is no link to the last page.
+    """
 
     number: int
     size: int
     total: int
     filters: Mapping[str, str] = attrs.field(factory=dict)
+    exact: bool = True
 
     @property
     def pages(self) -> int:
-        """How many pages there are (at least one, even when empty)."""
+        """How many pages there are (at least one, even when empty); with an inexact total,
+        how many there are at least."""
         return max(1, -(-self.total // self.size))
 
     @property
@@ -137,12 +144,15 @@ class Pager:
         return "?" + urlencode(query) if query else "?"
 
     def links(self) -> Sequence[tuple[str, str | None]]:
-        """(label, query or None when not a link) for first, previous, next and last."""
+        """(label, query or None when not a link) for first, previous, next and last; no last
+        when the total is not exact (where the last page is was not counted)."""
         before = self.number > 1
-        after = self.number < self.pages
-        return (
+        after = self.number < self.pages or not self.exact
+        links = [
             ("« First", self.link(1) if before else None),
             ("← Previous", self.link(self.number - 1) if before else None),
             ("Next →", self.link(self.number + 1) if after else None),
-            ("Last »", self.link(self.pages) if after else None),
-        )
+        ]
+        if self.exact:
+            links.append(("Last »", self.link(self.pages) if after else None))
+        return links

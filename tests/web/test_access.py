@@ -202,6 +202,7 @@ def test_settings_default_to_local_read_only_on_8080() -> None:
 
     assert (settings.host, settings.port, settings.enabled) == ("127.0.0.1", 8080, False)
     assert settings.token is None and settings.allow_actions is False
+    assert settings.search_count_limit == 10_000
 
 
 @pytest.mark.parametrize(
@@ -215,6 +216,8 @@ def test_settings_default_to_local_read_only_on_8080() -> None:
         ({"token": "written-in-the-file-123"}, 'token = { env = "FIREBELL_WEB_TOKEN" }'),
         ({"user_header": "X Forwarded"}, "user_header must be a header name"),
         ({"host": ""}, "host must be an address"),
+        ({"search_count_limit": 0}, "search_count_limit must be a whole number of at least 1"),
+        ({"search_count_limit": "10000"}, "search_count_limit must be a whole number"),
     ],
 )
 def test_wrong_settings_name_the_table_and_key(web: dict[str, object], message: str) -> None:

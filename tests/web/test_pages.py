@@ -116,6 +116,7 @@ def test_paging_keeps_the_filters_and_counts_right(make_console: MakeConsole) ->
     assert len(names_on(first)) == PAGE_SIZE
     assert count_line(first) == f"1-{PAGE_SIZE} of {PAGE_SIZE + 7} incidents matching"
     assert 'href="/incidents?severity=SEV1&amp;page=2">Next →</a>' in first
+    assert 'href="/incidents?severity=SEV1&amp;page=2">Last »</a>' in first
     assert len(names_on(second)) == 7
     assert (
         count_line(second)
@@ -124,6 +125,44 @@ def test_paging_keeps_the_filters_and_counts_right(make_console: MakeConsole) ->
     assert "Page 2 of 2" in second
     assert not set(names_on(first)) & set(names_on(second))
     assert names_on(beyond) == names_on(second)  # past the end: the last page
+
+
+def test_a_search_past_the_count_limit_says_more_and_has_no_last_link(
+    make_console: MakeConsole,
+) -> None:
+    firebell, app = make_console({"search_count_limit": 60})
+    for number in range(2 * PAGE_SIZE + 7):
+        severity = "SEV1" if number < 60 else "SEV2"
+        firebell.engine.declare(title=f"Disk full {number}", reporter="U1", severity=severity)
+    firebell.engine.declare(title="Other", reporter="U1", severity="SEV0")
+    with local_client(app) as client:
+        first, second, third, beyond = (
+            client.get("/incidents", params={"q": "disk", "page": str(number)}).text
+            for number in (1, 2, 3, 99)
+        )
+        at_the_limit = client.get("/incidents", params={"q": "disk", "severity": "SEV1"}).text
+        no_search = client.get("/incidents").text
+
+    # 107 match: the count stops past 60, and the page says "60+" with no way to the last page.
+    assert count_line(first) == f"1-{PAGE_SIZE} of 60+ incidents matching"
+    assert "Page 1 of 2+" in first
+    assert 'href="/incidents?q=disk&amp;page=2">Next →</a>' in first
+    assert "Last »" not in first
+    # A page past the limit counts past itself: there is a next page, where the last is unknown.
+    assert count_line(second) == f"{PAGE_SIZE + 1}-{2 * PAGE_SIZE} of 100+ incidents matching"
+    assert 'href="/incidents?q=disk&amp;page=3">Next →</a>' in second
+    assert 'href="/incidents?q=disk">« First</a>' in second and "Last »" not in second
+    # The third page's count reaches the end: exact again, the last page, no next one.
+    assert count_line(third) == "101-107 of 107 incidents matching"
+    assert "Page 3 of 3" in third and '<span class="off">Next →</span>' in third
+    assert names_on(beyond) == names_on(third)  # past the end: the last page, as without a limit
+    assert len(set(names_on(first) + names_on(second) + names_on(third))) == 107
+    # Exactly as many matches as the limit: an exact count and a link to the last page.
+    assert count_line(at_the_limit) == f"1-{PAGE_SIZE} of 60 incidents matching"
+    assert 'href="/incidents?q=disk&amp;severity=SEV1&amp;page=2">Last »</a>' in at_the_limit
+    # Without a search the count reads an index alone: not limited.
+    assert count_line(no_search) == f"1-{PAGE_SIZE} of 108 incidents"
+    assert 'href="/incidents?page=3">Last »</a>' in no_search
 
 
 def test_an_empty_log_says_how_to_declare(local: TestClient) -> None:

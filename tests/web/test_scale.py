@@ -94,6 +94,22 @@ def test_search_at_scale(big: tuple[Firebell, TestClient]) -> None:
     assert _count(none) == "No incidents matching"
 
 
+def test_a_search_matching_them_all_counts_to_the_limit(big: tuple[Firebell, TestClient]) -> None:
+    client = big[1]
+
+    first = client.get("/incidents", params={"q": "incident"}).text
+    deep = client.get("/incidents", params={"q": "incident", "page": "300"}).text
+
+    # Every title matches; the count stops past 10,000 (the default search_count_limit).
+    assert _count(first) == f"1-{PAGE_SIZE} of 10,000+ incidents matching"
+    assert _names(first) == [bulk_name(COUNT - 1 - i) for i in range(PAGE_SIZE)]
+    assert "Page 1 of 200+" in first and "Last »" not in first
+    # A page past the limit is still found, and counted past itself.
+    assert _count(deep) == "14,951-15,000 of 15,000+ incidents matching"
+    assert _names(deep)[0] == bulk_name(COUNT - 1 - 299 * PAGE_SIZE)
+    assert 'href="/incidents?q=incident&amp;page=301">Next →</a>' in deep
+
+
 def test_an_incident_page_and_the_metrics_at_scale(big: tuple[Firebell, TestClient]) -> None:
     client = big[1]
 
