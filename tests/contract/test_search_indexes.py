@@ -21,6 +21,8 @@ from firebell.core.search_indexes import TRIGRAM_INDEXES
 from firebell.core.store import EventStore
 from test_migrations import differences, firebell_db, index_names
 
+from firebell.testing.bulk_incidents import fill_incidents
+
 pytestmark = pytest.mark.postgres
 
 SEVERITY_INDEXES = {"ix_incidents_severity_declared_at", "ix_incidents_state_severity_declared_at"}
@@ -184,3 +186,30 @@ def test_a_rebuild_of_the_read_model_keeps_the_trigram_indexes() -> None:
             assert [i.id for i in store.list_incidents(search="checkout")] == ["20260601-old-owl"]
         finally:
             store.dispose()
+
+
+def test_a_search_count_is_planned_for_its_text_however_often_it_runs(postgres_url: str) -> None:
+    # psycopg prepares a statement run five times, and PostgreSQL may then plan it once for any
+    # text: for the count, a bitmap scan reading every match however few are counted. It does
+    # when planning for the text costs more, as a table scan up to the 4,001st match does here.
+    store = EventStore(postgres_url)
+    try:
+        store.create_tables()
+        fill_incidents(store, 5000)
+        for _ in range(12):
+            assert store.count_incidents(search="incident", limit=4001) == 4001
+        with store.read() as connection:
+            if (connection.dialect.server_version_info or ()) < (14,):
+                pytest.skip("pg_prepared_statements counts plans since PostgreSQL 14")
+            plans = connection.execute(
+                sa.text(
+                    "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                    "WHERE statement LIKE :shape"
+                ),
+                {"shape": "%count(*)%LIMIT%"},
+            ).all()
+    finally:
+        store.dispose()
+
+    assert plans, "the count was never prepared: the test shows nothing"
+    assert [generic for generic, _custom in plans] == [0]
