@@ -3,7 +3,10 @@
 - ``incident.created``: a page with the incident's properties and the seed's four sections
   (description and Slack channel link, timeline, root cause analysis, mitigation to-dos),
   recorded as a ``document`` link (the Slack plugin bookmarks it).
-- ``incident.resource_linked``: the Slack channel and PagerDuty URLs go into their properties.
+- ``incident.resource_linked``: the Slack channel and PagerDuty URLs go into their properties;
+  a channel made after the page (Slack down or refusing at declare time) also replaces the
+  page's "none yet" channel paragraph, unless people rewrote it (the resolve, the timeline and
+  the follow-ups do the same when they read the page).
 - ``incident.resolved``: the Timeline section is filled from the event log (UTC times, who),
   merged with the messages marked in the channel; Duration and Status are set.
   ``incident.reopened`` and ``incident.closed`` set the Status.
@@ -29,10 +32,12 @@ from firebell.core import (
     PermanentPluginError,
     PluginSpec,
     RecordedEvent,
+    Resource,
     ResourceLinked,
     RetryLater,
     hookimpl,
 )
+from firebell.core.config import FirebellConfig
 from firebell.core.incident import replay
 from firebell.plugins.notion.api import NotionApi
 from firebell.plugins.notion.config import NotionConfig, PropertyNames, StatusValues
@@ -59,6 +64,11 @@ def firebell_plugin_spec() -> PluginSpec:
     )
 
 
+def _slack_configured(settings: FirebellConfig) -> bool:
+    """Whether the Slack plugin is on, so a channel is to come even if there is none yet."""
+    return "slack" in settings.enabled_plugins()
+
+
 def _page_id(incident: Incident) -> str | None:
     page = incident.resource("document", plugin=PLUGIN_NAME)
     return page.external_id if page else None
@@ -70,6 +80,7 @@ def firebell_incident_created(
     config: NotionConfig,
     history: Sequence[RecordedEvent],
     attempt: int,
+    settings: FirebellConfig,
 ) -> Link | None:
     """Create the post-mortem page (or find the one an interrupted delivery created)."""
     if _page_id(incident) is not None:
@@ -78,7 +89,9 @@ def firebell_incident_created(
     # after a crash is attempt 2); a parked delivery put back by `firebell retry` counts from 1
     # again, but its failure stays in the log.
     fresh = attempt == 1 and not _failed_before(history)
-    return postmortems_for(config).ensure_page(incident, fresh=fresh)
+    return postmortems_for(config).ensure_page(
+        incident, fresh=fresh, slack_configured=_slack_configured(settings)
+    )
 
 
 def _failed_before(history: Sequence[RecordedEvent]) -> bool:
@@ -92,16 +105,22 @@ def _failed_before(history: Sequence[RecordedEvent]) -> bool:
 def firebell_incident_resource_linked(
     event: RecordedEvent, incident: Incident, config: NotionConfig
 ) -> None:
-    """Put a newly linked Slack channel or PagerDuty incident's URL into the page's properties."""
+    """Put a newly linked Slack channel or PagerDuty incident's URL into the page's properties,
+    and show a channel made after the page in its channel paragraph."""
     data = event.data
-    if not isinstance(data, ResourceLinked) or data.kind not in _LINKED_ROLES or not data.url:
+    if not isinstance(data, ResourceLinked) or data.kind not in _LINKED_ROLES:
         return
     page_id = _page_id(incident)
     if page_id is None:
         return  # the page is made later, with every link known by then
-    postmortems_for(config).set_properties(
-        page_id, {_LINKED_ROLES[data.kind]: data.url}, what=f"link the {data.kind}"
-    )
+    postmortems = postmortems_for(config)
+    if data.url:
+        postmortems.set_properties(
+            page_id, {_LINKED_ROLES[data.kind]: data.url}, what=f"link the {data.kind}"
+        )
+    if data.kind == "channel":
+        channel = Resource(data.plugin, data.kind, data.external_id, data.url, data.title)
+        postmortems.fill_channel(page_id, channel)
 
 
 @hookimpl
@@ -110,12 +129,15 @@ def firebell_incident_resolved(
     incident: Incident,
     config: NotionConfig,
     history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
 ) -> Link | None:
     """Fill the Timeline section from the log and set Duration and Status."""
     postmortems = postmortems_for(config)
-    page_id, link = _page_or_create(postmortems, incident)
+    page_id, link = _page_or_create(postmortems, incident, settings)
     until_now = [e for e in history if e.position <= event.position]
-    postmortems.fill_timeline(page_id, timeline_lines(until_now))
+    postmortems.fill_timeline(
+        page_id, timeline_lines(until_now), channel=incident.resource("channel")
+    )
     postmortems.set_properties(
         page_id,
         {
@@ -128,15 +150,19 @@ def firebell_incident_resolved(
 
 
 @hookimpl
-def firebell_incident_reopened(incident: Incident, config: NotionConfig) -> Link | None:
+def firebell_incident_reopened(
+    incident: Incident, config: NotionConfig, settings: FirebellConfig
+) -> Link | None:
     """Set the page's Status back to open."""
-    return _set_status(incident, config, config.status_values.open)
+    return _set_status(incident, config, settings, config.status_values.open)
 
 
 @hookimpl
-def firebell_incident_closed(incident: Incident, config: NotionConfig) -> Link | None:
+def firebell_incident_closed(
+    incident: Incident, config: NotionConfig, settings: FirebellConfig
+) -> Link | None:
     """Set the page's Status to closed."""
-    return _set_status(incident, config, config.status_values.closed)
+    return _set_status(incident, config, settings, config.status_values.closed)
 
 
 def _refresh_timeline(
@@ -144,14 +170,17 @@ def _refresh_timeline(
     incident: Incident,
     config: NotionConfig,
     history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
 ) -> Link | None:
     until_now = [e for e in history if e.position <= event.position]
     state = replay(until_now)
     if state is None or state.state is not IncidentState.RESOLVED:
         return None  # while the incident runs, the resolve fills the whole timeline
     postmortems = postmortems_for(config)
-    page_id, link = _page_or_create(postmortems, incident)
-    postmortems.fill_timeline(page_id, timeline_lines(until_now))
+    page_id, link = _page_or_create(postmortems, incident, settings)
+    postmortems.fill_timeline(
+        page_id, timeline_lines(until_now), channel=incident.resource("channel")
+    )
     return link
 
 
@@ -161,9 +190,10 @@ def firebell_timeline_entry_added(
     incident: Incident,
     config: NotionConfig,
     history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
 ) -> Link | None:
     """After the resolve, bring the Timeline section up to date with the new entry."""
-    return _refresh_timeline(event, incident, config, history)
+    return _refresh_timeline(event, incident, config, history, settings)
 
 
 @hookimpl
@@ -172,42 +202,55 @@ def firebell_timeline_entry_removed(
     incident: Incident,
     config: NotionConfig,
     history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
 ) -> Link | None:
     """After the resolve, take the unmarked message out of the Timeline section."""
-    return _refresh_timeline(event, incident, config, history)
+    return _refresh_timeline(event, incident, config, history, settings)
 
 
-def _fill_follow_ups(incident: Incident, config: NotionConfig) -> Link | None:
+def _fill_follow_ups(
+    incident: Incident, config: NotionConfig, settings: FirebellConfig
+) -> Link | None:
     postmortems = postmortems_for(config)
-    page_id, link = _page_or_create(postmortems, incident)
-    postmortems.fill_follow_ups(page_id, incident.follow_ups, incident.names)
+    page_id, link = _page_or_create(postmortems, incident, settings)
+    postmortems.fill_follow_ups(
+        page_id, incident.follow_ups, incident.names, channel=incident.resource("channel")
+    )
     return link
 
 
 @hookimpl
-def firebell_followup_added(incident: Incident, config: NotionConfig) -> Link | None:
+def firebell_followup_added(
+    incident: Incident, config: NotionConfig, settings: FirebellConfig
+) -> Link | None:
     """Add the follow-up as a to-do under "4. Mitigation tasks"."""
-    return _fill_follow_ups(incident, config)
+    return _fill_follow_ups(incident, config, settings)
 
 
 @hookimpl
-def firebell_followup_done(incident: Incident, config: NotionConfig) -> Link | None:
+def firebell_followup_done(
+    incident: Incident, config: NotionConfig, settings: FirebellConfig
+) -> Link | None:
     """Tick the follow-up's to-do."""
-    return _fill_follow_ups(incident, config)
+    return _fill_follow_ups(incident, config, settings)
 
 
-def _page_or_create(postmortems: Postmortems, incident: Incident) -> tuple[str, Link | None]:
+def _page_or_create(
+    postmortems: Postmortems, incident: Incident, settings: FirebellConfig
+) -> tuple[str, Link | None]:
     # The created delivery may have been parked (a bad token, fixed since): make the page now.
     page_id = _page_id(incident)
     if page_id is not None:
         return page_id, None
-    link = postmortems.ensure_page(incident)
+    link = postmortems.ensure_page(incident, slack_configured=_slack_configured(settings))
     return link.external_id, link
 
 
-def _set_status(incident: Incident, config: NotionConfig, status: str) -> Link | None:
+def _set_status(
+    incident: Incident, config: NotionConfig, settings: FirebellConfig, status: str
+) -> Link | None:
     postmortems = postmortems_for(config)
-    page_id, link = _page_or_create(postmortems, incident)
+    page_id, link = _page_or_create(postmortems, incident, settings)
     postmortems.set_properties(page_id, {"status": status}, what="set the status")
     return link
 

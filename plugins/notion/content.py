@@ -32,10 +32,14 @@ from firebell.core.incident import replay
 from firebell.core.timeline import after_attempts, describe_entry, timeline_items
 
 __all__ = [
+    "CHANNEL_LABEL",
     "MAX_BLOCKS_PER_REQUEST",
     "MAX_RICH_TEXT_ITEMS",
     "MAX_RICH_TEXT_LENGTH",
     "MITIGATION_HEADING",
+    "NO_CHANNEL_TEXTS",
+    "NO_CHANNEL_YET",
+    "NO_SLACK",
     "ROOT_CAUSE_PLACEHOLDER",
     "TIMELINE_HEADING",
     "TIMELINE_PLACEHOLDER",
@@ -43,6 +47,7 @@ __all__ = [
     "TimelineLine",
     "block_text",
     "bullet",
+    "channel_text",
     "chunks",
     "heading",
     "paragraph",
@@ -68,6 +73,14 @@ ROOT_CAUSE_PLACEHOLDER = (
     "What caused the incident? Why did it happen, why was it not caught earlier, and what "
     "made it worse or better?"
 )
+
+CHANNEL_LABEL = "Slack channel: "
+NO_CHANNEL_YET = "none yet (Slack has not made it; it is filled in here once it has)"
+NO_SLACK = "none (declared without Slack)"
+#: The channel paragraph's texts while there is no channel, as the plugin writes them: a
+#: paragraph reading otherwise was rewritten by people and is theirs. "declared without Slack"
+#: is there for pages written before "none yet" existed, when a failing Slack read so too.
+NO_CHANNEL_TEXTS = frozenset({CHANNEL_LABEL + NO_CHANNEL_YET, CHANNEL_LABEL + NO_SLACK})
 
 Block = dict[str, Any]
 
@@ -167,9 +180,12 @@ def chunks(blocks: Sequence[Block], size: int = MAX_BLOCKS_PER_REQUEST) -> list[
 # -- the skeleton ------------------------------------------------------------------------------
 
 
-def skeleton(incident: Incident) -> list[Block]:
-    """The seed's four sections: description and channel, timeline, root cause, mitigations."""
-    channel = incident.resource("channel")
+def skeleton(incident: Incident, *, slack_configured: bool = False) -> list[Block]:
+    """The seed's four sections: description and channel, timeline, root cause, mitigations.
+
+    ``slack_configured``: whether the Slack plugin is on, so that a missing channel reads as
+    not made yet rather than as an incident declared without Slack.
+    """
     summary = (
         f"{incident.title} — {incident.severity}, declared {utc(incident.declared_at)} "
         f"by {incident.person_name(incident.reporter)}."
@@ -178,7 +194,7 @@ def skeleton(incident: Incident) -> list[Block]:
         heading(DESCRIPTION_HEADING),
         *paragraph(rich_text(summary, bold=True)),
         *paragraph(rich_text(incident.description or "No description given.")),
-        *paragraph(rich_text("Slack channel: "), _channel_run(channel)),
+        *paragraph(channel_text(incident.resource("channel"), slack_configured=slack_configured)),
         heading(TIMELINE_HEADING),
         *paragraph(rich_text(TIMELINE_PLACEHOLDER, italic=True, color="gray")),
         heading(ROOT_CAUSE_HEADING),
@@ -188,11 +204,18 @@ def skeleton(incident: Incident) -> list[Block]:
     ]
 
 
-def _channel_run(channel: Resource | None) -> list[dict[str, Any]]:
-    if channel is None:
-        return rich_text("none (declared without Slack)", italic=True)
-    label = channel.title or channel.external_id
-    return rich_text(label, link=channel.url)
+def channel_text(
+    channel: Resource | None, *, slack_configured: bool = False
+) -> list[dict[str, Any]]:
+    """The rich text of section 1's channel paragraph: a link to ``channel``, else why there is
+    none (the channel not made yet while Slack is configured, or no Slack at all)."""
+    if channel is not None:
+        run = rich_text(channel.title or channel.external_id, link=channel.url)
+    elif slack_configured:
+        run = rich_text(NO_CHANNEL_YET, italic=True)
+    else:
+        run = rich_text(NO_SLACK, italic=True)
+    return [*rich_text(CHANNEL_LABEL), *run]
 
 
 # -- the timeline ------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""The post-mortem page: created once, found again after a crash, its timeline replaced on resolve,
-its mitigation to-dos kept in step with the incident's follow-ups."""
+"""The post-mortem page: created once, found again after a crash, its channel paragraph filled in
+once there is a channel, its timeline replaced on resolve, its mitigation to-dos kept in step with
+the incident's follow-ups."""
 
 from __future__ import annotations
 
@@ -11,17 +12,19 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from firebell.core import FollowUp, Incident, Link, PermanentPluginError
+from firebell.core import FollowUp, Incident, Link, PermanentPluginError, Resource
 from firebell.core.timeline import follow_up_line
 from firebell.plugins.notion.api import NotionApi
 from firebell.plugins.notion.config import NotionConfig
 from firebell.plugins.notion.content import (
     MITIGATION_HEADING,
+    NO_CHANNEL_TEXTS,
     TIMELINE_HEADING,
     TIMELINE_PLACEHOLDER,
     Block,
     TimelineLine,
     block_text,
+    channel_text,
     chunks,
     heading,
     skeleton,
@@ -100,13 +103,17 @@ class Postmortems:
 
     # -- the page ----------------------------------------------------------------------------
 
-    def ensure_page(self, incident: Incident, *, fresh: bool = False) -> Link:
+    def ensure_page(
+        self, incident: Incident, *, fresh: bool = False, slack_configured: bool = False
+    ) -> Link:
         """The incident's page: found by its ``Incident`` property, or created with the skeleton.
 
         Looking first makes a repeated delivery (the process died after Notion created the page
-        but before Firebell recorded it) find that page instead of making a second one.
-        ``fresh``: no earlier attempt can have made the page (a first attempt of a plugin that
-        never failed for the incident), so the page is created without looking.
+        but before Firebell recorded it) find that page instead of making a second one; a page
+        found shows the incident's channel if it did not yet. ``fresh``: no earlier attempt can
+        have made the page (a first attempt of a plugin that never failed for the incident), so
+        the page is created without looking. ``slack_configured``: the Slack plugin is on (a
+        page made before its channel says the channel is to come, not that there is no Slack).
         """
         plan = self.plan()
         incident_property = plan.columns["incident"][0]
@@ -114,7 +121,7 @@ class Postmortems:
         if page is None:
             data_source_id = self.api.data_source_id()
             properties = plan.values(self._initial_values(incident))
-            children = skeleton(incident)
+            children = skeleton(incident, slack_configured=slack_configured)
             page = self.api.call(
                 "create the post-mortem page",
                 lambda: self.api.client.pages.create(
@@ -127,6 +134,9 @@ class Postmortems:
             log.info(
                 "found the post-mortem page of %s in Notion; not creating another", incident.id
             )
+            channel = incident.resource("channel")
+            if channel is not None:
+                self.fill_channel(str(page["id"]), channel)
         return Link(
             kind="document",
             external_id=str(page["id"]),
@@ -134,17 +144,56 @@ class Postmortems:
             title=LINK_TITLE,
         )
 
+    # -- the channel -------------------------------------------------------------------------
+
+    def fill_channel(
+        self, page_id: str, channel: Resource, blocks: Sequence[Block] | None = None
+    ) -> None:
+        """Show ``channel`` in the page's channel paragraph, written before there was one.
+
+        Only a paragraph that still reads as the plugin wrote it (no channel: see
+        :data:`~firebell.plugins.notion.content.NO_CHANNEL_TEXTS`) is updated, in place; one
+        people rewrote is theirs and stays. Once the channel shows nothing matches any more, so
+        a repeated delivery writes nothing. ``blocks``: the page's blocks, if already read.
+        """
+        if blocks is None:
+            blocks = list(self.api.children(page_id))
+        block = next(
+            (
+                b
+                for b in blocks
+                if b.get("type") == "paragraph" and block_text(b) in NO_CHANNEL_TEXTS
+            ),
+            None,
+        )
+        if block is None:
+            return
+        self.api.call(
+            "show the incident channel",
+            partial(
+                self.api.client.blocks.update,
+                str(block["id"]),
+                paragraph={"rich_text": channel_text(channel)},
+            ),
+            page_id=page_id,
+        )
+
     # -- the timeline ------------------------------------------------------------------------
 
-    def fill_timeline(self, page_id: str, lines: Sequence[TimelineLine]) -> None:
+    def fill_timeline(
+        self, page_id: str, lines: Sequence[TimelineLine], *, channel: Resource | None = None
+    ) -> None:
         """Put ``lines`` under the page's Timeline heading, replacing what Firebell put there.
 
         The placeholder and the bullets the integration wrote before are replaced; blocks people
         added there stay. Bullets already matching the start of ``lines`` are kept, so a retry or
-        a second resolve only writes what changed.
+        a second resolve only writes what changed. With ``channel``, the channel paragraph
+        shows it too if it did not yet (see :meth:`fill_channel`).
         """
         new = timeline_bullets(lines)
         blocks = list(self.api.children(page_id))
+        if channel is not None:
+            self.fill_channel(page_id, channel, blocks)
         found = _timeline_section(blocks)
         if found is None:
             # Someone removed the heading: start a fresh section at the end of the page.
@@ -178,9 +227,11 @@ class Postmortems:
         page_id: str,
         follow_ups: Sequence[FollowUp],
         names: Mapping[str, str] | None = None,
+        *,
+        channel: Resource | None = None,
     ) -> None:
         """Make the to-dos under the Mitigation heading match ``follow_ups`` (owners by ``names``
-        where known).
+        where known), and show ``channel`` if the page did not yet (see :meth:`fill_channel`).
 
         A follow-up without its to-do gets one (after the integration's last to-do), a done one
         gets its box ticked, and the skeleton's empty to-do goes once there is a follow-up. Boxes
@@ -192,6 +243,8 @@ class Postmortems:
             return
         lines = [(task, _follow_up_text(task, names or {})) for task in follow_ups]
         blocks = list(self.api.children(page_id))
+        if channel is not None:
+            self.fill_channel(page_id, channel, blocks)
         found = _section(blocks, "mitigation")
         if found is None:
             # Someone removed the heading: start a fresh section at the end of the page.

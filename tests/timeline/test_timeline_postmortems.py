@@ -264,7 +264,11 @@ def test_notion_to_dos_keep_what_people_did_and_are_written_once(
     with_notion.host.call(
         "notion",
         "firebell_followup_added",
-        {"event": event, "incident": with_notion.engine.get(name)},
+        {
+            "event": event,
+            "incident": with_notion.engine.get(name),
+            "settings": with_notion.settings,
+        },
     )
 
     to_dos = [(b.text, b.checked) for b in blocks_under(notion, "4. Mitigation tasks")]
