@@ -75,6 +75,14 @@ def database_url_problem(url: str) -> str | None:
                 f"{shown} names a host, which SQLite has not; write sqlite:///relative/path.db "
                 "or sqlite:////absolute/path.db (three or four slashes)"
             )
+        if _in_memory(parsed):
+            # SQLAlchemy renders ':memory:' percent-encoded; show it as it was written.
+            written = shown if parsed.password else repr(url)
+            return (
+                f"{written} is an in-memory SQLite database, which loses every incident when "
+                "the process ends; give a file path: sqlite:///relative/path.db or "
+                "sqlite:////absolute/path.db"
+            )
         return None
     if backend == "postgresql" and driver in ("", "psycopg"):
         return None
@@ -87,6 +95,15 @@ def database_url_problem(url: str) -> str | None:
         return f"{shown}: write postgresql://… instead of postgres://…"
     return (
         f"{shown} is a {backend} URL; only sqlite:// and postgresql:// are supported ({_URL_FORMS})"
+    )
+
+
+def _in_memory(parsed: sa.URL) -> bool:
+    database = parsed.database or ""
+    if database in ("", ":memory:"):
+        return True
+    return database.startswith("file:") and (
+        database.startswith("file::memory:") or parsed.query.get("mode") == "memory"
     )
 
 

@@ -193,6 +193,9 @@ def test_a_postgres_role_that_does_not_exist_is_a_refused_login() -> None:
         ("postgres://u:s3cret@db/x", "write postgresql://"),
         ("postgresql+psycopg2://u:s3cret@db/x", "through psycopg"),
         ("sqlite://firebell.db", "three or four slashes"),
+        ("sqlite://", "in-memory SQLite database"),
+        ("sqlite:///:memory:", "in-memory SQLite database"),
+        ("sqlite:///file:log?mode=memory&uri=true", "in-memory SQLite database"),
     ],
 )
 def test_urls_firebell_cannot_use_are_refused_before_connecting(url: str, expected: str) -> None:
@@ -207,7 +210,12 @@ def test_urls_firebell_cannot_use_are_refused_before_connecting(url: str, expect
 
 @pytest.mark.parametrize(
     "url",
-    ["sqlite:///firebell.db", "sqlite://", "postgresql://u@db/x", "postgresql+psycopg://db/x"],
+    [
+        "sqlite:///firebell.db",
+        "sqlite:////var/firebell.db",
+        "postgresql://u@db/x",
+        "postgresql+psycopg://db/x",
+    ],
 )
 def test_the_urls_firebell_runs_on_pass(url: str) -> None:
     assert database_url_problem(url) is None
@@ -272,6 +280,16 @@ def test_a_log_that_is_no_database_is_one_line(tmp_path: Path, what: str) -> Non
     [
         ("notaurl", "", "FIREBELL_DATABASE_URL: 'notaurl' is not a database URL"),
         ("mysql://a/b", "", "FIREBELL_DATABASE_URL: 'mysql://a/b' is a mysql URL"),
+        (
+            "sqlite:///:memory:",
+            "",
+            "FIREBELL_DATABASE_URL: 'sqlite:///:memory:' is an in-memory SQLite database",
+        ),
+        (
+            "",
+            '[firebell]\ndatabase_url = "sqlite://"\n',
+            "plugins.toml: [firebell] database_url: 'sqlite://' is an in-memory SQLite database",
+        ),
         (
             "",
             '[firebell]\ndatabase_url = "mysql://fb:s3cret@a/b"\n',
