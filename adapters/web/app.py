@@ -143,8 +143,18 @@ class _Console:
         state_name = params.get("state", "")
         severity = params.get("severity", "")
         search = params.get("q", "").strip()[:_MAX_SEARCH]
-        state = IncidentState(state_name) if state_name in set(IncidentState) else None
-        severity_filter = severity if severity in self.severities else None
+        # Values match ignoring case, as the CLI's `list --severity` does; an unknown one is
+        # said on the page rather than dropped silently under a filter that looks applied.
+        problems: list[str] = []
+        state = next((s for s in IncidentState if s.value == state_name.strip().lower()), None)
+        if state_name and state is None:
+            known = ", ".join(s.value for s in IncidentState)
+            problems.append(f"No state {state_name[:40]!r}: {known}. Showing every state.")
+        configured = self.firebell.settings.severity(severity.strip()) if severity else None
+        severity_filter = configured.name if configured else None
+        if severity and configured is None:
+            known = ", ".join(self.severities)
+            problems.append(f"No severity {severity[:40]!r}: {known}. Showing every severity.")
         try:
             page_number = min(max(1, int(params.get("page", "1"))), 10_000_000)
         except ValueError:
@@ -200,6 +210,7 @@ class _Console:
                 ),
                 "form_error": None,
                 "form": {},
+                "filter_problem": " ".join(problems) or None,
             },
         )
 

@@ -68,15 +68,46 @@ def test_filters_by_state_and_severity_and_both(
     assert '<option value="SEV0" selected>' in closed
 
 
-def test_unknown_filter_values_are_ignored_not_errors(
+def filter_problem(html: str) -> str | None:
+    """The notice about filter values the console does not know, or None."""
+    match = re.search(
+        r'<div class="notice problem" role="alert" id="filter-problem">(.*?)</div>', html
+    )
+    return match.group(1) if match else None
+
+
+def test_filter_values_match_ignoring_case(
+    console: tuple[Firebell, Starlette], local: TestClient
+) -> None:
+    made = seed(console[0])
+
+    page = local.get("/incidents", params={"severity": "sev2", "state": "OPEN"}).text
+
+    assert names_on(page) == [made["billing"].id, made["search"].id]
+    assert count_line(page) == "1-2 of 2 incidents matching"
+    assert '<option value="SEV2" selected>' in page and '<option value="open" selected>' in page
+    assert filter_problem(page) is None
+
+
+def test_unknown_filter_values_show_every_incident_and_say_so(
     console: tuple[Firebell, Starlette], local: TestClient
 ) -> None:
     seed(console[0])
 
     page = local.get("/incidents", params={"state": "exploded", "severity": "SEV9", "page": "x"})
+    severity_only = local.get("/incidents", params={"severity": "<b>BOGUS</b>"}).text
 
     assert page.status_code == 200
     assert len(names_on(page.text)) == 4
+    assert filter_problem(page.text) == (
+        "No state &#39;exploded&#39;: open, resolved, closed. Showing every state. "
+        "No severity &#39;SEV9&#39;: SEV0, SEV1, SEV2. Showing every severity."
+    )
+    assert "matching" not in count_line(page.text)
+    assert filter_problem(severity_only) == (
+        "No severity &#39;&lt;b&gt;BOGUS&lt;/b&gt;&#39;: SEV0, SEV1, SEV2. Showing every severity."
+    )
+    assert filter_problem(local.get("/incidents").text) is None
 
 
 def test_search_finds_by_title_and_by_name_case_insensitively(
