@@ -52,6 +52,9 @@ _GRACE = 2.0
 #: At most this many seconds between looks at the leases of long calls, with every worker busy.
 _RENEW_LOOK = 30.0
 
+#: Seconds between a running worker's looks for leases held by ended processes of this host.
+_DEAD_LEASE_LOOK = 10.0
+
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
@@ -303,21 +306,33 @@ class Deliverer:
                 else "its lease was lost: another process may deliver it again",
             )
 
-    def run_forever(self, stop: threading.Event, *, poll_interval: float = 1.0) -> None:
+    def run_forever(
+        self,
+        stop: threading.Event,
+        *,
+        poll_interval: float = 1.0,
+        dead_lease_look: float = _DEAD_LEASE_LOOK,
+    ) -> None:
         """Deliver until ``stop`` is set, waking on :meth:`wake` or every ``poll_interval``.
 
         While the database is unavailable it says so once and keeps trying. When it is back,
         the deliveries the outage cut short (their outcome unrecorded) are released at once
         rather than after their lease, so they run again; this is the only thread delivering
-        with this deliverer's leases.
+        with this deliverer's leases. The leases of processes of this host that have ended (a
+        killed ``firebell run``, a ``firebell declare`` stopped by its ``--deliver-timeout`` or
+        Ctrl-C with a call under way) are released at start and then every
+        ``dead_lease_look`` seconds, so that their deliveries run again within that time
+        instead of at the end of their lease.
         """
-        started = False
+        last_look: float | None = None
         outage = False
         while not stop.is_set():
             try:
-                if not started:
-                    self.release_dead_leases()
-                    started = True
+                if last_look is None or time.monotonic() - last_look >= dead_lease_look:
+                    released = self.release_dead_leases()
+                    if released and last_look is not None:
+                        log.info("released %d deliveries of ended processes", released)
+                    last_look = time.monotonic()
                 if outage:
                     released = self.outbox.release_leases([self.owner])
                     log.warning("delivery resumed; %d cut-short deliveries to run again", released)

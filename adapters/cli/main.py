@@ -95,8 +95,8 @@ class CliState:
                 f"{claim.incident_id} after --deliver-timeout {self.deliver_timeout:g}s; "
                 "not waiting for it any longer. Nothing is lost: its lease ends at "
                 f"{running.lease_until:%H:%M:%S} UTC, then `firebell run` (or the next command) "
-                "delivers it again; `firebell run` or `firebell deliver` on this machine does "
-                "at once.",
+                "delivers it again; on this machine sooner: `firebell deliver` at once, a "
+                "running `firebell run` within 10 s.",
                 fg="yellow",
                 err=True,
             )

@@ -8,12 +8,13 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from core_support import FixedClock, Recorder
-from firebell.core import open_firebell
+from firebell.core import Incident, hookimpl, open_firebell
 from firebell.core.config import parse_config
 from firebell.core.outbox import Outbox
 
@@ -200,3 +201,65 @@ def test_leases_of_dead_processes_on_this_host_are_released_and_live_ones_kept(
     clock.advance(6 * 60)
     fb.deliverer.drain()
     assert [c.incident_id for c in recorder.seen("incident.created")] == [first, second]
+
+
+class Gate:
+    """A plugin whose first call waits until the test opens the gate; records what it got."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.opened = threading.Event()
+        self.seen: list[tuple[str, int]] = []
+
+    @hookimpl
+    def firebell_incident_created(self, incident: Incident, attempt: int) -> None:
+        if not self.entered.is_set():
+            self.entered.set()
+            assert self.opened.wait(10), "the test never opened the gate"
+        self.seen.append((incident.id, attempt))
+
+
+def test_a_running_worker_takes_over_the_deliveries_of_a_process_that_ended_since(
+    make_firebell: MakeFirebell,
+) -> None:
+    # A firebell declare that stopped (--deliver-timeout, Ctrl-C) while this worker ran: its
+    # leases must not wait out their 5 minutes, as they would had the worker only looked at
+    # start-up.
+    gate = Gate()
+    fb = make_firebell({"plugins": {"gate": {}}}, entry_points=False, extra_plugins={"gate": gate})
+    fb.deliverer.max_workers = 1
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_owner = f"{socket.gethostname()}:{int(finished.stdout)}:cccccc"
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=fb.deliverer.run_forever,
+        args=(stop,),
+        kwargs={"poll_interval": 0.05, "dead_lease_look": 0.2},
+        daemon=True,
+    )
+    worker.start()
+    try:
+        first = fb.engine.declare(title="first", reporter="U1").incident.id
+        assert gate.entered.wait(10)  # the worker's only slot is busy with the first incident
+        second = fb.engine.declare(title="second", reporter="U1").incident.id
+        (claim,) = fb.deliverer.outbox.claim(
+            owner=dead_owner,
+            now=datetime.now(UTC),
+            lease=timedelta(minutes=5),
+            dependencies={},
+            limit=10,
+        )
+        assert claim.incident_id == second
+        gate.opened.set()
+
+        deadline = time.monotonic() + 10
+        while len(gate.seen) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert gate.seen == [(first, 1), (second, claim.attempt + 1)]
+    finally:
+        gate.opened.set()
+        stop.set()
+        fb.deliverer.wake()
+        worker.join(10)
