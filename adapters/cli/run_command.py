@@ -3,7 +3,8 @@
 With ``SLACK_APP_TOKEN`` set the bot connects out through Socket Mode (no public URL needed);
 otherwise it serves Slack's HTTP requests with uvicorn on ``--port`` at ``/slack/events``, each
 verified with ``SLACK_SIGNING_SECRET``, and answers ``/healthz``. ``SLACK_BOT_TOKEN`` is always
-needed; ``SLACK_API_URL`` points the Web API client elsewhere (GovSlack, tests).
+needed. The bot talks to the Web API the Slack plugin does: ``api_url`` of ``[plugins.slack]``
+when set (GovSlack, tests), else ``SLACK_API_URL``, else Slack's own.
 
 The delivery worker runs in a thread of the same process: it wakes whenever a command commits
 events, and on start it picks up whatever an earlier process left unfinished. Another thread sends
@@ -85,6 +86,27 @@ def _settings_from(environ: Mapping[str, str]) -> tuple[str, str, str, str | Non
             "Set it, or set SLACK_APP_TOKEN (xapp-…) to use Socket Mode."
         )
     return bot_token, app_token, signing_secret, api_url
+
+
+def _configured_api_url(firebell: Firebell) -> str | None:
+    """``api_url`` of ``[plugins.slack]``, or None when it is not set there.
+
+    The plugin's value wins over ``SLACK_API_URL``, as it does for the plugin itself, so the bot
+    and the plugin always talk to the same Slack. A switched-off table still counts: its channels
+    live in the same workspace once it is switched on again.
+    """
+    plugin = firebell.host.enabled.get("slack")
+    if plugin is not None:
+        configured: str | None = getattr(plugin.config, "api_url", None)
+        return configured
+    table = firebell.settings.plugins.get("slack")
+    value = table.options.get("api_url") if table is not None else None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    problem = api_url_problem("[plugins.slack] api_url", value.strip())
+    if problem is not None:
+        raise SettingMissing(problem)
+    return value.strip()
 
 
 def _open(ctx: click.Context) -> Firebell:
@@ -198,6 +220,7 @@ def run(ctx: click.Context, port: int, host: str, log_level: str) -> None:
     logging.getLogger("firebell").setLevel(log_level.upper())
     bot_token, app_token, signing_secret, api_url = _settings_from(os.environ)
     firebell = _open(ctx)
+    api_url = _configured_api_url(firebell) or api_url
     try:
         bolt_app = build_app(
             firebell,

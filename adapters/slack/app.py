@@ -61,7 +61,7 @@ def build_app(
     The bot token is checked with ``auth.test`` at once, so a wrong one stops start-up with a
     :class:`SlackSetupError` naming ``SLACK_BOT_TOKEN``. ``signing_secret`` is required to serve
     HTTP; without one (Socket Mode) every HTTP request fails verification. ``api_url`` defaults to
-    ``$SLACK_API_URL``, then to Slack's own API.
+    ``$SLACK_API_URL``, then to Slack's own API (``firebell run`` passes the Slack plugin's).
     """
     if not bot_token:
         raise SlackSetupError(
@@ -94,7 +94,7 @@ def build_app(
     except (SlackClientError, OSError) as error:
         raise SlackSetupError(
             f"Cannot reach the Slack API at {client.base_url} to check SLACK_BOT_TOKEN "
-            f"({type(error).__name__}: {error}). Check the network, or SLACK_API_URL if you set it."
+            f"({type(error).__name__}: {error}). Check the network, and api_url in [plugins.slack] or SLACK_API_URL if you set one."
         ) from None
     groups = GroupDirectory(client, firebell.engine.permissions, ttl=group_ttl)
     people = PeopleDirectory(client)

@@ -115,6 +115,43 @@ def test_an_unreachable_slack_api_is_a_clear_startup_error(tmp_path: Path) -> No
     assert "Traceback" not in done.stderr
 
 
+def _slack_config(tmp_path: Path, api_url: str) -> Path:
+    path = tmp_path / "plugins.toml"
+    path.write_text(
+        f'[firebell]\ndatabase_url = "sqlite:///{tmp_path / "firebell.db"}"\n\n'
+        f'[plugins.slack]\nbot_token = {{ env = "SLACK_BOT_TOKEN" }}\napi_url = "{api_url}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_the_slack_plugins_api_url_wins_over_slack_api_url(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        elsewhere = f"http://127.0.0.1:{closed.getsockname()[1]}/api/"
+    config = _slack_config(tmp_path, fake_slack.url + "/api/")
+    env = _environment(
+        SLACK_BOT_TOKEN="xoxb-wrong", SLACK_SIGNING_SECRET="secret", SLACK_API_URL=elsewhere
+    )
+
+    done = subprocess.run(
+        [*FIREBELL, "--config", str(config), "run"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    # The plugin's Slack answered (and refused the token), not the one SLACK_API_URL names.
+    assert done.returncode == 2
+    assert f"Slack refused SLACK_BOT_TOKEN (at {fake_slack.url}/api/): invalid_auth" in done.stderr
+    assert fake_slack.calls_to("^/api/auth.test")
+    assert "Traceback" not in done.stderr
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -195,4 +232,41 @@ def test_http_mode_serves_slack_delivers_leftovers_and_stops_gracefully(
     assert process.returncode == 0, stderr
     assert f"New incident: {declared.incident.id}" in stderr  # the console plugin ran here
     assert "stopped" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_http_mode_uses_the_slack_plugins_api_url_without_slack_api_url(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    config = _slack_config(tmp_path, fake_slack.url + "/api/")
+    port = _free_port()
+    env = _environment(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=sr.SIGNING_SECRET)
+    process = subprocess.Popen(
+        [*FIREBELL, "--config", str(config), "run", "--port", str(port), "--host", "127.0.0.1"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return process.poll() is not None  # stop waiting if it died
+
+        _wait(healthy, 30, "/healthz")
+        assert process.poll() is None
+        assert fake_slack.calls_to("^/api/auth.test")  # the start-up check reached the fake
+
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+    assert process.returncode == 0, stderr
     assert "Traceback" not in stderr
