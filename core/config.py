@@ -169,11 +169,14 @@ def parse_config(
     default_severity = _string(
         engine, "default_severity", source, "[firebell]", severities[-1].name
     )
-    if default_severity not in {s.name for s in severities}:
+    # Matched ignoring case, as everywhere else, and kept under the configured name.
+    configured = next((s for s in severities if s.name.lower() == default_severity.lower()), None)
+    if configured is None:
         raise ConfigError(
             f"{source}: [firebell] default_severity = {default_severity!r} is not one of the "
             f"severities ({', '.join(s.name for s in severities)})."
         )
+    default_severity = configured.name
     plugins_raw = _table(raw, "plugins", source)
     plugins = {
         name: _plugin_table(name, table, source, environ) for name, table in plugins_raw.items()

@@ -3,8 +3,9 @@
 Each action (declare, resolve, reopen, close, severity, update, commander) lists who may do it:
 ``anyone``, ``commander``, ``reporter``, ``user:<id>`` (a Slack user id, or ``web:<user>`` for
 the web console) or ``group:<id>`` (a Slack user group the adapter resolves). An action that is
-not listed is open to anyone. Operators at the command line (``cli:*``) and plugins
-(``plugin:*``) hold the database anyway and are not restricted.
+not listed is open to anyone; an empty list (``close = []``) leaves it to the command line.
+Operators at the command line (``cli:*``) and plugins (``plugin:*``) hold the database anyway
+and are not restricted.
 """
 
 from __future__ import annotations
@@ -101,8 +102,14 @@ class Permissions:
         """Raise :class:`CommandRefused` saying who may, when ``actor`` may not."""
         if self.allows(action, actor, incident, actor_groups):
             return
-        who = ", ".join(_describe(entry) for entry in self.rules[action])
         target = f" {incident.id}" if incident is not None else ""
+        if not self.rules[action]:
+            # An empty list on purpose: the action is kept for operators at the command line.
+            raise CommandRefused(
+                f"You may not {action}{target}: [firebell.permissions] in plugins.toml leaves "
+                "it to operators at the command line. Ask one of them."
+            )
+        who = ", ".join(_describe(entry) for entry in self.rules[action])
         raise CommandRefused(
             f"You may not {action}{target}: only {who} may (see [firebell.permissions] in "
             "plugins.toml). Ask one of them."

@@ -108,18 +108,28 @@ def parse_reminders(
             f"{source}: [firebell.reminders] update_after_minutes must be a table of severity "
             "= minutes, e.g. { SEV0 = 15, SEV1 = 30, SEV2 = 60 }."
         )
-    for name in per_severity:
-        if name not in severities:
+    # Severities are matched ignoring case, as everywhere else, and kept under their
+    # configured names (the reminder looks an incident's severity up by that name).
+    by_lower = {name.lower(): name for name in severities}
+    update_after: dict[str, int] = {}
+    written: dict[str, str] = {}
+    for name, value in per_severity.items():
+        configured = by_lower.get(name.lower())
+        if configured is None:
             raise ConfigError(
                 f"{source}: [firebell.reminders] update_after_minutes names {name!r}, which is "
                 f"not a severity ({', '.join(severities)})."
             )
+        if configured in written:
+            raise ConfigError(
+                f"{source}: [firebell.reminders] update_after_minutes names {written[configured]!r} "
+                f"and {name!r}, one severity ({configured}); keep one of them."
+            )
+        written[configured] = name
+        update_after[configured] = _minutes(value, source, f"update_after_minutes.{name}")
     return ReminderSettings(
         enabled=enabled,
-        update_after_minutes={
-            name: _minutes(value, source, f"update_after_minutes.{name}")
-            for name, value in per_severity.items()
-        },
+        update_after_minutes=update_after,
         commander_after_minutes=_minutes(
             table.get("commander_after_minutes", 10), source, "commander_after_minutes"
         ),

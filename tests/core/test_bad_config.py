@@ -269,3 +269,34 @@ def test_without_a_file_the_defaults_apply(tmp_path: Path, monkeypatch: pytest.M
     assert load_config(None, environ={"FIREBELL_DATABASE_URL": "sqlite:///x.db"}).database_url == (
         "sqlite:///x.db"
     )
+
+
+def test_severities_named_in_any_case_are_kept_under_their_configured_names(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "plugins.toml"
+    path.write_text(
+        "[firebell]\ndefault_severity = 'sev1'\n"
+        "[firebell.reminders]\nupdate_after_minutes = { sev1 = 5, Sev0 = 2 }\n",
+        encoding="utf-8",
+    )
+
+    settings = load_config(path, environ={})
+
+    assert settings.default_severity == "SEV1"
+    assert dict(settings.reminders.update_after_minutes) == {"SEV1": 5, "SEV0": 2}
+
+
+def test_one_severity_twice_in_update_after_minutes_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "plugins.toml"
+    path.write_text(
+        "[firebell.reminders]\nupdate_after_minutes = { sev1 = 5, SEV1 = 10 }\n", encoding="utf-8"
+    )
+
+    with pytest.raises(ConfigError) as refused:
+        load_config(path, environ={})
+
+    assert str(refused.value) == (
+        f"{path}: [firebell.reminders] update_after_minutes names 'sev1' and 'SEV1', one "
+        "severity (SEV1); keep one of them."
+    )

@@ -247,3 +247,20 @@ def test_configured_severities_and_permissions(make_firebell: MakeFirebell) -> N
         fb.engine.close(name, actor="U_REPORTER")
     fb.engine.close(name, actor="cli:operator")  # people at the command line are not restricted
     assert fb.engine.get(name).state is IncidentState.CLOSED
+
+
+def test_an_empty_permission_list_leaves_the_action_to_the_command_line(
+    make_firebell: MakeFirebell,
+) -> None:
+    fb = make_firebell({"firebell": {"permissions": {"resolve": []}}}, entry_points=False)
+    name = fb.engine.declare(title="Search slow", reporter="U_REPORTER").incident.id
+
+    with pytest.raises(CommandRefused) as refused:
+        fb.engine.resolve(name, actor="U_REPORTER")
+    fb.engine.resolve(name, actor="cli:operator")
+
+    assert str(refused.value) == (
+        f"You may not resolve {name}: [firebell.permissions] in plugins.toml leaves it to "
+        "operators at the command line. Ask one of them."
+    )
+    assert fb.engine.get(name).state is IncidentState.RESOLVED
