@@ -104,6 +104,17 @@ class CliState:
         for figures in backlog.values():
             if figures.pending or figures.failed:
                 error = firebell.redact(figures.last_error or "-").rstrip(".")
+                if figures.plugin not in firebell.host.enabled:
+                    # No command delivers to a plugin that is off: advising one would mislead.
+                    last = f"; last error: {error}" if figures.last_error else ""
+                    click.secho(
+                        f"note: plugin {figures.plugin} is switched off: {figures.pending} "
+                        f"pending, {figures.failed} failed{last}. "
+                        f"{_waiting_for(firebell, figures.plugin)}",
+                        fg="yellow",
+                        err=True,
+                    )
+                    continue
                 what_next = []
                 if figures.pending:
                     what_next.append(
@@ -122,6 +133,21 @@ class CliState:
                     fg="yellow",
                     err=True,
                 )
+
+
+def _waiting_for(firebell: Firebell, plugin: str) -> str:
+    """What a switched-off plugin's deliveries wait for, since no command makes them."""
+    table = firebell.settings.plugins.get(plugin)
+    switch = (
+        f"`enabled = true` in [plugins.{plugin}]"
+        if table is not None
+        else f"its [plugins.{plugin}] table back"
+    )
+    where = firebell.settings.path or "plugins.toml"
+    return (
+        f"They wait until it is switched on again in {where} ({switch}); "
+        "no command delivers to it before."
+    )
 
 
 class Interrupted(click.ClickException):

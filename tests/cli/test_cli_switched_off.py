@@ -76,3 +76,23 @@ def test_an_incident_closed_while_markdown_was_off_gets_no_post_mortem_unless_as
     assert (rows["markdown"]["pending"], rows["markdown"]["skipped"]) == (0, 0)
     assert fb(config, "show", name, "--json").json()["deliveries"] == {}
     assert "Queued 0 deliveries again." in fb(config, "retry", "--skipped").stdout
+
+
+def test_the_note_after_a_command_does_not_promise_to_deliver_to_a_plugin_that_is_off(
+    tmp_path: Path,
+) -> None:
+    config = write_config(tmp_path)
+    declared = fb(config, "--deliver-timeout", "0", "declare", "Disk full", "--json")
+    name = json.loads(declared.stdout)["incident"]["id"]
+    switch_markdown(config, on=False)
+
+    resolved = fb(config, "resolve", name)
+
+    [note] = [line for line in resolved.stderr.splitlines() if "plugin markdown" in line]
+    assert note == (
+        "note: plugin markdown is switched off: 1 pending, 0 failed. "
+        f"They wait until it is switched on again in {config} (`enabled = true` in "
+        "[plugins.markdown]); no command delivers to it before."
+    )
+    # Delivering really does nothing for it, as the note says.
+    assert "plugin markdown is switched off: 1 pending" in fb(config, "deliver").stderr
