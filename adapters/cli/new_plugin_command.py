@@ -29,6 +29,14 @@ def package_names(name: str) -> dict[str, str]:
             "'-' or '_', starting with a letter (like 'opsgenie' or 'google-docs').",
             param_hint="NAME",
         )
+    bare = re.sub(r"^firebell[-_]", "", name)
+    if bare != name:
+        # The package is firebell-NAME already; firebell-x would make firebell-firebell-x.
+        raise click.BadParameter(
+            f"{name!r} starts with 'firebell-'; give the bare name, {bare!r}: the package is "
+            f"named firebell-{bare} and the plugin {bare}.",
+            param_hint="NAME",
+        )
     words = re.split(r"[-_]", name)
     return {
         "name": name,

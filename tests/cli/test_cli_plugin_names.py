@@ -110,6 +110,20 @@ def test_new_plugin_refuses_the_name_of_a_built_in_plugin(tmp_path: Path, name: 
     assert list(tmp_path.iterdir()) == [], "nothing was written"
 
 
+@pytest.mark.parametrize(
+    ("name", "bare"), [("firebell-slack", "slack"), ("firebell_opsgenie", "opsgenie")]
+)
+def test_new_plugin_refuses_a_name_starting_with_firebell_and_says_the_bare_one(
+    tmp_path: Path, name: str, bare: str
+) -> None:
+    outcome = run_firebell(["new-plugin", name, "-d", str(tmp_path)])
+
+    assert outcome.code == 2, outcome
+    assert f"{name!r} starts with 'firebell-'; give the bare name, {bare!r}" in outcome.stderr
+    assert f"the package is named firebell-{bare}" in outcome.stderr
+    assert list(tmp_path.iterdir()) == [], "nothing was written"
+
+
 def test_new_plugin_refuses_a_name_another_package_installed_but_not_its_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
