@@ -153,10 +153,12 @@ def _check_plugin(
     subject = f"plugin {name}"
     try:
         alone = parse_config({**engine_raw, "plugins": {name: table}}, path=path, environ=env)
+        # Built for a disabled table too: its `after` is checked at start-up all the same, and
+        # a wrong name there belongs on this plugin's line, as it does for an enabled one.
+        host = PluginHost(alone, manager, installed)
         if not alone.plugins[name].enabled:
             checks.append(Check("skip", subject, "disabled (enabled = false); not checked"))
             return True
-        host = PluginHost(alone, manager, installed)
     except ConfigError as error:
         checks.append(Check("fail", subject, str(error)))
         return False

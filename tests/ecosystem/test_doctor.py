@@ -247,6 +247,26 @@ def test_unknown_plugins_bad_keys_and_cycles_are_reported(tmp_path: Path) -> Non
     assert "wait for each other in a circle" in bad["plugins"]
 
 
+def test_a_wrong_after_is_on_its_plugins_line_whether_the_plugin_is_on_or_off(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "plugins.toml"
+    database = f'[firebell]\ndatabase_url = "sqlite:///{tmp_path / "x.db"}"\n'
+    reports = {}
+    for enabled in ("true", "false"):
+        path.write_text(f'{database}[plugins.console]\nenabled = {enabled}\nafter = ["nope"]\n')
+        reports[enabled] = run_checks(path, environ={})
+
+    for checks in reports.values():
+        bad = {c.subject: c.message for c in failures(checks)}
+        assert list(bad) == ["plugin console"], checks
+        assert (
+            "plugin 'console' waits for 'nope', which is not a known plugin"
+            in bad["plugin console"]
+        )
+    assert not [c for c in reports["false"] if c.status == "skip"]  # not "not checked"
+
+
 class Doctored:
     """A plugin with a doctor hook, to see the hook's results and errors on the report."""
 
