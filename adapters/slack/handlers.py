@@ -51,9 +51,14 @@ from firebell.adapters.slack.replies import (
     describe_error,
     error_text,
     help_text,
+    named_people,
 )
-from firebell.adapters.slack.timeline_parsing import close_warning, needs_close_confirmation
-from firebell.core.errors import InvalidInput
+from firebell.adapters.slack.timeline_parsing import (
+    close_warning,
+    needs_close_confirmation,
+    unescape_slack,
+)
+from firebell.core.errors import CommandRefused, InvalidInput
 from firebell.core.incident import Incident
 from firebell.core.runtime import Firebell
 from firebell.core.store import AppendResult
@@ -202,16 +207,12 @@ class SlackAdapter:
     def resolve_command(self, ack: Ack, command: dict[str, Any], respond: Respond | None) -> None:
         """``/resolve-incident``: check, then open the confirm modal."""
         ack()
-        after_ack(
-            self._commands, self._open_confirm, "resolve", SlashCommand.from_body(command), respond
-        )
+        after_ack(self._commands, self._open_confirm, "resolve", _typed(command), respond)
 
     def close_command(self, ack: Ack, command: dict[str, Any], respond: Respond | None) -> None:
         """``/close-incident``: check, then open the confirm modal."""
         ack()
-        after_ack(
-            self._commands, self._open_confirm, "close", SlashCommand.from_body(command), respond
-        )
+        after_ack(self._commands, self._open_confirm, "close", _typed(command), respond)
 
     def _open_declare_form(self, request: SlashCommand, respond: Respond | None) -> None:
         metadata = ModalMetadata(channel_id=request.channel_id, response_url=request.response_url)
@@ -409,14 +410,19 @@ class SlackAdapter:
         def run() -> AppendResult:
             groups = self.groups.groups_for(action, user_id)
             command = self.engine.resolve if action == "resolve" else self.engine.close
-            return command(
-                incident_id,
-                actor=user_id,
-                summary=summary,
-                idempotency_key=key,
-                actor_groups=groups,
-                names=names,
-            )
+            try:
+                return command(
+                    incident_id,
+                    actor=user_id,
+                    summary=summary,
+                    idempotency_key=key,
+                    actor_groups=groups,
+                    names=names,
+                )
+            except CommandRefused as error:
+                # The modal's error is plain text, where a mention shows as a raw id.
+                named = named_people(str(error), self.engine.get(incident_id).names)
+                raise CommandRefused(named) from error
 
         self._submit(ack, run, fields={SUMMARY_BLOCK}, default_block=SUMMARY_BLOCK)
 
@@ -463,6 +469,12 @@ def after_ack(
             log.exception("a Slack request's work after its ack failed")
 
     pool.submit(run)
+
+
+def _typed(command: Mapping[str, Any]) -> SlashCommand:
+    """The slash command with its text as the person typed it (Slack escapes ``&``, ``<``, ``>``)."""
+    request = SlashCommand.from_body(command)
+    return attrs.evolve(request, text=unescape_slack(request.text))
 
 
 def _username(user: Mapping[str, Any]) -> str:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 
 import attrs
-from firebell.adapters.slack.timeline_parsing import event_problem
+from firebell.adapters.slack.timeline_parsing import event_problem, unescape_slack
 from firebell.core.text import MAX_TITLE, clean_text
 from firebell.plugins.slack.text import truncate
 
@@ -51,7 +51,11 @@ class Subcommand:
 
 
 def parse_incident_text(text: str) -> Subcommand:
-    """Split ``/incident`` text into its subcommand and argument (see :class:`Subcommand`)."""
+    """Split ``/incident`` text into its subcommand and argument (see :class:`Subcommand`).
+
+    ``text`` is as Slack sent it; the argument is as the person typed it (Slack's ``&lt;``,
+    ``&gt;`` and ``&amp;`` unescaped), except ``commander``'s, which stays the mention Slack sent.
+    """
     stripped = text.strip()
     if not stripped:
         return Subcommand("form")
@@ -64,11 +68,13 @@ def parse_incident_text(text: str) -> Subcommand:
     if word == "update":
         flag = _PUBLIC_FLAG.match(rest)
         if flag:
-            return Subcommand("update", rest[flag.end() :].strip(), public=True)
-        return Subcommand("update", rest)
-    if word in CHANNEL_SUBCOMMANDS:
+            return Subcommand("update", unescape_slack(rest[flag.end() :].strip()), public=True)
+        return Subcommand("update", unescape_slack(rest))
+    if word == "commander":
         return Subcommand(word, rest)
-    return Subcommand("declare", stripped)
+    if word in CHANNEL_SUBCOMMANDS:
+        return Subcommand(word, unescape_slack(rest))
+    return Subcommand("declare", unescape_slack(stripped))
 
 
 def parse_user_mention(text: str, *, me: str | None = None) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Mapping
 
 from firebell.core.config import FirebellConfig
 from firebell.core.errors import (
@@ -26,6 +27,7 @@ __all__ = [
     "describe_error",
     "error_text",
     "help_text",
+    "named_people",
     "safe_text",
 ]
 
@@ -63,6 +65,15 @@ def safe_text(text: str, *, mention_ids: bool = False) -> str:
     if mention_ids:
         escaped = _USER_ID.sub(r"<@\1>", escaped)
     return truncate(escaped, SECTION_LIMIT)
+
+
+def named_people(text: str, names: Mapping[str, str]) -> str:
+    """``text`` with each Slack user id in it replaced by that person's name in ``names``.
+
+    For plain text (a modal's inline error), where a mention would show as a raw id; an id
+    without a recorded name stays as it is.
+    """
+    return _USER_ID.sub(lambda match: names.get(match.group(1), match.group(1)), text)
 
 
 def describe_error(error: Exception, *, doing: str) -> str:

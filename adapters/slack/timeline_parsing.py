@@ -25,6 +25,7 @@ __all__ = [
     "plain_text",
     "reaction_name",
     "ts_to_datetime",
+    "unescape_slack",
 ]
 
 #: The Events API events the adapter subscribes to (slack-app-manifest.yaml).
@@ -42,6 +43,8 @@ RECORD_SUBCOMMANDS = {
 
 # A trailing owner: an escaped mention (<@U123|name> or <@U123>), or a bare user id.
 _OWNER = re.compile(r"\s+(?:<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>|@?([UW][A-Z0-9]{8,}))\s*$")
+# A leading owner: a mention only, since a task may well start with a word like an id.
+_LEADING_OWNER = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>(?:\s+|$)")
 # Slack's control sequences in message text: <@U1>, <#C1|name>, <!here>, <url|label>, <url>.
 _CONTROL = re.compile(r"<([^<>]+)>")
 
@@ -62,14 +65,28 @@ def parse_record_command(text: str) -> RecordCommand | None:
     if name is None:
         return None
     rest = rest.strip()
+    # The owner is read from the markup Slack sent; the text is stored as the person typed it.
     if name != "followup":
-        return RecordCommand(name, rest)
+        return RecordCommand(name, unescape_slack(rest))
+    leading = _LEADING_OWNER.match(rest)
+    if leading is not None:
+        return RecordCommand(name, unescape_slack(rest[leading.end() :].strip()), leading.group(1))
     owner = _OWNER.search(" " + rest)
     if owner is None:
-        return RecordCommand(name, rest)
-    return RecordCommand(
-        name, (" " + rest)[: owner.start()].strip(), owner.group(1) or owner.group(2)
-    )
+        return RecordCommand(name, unescape_slack(rest))
+    task = (" " + rest)[: owner.start()].strip()
+    return RecordCommand(name, unescape_slack(task), owner.group(1) or owner.group(2))
+
+
+def unescape_slack(text: str) -> str:
+    """``text`` with Slack's three entities (``&lt;``, ``&gt;``, ``&amp;``) turned back into
+    ``<``, ``>`` and ``&``, as the person typed them.
+
+    Slack escapes these in message text and in a slash command's text (and nothing else); a
+    modal's input values come unescaped. Markup such as ``<@U1>`` is left as it is.
+    """
+    # &amp; last, so that a typed "&lt;" (sent as "&amp;lt;") stays "&lt;".
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _plain(sequence: str) -> str:
@@ -89,7 +106,7 @@ def plain_text(text: str) -> str:
     """Slack message text as plain text: ``<@U1>`` -> ``@U1``, ``<url|label>`` -> ``label (url)``,
     ``&lt;`` -> ``<``. The timeline stores this, so no document shows Slack's markup."""
     unwrapped = _CONTROL.sub(lambda match: _plain(match.group(1)), text)
-    return unwrapped.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return unescape_slack(unwrapped)
 
 
 def reaction_name(name: str) -> str:

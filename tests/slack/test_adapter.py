@@ -434,7 +434,23 @@ def test_a_resolve_confirmation_that_lost_a_race_says_so_in_the_modal(harness: H
 
     response = harness.submit(view, summary_form())
 
-    assert "already resolved" in response.json()["errors"]["summary"]
+    error = response.json()["errors"]["summary"]
+    assert "already resolved" in error and f"by {RESPONDER} at" in error  # no name recorded
+
+
+def test_a_lost_resolve_race_names_the_resolver_in_the_modal(harness: Harness) -> None:
+    incident = harness.declare()
+    channel = harness.channel_of(incident)
+    view = harness.opened_view(harness.command("/resolve-incident", channel_id=channel))
+    harness.firebell.engine.resolve(
+        incident.id, actor=RESPONDER, names={RESPONDER: "Rita Responder"}
+    )
+
+    response = harness.submit(view, summary_form())
+
+    # The modal's error is plain text: a mention would show as the raw id.
+    error = response.json()["errors"]["summary"]
+    assert "already resolved, by Rita Responder at" in error and RESPONDER not in error
 
 
 def test_close_incident_is_refused_until_resolved_then_confirms_and_closes(
@@ -902,6 +918,49 @@ def test_end_to_end_declare_resolve_close_through_slack(
     h.firebell.deliverer.drain()
     assert fake_slack.channels[channel.id].is_archived
     assert h.firebell.engine.get(incident.id).state is IncidentState.CLOSED
+
+
+def test_command_text_is_stored_as_typed_and_escaped_once_for_slack(
+    make_harness: Callable[..., Harness], fake_slack: FakeSlack
+) -> None:
+    h = make_harness(
+        plugins={
+            "slack": {"bot_token": {"env": "SLACK_BOT_TOKEN"}, "api_url": fake_slack.url + "/api/"}
+        }
+    )
+
+    # Slack sends "DB p99 > 2s & rising" escaped, as below.
+    declared = h.reply(h.command("/incident", "DB p99 &gt; 2s &amp; rising"))
+    h.firebell.deliverer.drain()
+
+    incident = h.only_incident()
+    assert incident.title == "DB p99 > 2s & rising"
+    assert "DB p99 &gt; 2s &amp; rising" in declared and "&amp;gt;" not in declared
+    channel = h.channel_of(incident)
+    assert "DB p99 &gt; 2s &amp; rising" in fake_slack.topic(channel)
+
+    h.reply(h.command("/incident", "update Q&amp;A service &lt;eu-1&gt; up", channel_id=channel))
+    h.firebell.deliverer.drain()
+    [update] = [
+        e.data
+        for e in h.firebell.store.select_events(incident.id)
+        if e.type == "incident.status_update_posted"
+    ]
+    assert update.text == "Q&A service <eu-1> up"  # type: ignore[attr-defined]
+    posted = " ".join(m["text"] for m in fake_slack.messages(channel))
+    assert "Q&amp;A service &lt;eu-1&gt; up" in posted and "&amp;amp;" not in posted
+
+    # The confirm modal's input is not escaped by Slack: it is filled with the typed text.
+    view = h.opened_view(h.command("/resolve-incident", "p99 &lt; 1s", channel_id=channel))
+    summary_input = next(b for b in view["blocks"] if b.get("block_id") == "summary")
+    assert summary_input["element"]["initial_value"] == "p99 < 1s"
+
+    h.reply(h.command("/incident", "resolve p99 &lt; 1s &amp; flat", channel_id=channel))
+    assert h.firebell.engine.get(incident.id).state is IncidentState.RESOLVED
+    [resolved] = [
+        e.data for e in h.firebell.store.select_events(incident.id) if e.type == "incident.resolved"
+    ]
+    assert resolved.summary == "p99 < 1s & flat"  # type: ignore[attr-defined]
 
 
 # -- random input ------------------------------------------------------------------------------

@@ -304,6 +304,32 @@ def test_followups_are_recorded_listed_and_done(harness: SlackHarness) -> None:
     assert harness.incident(incident.id).follow_up(1).done_by == ANA  # type: ignore[union-attr]
 
 
+def test_a_follow_up_owner_may_come_first(harness: SlackHarness) -> None:
+    incident, channel = harness.declare()
+
+    harness.reply(harness.command(f"followup <@{ANA}|ana> Add alert on 500s", channel_id=channel))
+    harness.reply(harness.command(f"followup <@{RESPONDER}>", channel_id=channel))
+
+    tasks = harness.incident(incident.id).follow_ups
+    assert [(t.text, t.owner) for t in tasks] == [("Add alert on 500s", ANA)]
+
+
+def test_record_text_is_stored_as_typed_not_as_slack_escapes_it(harness: SlackHarness) -> None:
+    incident, channel = harness.declare()
+
+    # Slack sends "&", "<" and ">" typed in a command as &amp;, &lt; and &gt;.
+    harness.reply(harness.command("note p99 &gt; 2s &amp; rising", channel_id=channel))
+    harness.reply(
+        harness.command(f"followup Alert when p99 &gt; 1s <@{ANA}|ana>", channel_id=channel)
+    )
+    listed = harness.reply(harness.command("followups", channel_id=channel))
+
+    current = harness.incident(incident.id)
+    assert [e.text for e in current.timeline_entries] == ["p99 > 2s & rising"]
+    assert [(t.text, t.owner) for t in current.follow_ups] == [("Alert when p99 > 1s", ANA)]
+    assert "Alert when p99 &gt; 1s" in listed and "&amp;gt;" not in listed
+
+
 def test_record_subcommand_problems_are_explained(harness: SlackHarness, fake: FakeSlack) -> None:
     _, channel = harness.declare()
     general = fake.add_channel("general", members=[REPORTER])
