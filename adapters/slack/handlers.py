@@ -10,14 +10,17 @@ so no listener does anything slow after its ack on Bolt's thread.
 
 Each command passes the names of the people it involves (``names=``, from a
 :class:`~firebell.adapters.slack.people.PeopleDirectory`), which the engine records with it
-when the incident lacks them, for the post-mortems. Work after the ack may look a name up;
-a modal submission uses only what is cached (the command that opened the modal looked it up
-after opening it) or the username the submission carries.
+when the incident lacks them, for the post-mortems. Those are the names already known (the
+cache, else the username the request carries), so that a slow ``users.info`` never holds up
+a command or reorders commands; the people are looked up after the command is recorded and
+answered, and a better name (a real name where the incident holds a username or an id) is
+appended then (:meth:`~firebell.adapters.slack.people.PeopleDirectory.record_names`).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar
@@ -246,6 +249,7 @@ class SlackAdapter:
             return
         title = title_from_description(sub.argument)
         description = sub.argument if sub.argument.strip() != title else ""
+        handles = {request.user_id: request.user_name}
         result = self.engine.declare(
             title=title,
             description=description,
@@ -253,11 +257,16 @@ class SlackAdapter:
             source="slack",
             idempotency_key=request.idempotency_key,
             actor_groups=self.groups.groups_for("declare", request.user_id),
-            names=self.people.names(
-                [request.user_id], handles={request.user_id: request.user_name}
-            ),
+            names=self.people.names([request.user_id], handles=handles, look_up=False),
         )
         _reply(respond, _declared_text(result))
+        self.people.record_names(
+            self.engine,
+            result.incident.id,
+            [request.user_id],
+            actor=request.user_id,
+            handles=handles,
+        )
 
     def _incident_in(self, channel_id: str) -> Incident | None:
         # The channel's incident comes from the log's linked resources, never from its name.
@@ -272,12 +281,13 @@ class SlackAdapter:
             return
         actor = request.user_id
         commander = parse_user_mention(sub.argument, me=actor) if sub.name == "commander" else None
+        handles = {actor: request.user_name}
         common: dict[str, Any] = {
             "actor": actor,
             "idempotency_key": request.idempotency_key,
             "actor_groups": self.groups.groups_for(sub.name, actor),
             "names": self.people.names(
-                [actor, commander], incident=incident, handles={actor: request.user_name}
+                [actor, commander], incident=incident, handles=handles, look_up=False
             ),
         }
         name = escape_mrkdwn(incident.id)
@@ -312,6 +322,9 @@ class SlackAdapter:
             self.engine.close(incident.id, summary=sub.argument, **common)
             text = f"*{name}* is closed; Firebell archives this channel."
         _reply(respond, text)
+        self.people.record_names(
+            self.engine, incident.id, [actor, commander], actor=actor, handles=handles
+        )
 
     def _open_confirm(
         self,
@@ -357,9 +370,8 @@ class SlackAdapter:
         user_id = body["user"]["id"]
         form = read_declare_form(view)
         metadata = ModalMetadata.load(view.get("private_metadata"))
-        names = self.people.names(
-            [user_id], handles={user_id: _username(body["user"])}, look_up=False
-        )
+        handles = {user_id: _username(body["user"])}
+        names = self.people.names([user_id], handles=handles, look_up=False)
 
         def declare() -> AppendResult:
             return self.engine.declare(
@@ -376,10 +388,20 @@ class SlackAdapter:
 
         fields = {TITLE_BLOCK, DESCRIPTION_BLOCK, SEVERITY_BLOCK}
         result = self._submit(ack, declare, fields=fields, default_block=TITLE_BLOCK)
-        if result is not None and not result.duplicate and metadata.response_url:
+        if result is None or result.duplicate:
+            return
+        if metadata.response_url:
             self._replies.submit(
                 _post_to_response_url, metadata.response_url, _declared_text(result)
             )
+        # Submitted on a process that did not open the form: nothing cached, look them up now.
+        after_ack(
+            self._commands,
+            functools.partial(self.people.record_names, actor=user_id, handles=handles),
+            self.engine,
+            result.incident.id,
+            [user_id],
+        )
 
     def resolve_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         """The resolve confirmation was submitted."""

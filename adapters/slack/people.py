@@ -6,17 +6,19 @@ those the incident does not hold yet, so that the post-mortems show names withou
 when they are written. A name comes from ``users.info`` (the real name, else the display name,
 else the username), cached for ``ttl`` seconds and for at most ``max_size`` people.
 
-A name is never worth a failed or slow command: lookups run only in work done after the ack, on
-a client of their own that gives up after ``timeout`` seconds and retries nothing (the shared
-client waits out a rate limit for up to 30 seconds); a failure is remembered for
-``failure_ttl`` seconds, so that Slack being down costs one timeout a minute, not one a command;
-and the person is then named as the request itself names them (its ``user_name``), or not at all.
-Modal submissions, answered within Slack's three seconds, use only what is cached: the slash
-command that opened the modal looked the person up after opening it.
+A name is never worth a failed, slow or reordered command: a command is recorded at once with
+the names already known (the cache, else the username the request carries: ``look_up=False``),
+and the lookup runs after it (:meth:`PeopleDirectory.record_names`), appending ``person.named``
+when it brings a better name than the incident holds. Lookups use a client of their own that
+gives up after ``timeout`` seconds and retries nothing (the shared client waits out a rate limit
+for up to 30 seconds); a failure is remembered for ``failure_ttl`` seconds, so that Slack being
+down costs one timeout a minute, not one a command, and the person stays named as the request
+named them (its ``user_name``), or by id.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -24,7 +26,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from firebell.core.incident import Incident
+from firebell.core.engine import Engine, people_named
+from firebell.core.errors import CommandRefused
+from firebell.core.events import Event
+from firebell.core.incident import Incident, IncidentState
 from firebell.plugins.slack.config import is_user_id
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -143,6 +148,59 @@ class PeopleDirectory:
             if name is not None:
                 found[person] = name
         return found
+
+    def record_names(
+        self,
+        engine: Engine,
+        incident_id: str,
+        people: Iterable[str | None],
+        *,
+        actor: str,
+        handles: Mapping[str, str] | None = None,
+    ) -> None:
+        """Look ``people`` up and name them in the incident where the lookup knows better.
+
+        Run after a command was recorded with the names known then: a person the incident holds
+        only by id or by username (``handles``) gets ``person.named`` with what Slack calls them
+        (appended by ``actor``, once per name). A name the incident holds otherwise (a real name)
+        stays, and a closed incident is left as it is. A failure is only logged.
+        """
+        seen: set[str] = set()
+        for person in people:
+            if not person or not is_user_id(person) or person in seen:
+                continue
+            seen.add(person)
+            try:
+                self._record_name(engine, incident_id, person, actor, (handles or {}).get(person))
+            except Exception as error:
+                # The command is recorded and answered; only the better name is missing.
+                log.warning("could not name %s in %s: %s", person, incident_id, error)
+
+    def _record_name(
+        self, engine: Engine, incident_id: str, person: str, actor: str, handle: str | None
+    ) -> None:
+        name = self.name(person)
+        if name is None:
+            return
+
+        def decide(incident: Incident) -> list[Event]:
+            if incident.state is IncidentState.CLOSED:
+                return []
+            if incident.person_name(person) not in {person, handle}:
+                return []  # a real name is recorded: the next command brings any change
+            return list(people_named(incident, {person: name}))
+
+        if not decide(engine.get(incident_id)):
+            return
+        # Refused when named meanwhile (another command, another process): nothing to do.
+        with contextlib.suppress(CommandRefused):
+            engine.append(
+                incident_id,
+                decide,
+                actor=actor,
+                action="name",
+                idempotency_key=f"name:{incident_id}:{person}:{name}",
+            )
 
     def _fetch(self, user_id: str) -> str | None:
         try:

@@ -16,8 +16,11 @@ is registered before the adapter's own ``/incident`` listener with a matcher, so
 these subcommands and every other ``/incident`` goes on to the adapter.
 
 **Names.** Each append passes the names of the people it involves (who marked the message and
-who wrote it; who ran the subcommand and a follow-up's owner), looked up after the ack through
-the adapter's :class:`~firebell.adapters.slack.people.PeopleDirectory`, for the post-mortems.
+who wrote it; who ran the subcommand and a follow-up's owner) through the adapter's
+:class:`~firebell.adapters.slack.people.PeopleDirectory`, for the post-mortems. A mark is
+recorded after Slack's reads, with names looked up after the ack; a subcommand is recorded at
+once with the names known (the cache, else the request's username), and the people are looked
+up after its reply (:meth:`~firebell.adapters.slack.people.PeopleDirectory.record_names`).
 """
 
 from __future__ import annotations
@@ -278,6 +281,16 @@ class TimelineListeners:
                 _reply(respond, NOT_AN_INCIDENT_CHANNEL.format(command=f"/incident {sub.name}"))
                 return
             _reply(respond, self._run(incident, request, sub))
+            if sub.name == "followups":
+                return  # a read: nobody to name
+            owner = sub.owner if sub.name == "followup" else None
+            self.people.record_names(
+                self.engine,
+                incident.id,
+                [request.user_id, owner],
+                actor=request.user_id,
+                handles={request.user_id: request.user_name},
+            )
         except Exception as error:
             _reply(respond, error_text(error, doing=f"running /incident {sub.name}"))
 
@@ -290,7 +303,10 @@ class TimelineListeners:
             "actor": actor,
             "idempotency_key": request.idempotency_key,
             "names": self.people.names(
-                [actor, sub.owner], incident=incident, handles={actor: request.user_name}
+                [actor, sub.owner],
+                incident=incident,
+                handles={actor: request.user_name},
+                look_up=False,
             ),
         }
         if sub.name == "note":

@@ -1,7 +1,8 @@
 """The Slack adapter names the people its commands involve: the real Bolt app over HTTP, the real
 slack_sdk asking the fake Slack's ``users.info``, and the names in the events and in the Markdown
-post-mortem. A name never fails or holds up a command: Slack refusing or hanging leaves the
-person named by the username the request carries, or by id."""
+post-mortem. A name never fails, holds up or reorders a command: the command is recorded at once
+with the names known (the cache, else the username the request carries), and the person is
+looked up afterwards; Slack refusing or hanging leaves them named by that username, or by id."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from typing import Any
 
 import pytest
 from firebell.adapters.slack.people import PeopleDirectory, user_name
-from firebell.core import PersonNamed
+from firebell.core import CommanderAssigned, PersonNamed
 from firebell.core.incident import Incident
+from firebell.core.timeline import incident_timeline
 from firebell.plugins import markdown
 from slack_sdk import WebClient
 from timeline_support import (
@@ -84,11 +86,28 @@ def command(
     return Sent(response, trigger, reply_to)
 
 
-def quick_declare(harness: SlackHarness, **options: Any) -> Incident:
+def quick_declare(harness: SlackHarness, *, named: str | None = None, **options: Any) -> Incident:
+    """Declare, and wait for the reporter's lookup after it: until ``named`` is recorded, or
+    (no ``named``) until the lookup was made and had time to record anything."""
     harness.reply(command(harness, "Checkout is down", **options))
     [incident] = harness.firebell.store.list_incidents()
+    if named is not None:
+        wait_for(lambda: (REPORTER, named) in names(harness, incident.id), what=f"{named} recorded")
+    else:
+        settled(harness, REPORTER)
     harness.firebell.deliverer.drain()
     return harness.incident(incident.id)
+
+
+def settled(harness: SlackHarness, user_id: str) -> None:
+    """Wait until ``user_id`` was looked up, and the lookup had time to record a name."""
+    wait_for(
+        lambda: (
+            user_id in [c.request.json().get("user") for c in harness.fake.calls_to(USERS_INFO)]
+        ),
+        what=f"the lookup of {user_id}",
+    )
+    time.sleep(0.3)
 
 
 def names(harness: SlackHarness, incident_id: str) -> list[tuple[str, str]]:
@@ -102,7 +121,7 @@ def names(harness: SlackHarness, incident_id: str) -> list[tuple[str, str]]:
 def test_the_post_mortem_names_everyone_a_slack_incident_involved(
     harness: SlackHarness, fake: FakeSlack, tmp_path: Path
 ) -> None:
-    incident = quick_declare(harness)
+    incident = quick_declare(harness, named="Rita Reporter")
     channel = incident.resource("channel")
     assert channel is not None
     where = {"channel_id": channel.external_id}
@@ -125,7 +144,9 @@ def test_the_post_mortem_names_everyone_a_slack_incident_involved(
     harness.firebell.deliverer.drain()
 
     recorded = names(harness, incident.id)
-    assert len(recorded) == 3
+    # The declare was recorded at once with the username; the real name followed its lookup.
+    assert recorded[:2] == [(REPORTER, "rita"), (REPORTER, "Rita Reporter")]
+    assert len(recorded) == 4
     assert dict(recorded) == {ANA: "Ana Lima", RESPONDER: "Ben Okafor", REPORTER: "Rita Reporter"}
     document = (tmp_path / "pm" / f"{incident.id}.md").read_text()
     assert "declared 2026" in document and "by Rita Reporter." in document
@@ -142,14 +163,17 @@ def test_the_post_mortem_names_everyone_a_slack_incident_involved(
 
 
 def test_a_name_is_recorded_once_per_incident(harness: SlackHarness) -> None:
-    incident = quick_declare(harness)
+    incident = quick_declare(harness, named="Rita Reporter")
     channel = incident.resource("channel")
     assert channel is not None
+    first = [(REPORTER, "rita"), (REPORTER, "Rita Reporter")]
+    assert names(harness, incident.id) == first
 
     for text in ("update Looking", "update Still looking", "severity SEV2"):
         harness.reply(command(harness, text, channel_id=channel.external_id))
+    time.sleep(0.3)  # any lookup after the last reply
 
-    assert names(harness, incident.id) == [(REPORTER, "Rita Reporter")]
+    assert names(harness, incident.id) == first
 
 
 def test_slack_refusing_the_lookup_names_the_person_by_username(
@@ -181,15 +205,64 @@ def test_a_rate_limited_lookup_is_not_retried_and_the_command_goes_on(
     assert names(harness, incident.id) == [(REPORTER, "rita")]
 
 
+def test_a_slow_lookup_neither_delays_nor_reorders_commands(
+    harness: SlackHarness, fake: FakeSlack
+) -> None:
+    incident = quick_declare(harness, named="Rita Reporter")
+    channel = incident.resource("channel")
+    assert channel is not None
+    where = {"channel_id": channel.external_id}
+    harness.reply(command(harness, "update Ana here", user_id=ANA, user_name="ana", **where))
+    wait_for(lambda: (ANA, "Ana Lima") in names(harness, incident.id), what="Ana's name")
+    # Ben is not cached and Slack takes 1.5 s to say who he is (under the 2 s timeout).
+    slow = {"ok": True, "user": fake.users[RESPONDER].to_slack()}
+    fake.fail_next(USERS_INFO, Fault(status=200, body=slow, delay=1.5))
+
+    started = time.monotonic()
+    ben = command(harness, "commander me", user_id=RESPONDER, user_name="ben", **where)
+    time.sleep(0.3)
+    ana = command(harness, "commander me", user_id=ANA, user_name="ana", **where)
+    assert "is now the commander" in harness.reply(ben)
+    assert "is now the commander" in harness.reply(ana)
+    assert time.monotonic() - started < 1.2, "a reply waited for the slow lookup"
+
+    # Ana asked last, so she is the commander; Ben's command came first, under his username.
+    assert harness.incident(incident.id).commander == ANA
+    wait_for(lambda: (RESPONDER, "Ben Okafor") in names(harness, incident.id), what="Ben's name")
+    recorded: list[tuple[str, ...]] = []
+    for event in harness.events(incident.id, CommanderAssigned.type, PersonNamed.type):
+        if isinstance(event.data, CommanderAssigned):
+            recorded.append(("commander", event.data.commander))
+        elif isinstance(event.data, PersonNamed):
+            recorded.append((event.data.person, event.data.name, event.actor))
+    assert recorded[-4:] == [
+        (RESPONDER, "ben", RESPONDER),
+        ("commander", RESPONDER),
+        ("commander", ANA),
+        (RESPONDER, "Ben Okafor", RESPONDER),
+    ]
+    # The timeline (firebell timeline, the post-mortems) shows both commands in that order.
+    lines = [
+        (line.actor, line.text)
+        for line in incident_timeline(harness.events(incident.id))
+        if "commander" in line.text
+    ]
+    assert lines == [
+        ("Ben Okafor", "Ben Okafor is now the incident commander"),
+        ("Ana Lima", "Ana Lima is now the incident commander"),
+    ]
+
+
 def test_a_mentioned_user_slack_does_not_know_stays_an_id(harness: SlackHarness) -> None:
-    incident = quick_declare(harness)
+    incident = quick_declare(harness, named="Rita Reporter")
     channel = incident.resource("channel")
     assert channel is not None
 
     harness.reply(command(harness, "commander <@U0NOBODY1>", channel_id=channel.external_id))
+    settled(harness, "U0NOBODY1")
 
     assert harness.incident(incident.id).commander == "U0NOBODY1"
-    assert names(harness, incident.id) == [(REPORTER, "Rita Reporter")]
+    assert names(harness, incident.id) == [(REPORTER, "rita"), (REPORTER, "Rita Reporter")]
 
 
 def test_the_declare_form_names_the_reporter_from_the_lookup_its_command_made(
@@ -216,9 +289,11 @@ def test_the_declare_form_names_the_reporter_from_the_lookup_its_command_made(
     assert len(fake.calls_to(USERS_INFO)) == 1, "the submission itself asked nobody"
 
 
-def test_a_form_submitted_without_a_cached_name_uses_the_username(
+def test_a_form_submitted_without_a_cached_name_uses_the_username_then_looks_it_up(
     harness: SlackHarness, fake: FakeSlack
 ) -> None:
+    # Nothing cached (the form was opened by another process): the username is recorded with
+    # the declaration, and the real name after the answer.
     body = sr.view_submission(
         "firebell_declare", declare_form(), user_id=REPORTER, user_name="rita", view_id="V1"
     )
@@ -227,15 +302,17 @@ def test_a_form_submitted_without_a_cached_name_uses_the_username(
 
     assert response.status_code == 200 and not response.content, response.text
     [incident] = harness.firebell.store.list_incidents()
-    assert names(harness, incident.id) == [(REPORTER, "rita")]
-    assert fake.calls_to(USERS_INFO) == []
+    created, named = harness.events(incident.id)[:2]
+    assert (created.type, named.data) == ("incident.created", PersonNamed(REPORTER, "rita"))
+    wait_for(lambda: len(names(harness, incident.id)) == 2, what="the name after the lookup")
+    assert names(harness, incident.id) == [(REPORTER, "rita"), (REPORTER, "Rita Reporter")]
 
 
 def test_a_username_never_replaces_a_recorded_real_name(
     harness: SlackHarness, fake: FakeSlack
 ) -> None:
-    incident = quick_declare(harness)
-    assert names(harness, incident.id) == [(REPORTER, "Rita Reporter")]
+    incident = quick_declare(harness, named="Rita Reporter")
+    assert names(harness, incident.id) == [(REPORTER, "rita"), (REPORTER, "Rita Reporter")]
     # Another process (nothing cached) while Slack fails: the username is not passed on.
     people = PeopleDirectory(WebClient(token=BOT_TOKEN, base_url=fake.url + "/api/"))
     fake.fail_next(USERS_INFO, Fault(status=500), times=2)
