@@ -167,9 +167,10 @@ class PersonNamed(Event):
     """Who an id stands for: ``person`` (a Slack user id) is called ``name``.
 
     An adapter that knows people's names (the Slack adapter asks ``users.info``) records one
-    when a person first acts or is named in the incident, and again when the name changed, in
-    the same append as the command. Post-mortems show the name without asking Slack, and a
-    rebuild from the log shows it the same way.
+    when a person first acts or is named in the incident, and again when the name changed: in
+    the same append as the command when it knows the name already (its cache, the request's
+    username), else right after it, once Slack was asked. Post-mortems show the name without
+    asking Slack, and a rebuild from the log shows it the same way.
     """
 
     person: str
