@@ -69,6 +69,21 @@ def _slack_configured(settings: FirebellConfig) -> bool:
     return "slack" in settings.enabled_plugins()
 
 
+def _page_linked_after(history: Sequence[RecordedEvent], event: RecordedEvent) -> bool:
+    """Whether this plugin's page was linked after ``event`` (so made knowing its link).
+
+    A page found again after an interrupted delivery is linked late too, but was perhaps made
+    before the link: that path fills the channel in itself (``_page_or_create``).
+    """
+    return any(
+        later.position > event.position
+        and isinstance(later.data, ResourceLinked)
+        and later.data.kind == "document"
+        and later.data.plugin == PLUGIN_NAME
+        for later in history
+    )
+
+
 def _page_id(incident: Incident) -> str | None:
     page = incident.resource("document", plugin=PLUGIN_NAME)
     return page.external_id if page else None
@@ -103,7 +118,7 @@ def _failed_before(history: Sequence[RecordedEvent]) -> bool:
 
 @hookimpl
 def firebell_incident_resource_linked(
-    event: RecordedEvent, incident: Incident, config: NotionConfig
+    event: RecordedEvent, incident: Incident, config: NotionConfig, history: Sequence[RecordedEvent]
 ) -> None:
     """Put a newly linked Slack channel or PagerDuty incident's URL into the page's properties,
     and show a channel made after the page in its channel paragraph."""
@@ -111,8 +126,12 @@ def firebell_incident_resource_linked(
     if not isinstance(data, ResourceLinked) or data.kind not in _LINKED_ROLES:
         return
     page_id = _page_id(incident)
-    if page_id is None:
-        return  # the page is made later, with every link known by then
+    if page_id is None or _page_linked_after(history, event):
+        # The page is made later, or was (its link came after this one): with this link in it.
+        # As a declaration goes (the channel first, the page waiting for it), this saves a
+        # property update and a read of the page, which Notion's 3 requests a second made cost
+        # a second before the next request could go.
+        return
     postmortems = postmortems_for(config)
     if data.url:
         postmortems.set_properties(

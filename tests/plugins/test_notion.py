@@ -214,6 +214,9 @@ def test_created_page_has_the_properties_and_the_four_sections(
     assert document_link.external_id == page_id
     assert document_link.url == notion.page(page_id)["url"]
     assert document_link.title == "Post-mortem"
+    # Made with the channel in it: the channel's link asks Notion for nothing more (Notion's 3
+    # requests a second make each one count).
+    assert [c.request.method for c in notion.calls_to(rf"^/v1/(pages|blocks)/{page_id}")] == []
 
 
 def test_the_page_is_made_in_the_data_source_resolved_once_per_process(
