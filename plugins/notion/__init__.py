@@ -70,7 +70,7 @@ def _slack_configured(settings: FirebellConfig) -> bool:
 
 
 def _page_linked_after(history: Sequence[RecordedEvent], event: RecordedEvent) -> bool:
-    """Whether this plugin's page was linked after ``event`` (so made knowing its link).
+    """Whether this plugin's page was linked after ``event``.
 
     A page found again after an interrupted delivery is linked late too, but was perhaps made
     before the link: that path fills the channel in itself (``_page_or_create``).
@@ -126,11 +126,15 @@ def firebell_incident_resource_linked(
     if not isinstance(data, ResourceLinked) or data.kind not in _LINKED_ROLES:
         return
     page_id = _page_id(incident)
-    if page_id is None or _page_linked_after(history, event):
-        # The page is made later, or was (its link came after this one): with this link in it.
-        # As a declaration goes (the channel first, the page waiting for it), this saves a
-        # property update and a read of the page, which Notion's 3 requests a second made cost
-        # a second before the next request could go.
+    if page_id is None:
+        return  # the page is made later, with every link known by then
+    if data.kind == "channel" and _page_linked_after(history, event):
+        # This plugin waits for Slack's delivery of an event (after = ["slack"]), so a page
+        # linked after the channel was made with the channel in it. As a declaration goes, this
+        # saves a property update and a read of the page, which with Notion's 3 requests a
+        # second made the next request wait for the next second. (Not so for the PagerDuty
+        # incident: PagerDuty runs beside this plugin, and its link may come while the page is
+        # being made without it.)
         return
     postmortems = postmortems_for(config)
     if data.url:
