@@ -77,34 +77,25 @@ class ConversationsMethods(SlackWorkspace):
         return {}
 
     def _conversations_set_topic(self, params: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(params)
-        self._manage_scope(channel, "write.topic")
-        topic = _text(params, "topic") or ""
-        if channel.is_archived:
-            raise _SlackError("is_archived")
-        if BOT_USER_ID not in channel.members:
-            raise _SlackError("not_in_channel")
-        if len(topic) > MAX_TOPIC:
-            raise _SlackError("too_long")
-        channel.topic = topic
-        self._system_message(
-            channel, "channel_topic", f"set the channel topic: {topic}", topic=topic
-        )
-        return {"channel": channel.to_slack()}
+        return self._set_channel_text(params, "topic")
 
     def _conversations_set_purpose(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._set_channel_text(params, "purpose")
+
+    def _set_channel_text(self, params: dict[str, Any], field: str) -> dict[str, Any]:
+        """conversations.setTopic or setPurpose: ``field`` is ``topic`` or ``purpose``."""
         channel = self._channel(params)
         self._manage_scope(channel, "write.topic")
-        purpose = _text(params, "purpose") or ""
+        text = _text(params, field) or ""
         if channel.is_archived:
             raise _SlackError("is_archived")
         if BOT_USER_ID not in channel.members:
             raise _SlackError("not_in_channel")
-        if len(purpose) > MAX_TOPIC:
+        if len(text) > MAX_TOPIC:
             raise _SlackError("too_long")
-        channel.purpose = purpose
+        setattr(channel, field, text)
         self._system_message(
-            channel, "channel_purpose", f"set the channel purpose: {purpose}", purpose=purpose
+            channel, f"channel_{field}", f"set the channel {field}: {text}", **{field: text}
         )
         return {"channel": channel.to_slack()}
 
