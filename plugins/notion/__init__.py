@@ -69,19 +69,18 @@ def _slack_configured(settings: FirebellConfig) -> bool:
     return "slack" in settings.enabled_plugins()
 
 
-def _page_linked_after(history: Sequence[RecordedEvent], event: RecordedEvent) -> bool:
-    """Whether this plugin's page was linked after ``event``.
+def _page_linked_after(incident: Incident, linked: ResourceLinked) -> bool:
+    """Whether this plugin's page was linked after ``linked`` (an incident keeps its resources in
+    the order they were linked).
 
     A page found again after an interrupted delivery is linked late too, but was perhaps made
     before the link: that path fills the channel in itself (``_page_or_create``).
     """
-    return any(
-        later.position > event.position
-        and isinstance(later.data, ResourceLinked)
-        and later.data.kind == "document"
-        and later.data.plugin == PLUGIN_NAME
-        for later in history
-    )
+    order = incident.resources
+    key = (linked.kind, linked.external_id, linked.plugin)
+    link = next((i for i, r in enumerate(order) if (r.kind, r.external_id, r.plugin) == key), None)
+    page = [i for i, r in enumerate(order) if r.kind == "document" and r.plugin == PLUGIN_NAME]
+    return link is not None and bool(page) and page[-1] > link
 
 
 def _page_id(incident: Incident) -> str | None:
@@ -118,7 +117,7 @@ def _failed_before(history: Sequence[RecordedEvent]) -> bool:
 
 @hookimpl
 def firebell_incident_resource_linked(
-    event: RecordedEvent, incident: Incident, config: NotionConfig, history: Sequence[RecordedEvent]
+    event: RecordedEvent, incident: Incident, config: NotionConfig
 ) -> None:
     """Put a newly linked Slack channel or PagerDuty incident's URL into the page's properties,
     and show a channel made after the page in its channel paragraph."""
@@ -128,7 +127,7 @@ def firebell_incident_resource_linked(
     page_id = _page_id(incident)
     if page_id is None:
         return  # the page is made later, with every link known by then
-    if data.kind == "channel" and _page_linked_after(history, event):
+    if data.kind == "channel" and _page_linked_after(incident, data):
         # This plugin waits for Slack's delivery of an event (after = ["slack"]), so a page
         # linked after the channel was made with the channel in it. As a declaration goes, this
         # saves a property update and a read of the page, which with Notion's 3 requests a
