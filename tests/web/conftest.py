@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -10,13 +10,9 @@ from firebell.adapters.web import create_app
 from firebell.core import Firebell
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
-from web_support import Linker
+from web_support import TOKEN, Linker, MakeConsole, local_client
 
 from firebell.testing.pytest_plugin import MakeFirebell
-
-TOKEN = "correct-horse-battery-staple-42"
-
-MakeConsole = Callable[..., tuple[Firebell, Starlette]]
 
 
 @pytest.fixture
@@ -51,23 +47,6 @@ def make_console(make_firebell: MakeFirebell) -> MakeConsole:
 def console(make_console: MakeConsole) -> tuple[Firebell, Starlette]:
     """A read-only console with a shared token configured."""
     return make_console({"token": {"env": "FIREBELL_WEB_TOKEN"}})
-
-
-def local_client(app: Starlette, host: str = "127.0.0.1") -> TestClient:
-    """A client on this machine (peer 127.0.0.1, ``Host: 127.0.0.1:8080``)."""
-    shown = f"[{host}]" if ":" in host else host
-    return TestClient(app, base_url=f"http://{shown}:8080", client=(host, 50123))
-
-
-def remote_client(app: Starlette, address: str = "198.51.100.7", **options: Any) -> TestClient:
-    """A client elsewhere (peer ``address``), asking for the machine by its name."""
-    return TestClient(
-        app,
-        base_url="http://firebell.example.internal:8080",
-        client=(address, 50123),
-        follow_redirects=False,
-        **options,
-    )
 
 
 @pytest.fixture

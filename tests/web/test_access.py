@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import TOKEN, MakeConsole, local_client, remote_client
 from firebell.adapters.web.access import (
     ACCESS_COOKIE,
     is_local_address,
@@ -15,7 +14,7 @@ from firebell.core import ConfigError, Firebell
 from firebell.core.config import parse_config
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
-from web_support import seed
+from web_support import TOKEN, MakeConsole, local_client, remote_client, seed
 
 # -- the rule, piece by piece ------------------------------------------------------------------
 

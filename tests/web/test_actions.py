@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from conftest import TOKEN, MakeConsole, local_client, remote_client
 from firebell.adapters.web.csrf import CSRF_COOKIE
 from firebell.core import Firebell, IncidentState
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
-from web_support import csrf_fields, seed
+from web_support import TOKEN, MakeConsole, csrf_fields, local_client, remote_client, seed
 
 ACTIONS = {"allow_actions": True, "token": {"env": "FIREBELL_WEB_TOKEN"}}
 

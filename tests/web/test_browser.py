@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TOKEN, MakeConsole
 from firebell.adapters.web.server import BackgroundConsole, uvicorn_config
 from firebell.adapters.web.settings import web_settings
 from firebell.core import Firebell, IncidentState
 from web_browser import Relay, chromium, screenshot
-from web_support import seed
+from web_support import TOKEN, MakeConsole, seed
 
 pytestmark = pytest.mark.slow
 

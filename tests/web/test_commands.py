@@ -15,11 +15,10 @@ from pathlib import Path
 
 import httpx
 from click.testing import CliRunner
-from conftest import local_client
 from firebell.adapters.cli.main import cli
 from firebell.adapters.web import create_app
 from firebell.core import open_firebell
-from web_support import csrf_fields
+from web_support import csrf_fields, local_client
 
 from firebell.testing.fake_slack import BOT_TOKEN, FakeSlack
 

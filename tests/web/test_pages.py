@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 
-from conftest import MakeConsole, local_client
 from firebell.adapters.web import PAGE_SIZE
 from firebell.core import Firebell
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
-from web_support import seed
+from web_support import MakeConsole, local_client, seed
 
 
 def names_on(html: str) -> list[str]:

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import local_client
 from firebell.adapters.web import PAGE_SIZE, create_app
 from firebell.core import Firebell
 from firebell.core.config import parse_config
 from firebell.core.runtime import open_firebell
 from starlette.testclient import TestClient
+from web_support import local_client
 
 from firebell.testing.bulk_incidents import bulk_name, fill_incidents
 

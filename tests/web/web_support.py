@@ -1,14 +1,55 @@
-"""Helpers for the web console tests: a plugin that links resources, and incident seeding."""
+"""Helpers for the web console tests: a plugin that links resources, incident seeding and
+clients by address.
+
+They live here, not in ``conftest.py``: every test folder has a ``conftest`` module, and a test
+importing ``from conftest`` gets whichever folder's was imported first when several folders run in
+one pytest call.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 from firebell.core import Firebell, Link, hookimpl
 from firebell.core.incident import Incident
 from firebell.core.timeline_commands import add_follow_up, add_note, complete_follow_up
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
-__all__ = ["Linker", "csrf_fields", "seed"]
+__all__ = [
+    "TOKEN",
+    "Linker",
+    "MakeConsole",
+    "csrf_fields",
+    "local_client",
+    "remote_client",
+    "seed",
+]
+
+TOKEN = "correct-horse-battery-staple-42"
+"""The console's shared token in the tests (``FIREBELL_WEB_TOKEN``)."""
+
+MakeConsole = Callable[..., tuple[Firebell, Starlette]]
+"""The type of the ``make_console`` fixture."""
+
+
+def local_client(app: Starlette, host: str = "127.0.0.1") -> TestClient:
+    """A client on this machine (peer 127.0.0.1, ``Host: 127.0.0.1:8080``)."""
+    shown = f"[{host}]" if ":" in host else host
+    return TestClient(app, base_url=f"http://{shown}:8080", client=(host, 50123))
+
+
+def remote_client(app: Starlette, address: str = "198.51.100.7", **options: Any) -> TestClient:
+    """A client elsewhere (peer ``address``), asking for the machine by its name."""
+    return TestClient(
+        app,
+        base_url="http://firebell.example.internal:8080",
+        client=(address, 50123),
+        follow_redirects=False,
+        **options,
+    )
 
 
 class Linker:
