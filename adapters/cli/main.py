@@ -28,6 +28,7 @@ from firebell.adapters.cli.output import (
     print_incident,
     print_incident_table,
 )
+from firebell.adapters.cli.people import person_text
 from firebell.core import (
     AppendResult,
     ConfigError,
@@ -411,7 +412,8 @@ def update(
 def commander(state: CliState, name: str, person: str, actor: str | None, as_json: bool) -> None:
     """Make PERSON the commander of incident NAME."""
     result = state.open().engine.assign_commander(name, person, actor=_actor(actor))
-    _report(state, result, as_json, f"{person} is commander", f"has {person} as commander")
+    shown = person_text(person, result.incident.names)
+    _report(state, result, as_json, f"{shown} is commander", f"has {shown} as commander")
 
 
 @cli.command(name="list")

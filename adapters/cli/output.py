@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import click
+from firebell.adapters.cli.people import person_text
 from firebell.adapters.cli.timeline_command import print_follow_ups, print_timeline
 from firebell.core import Incident, RecordedEvent
 from firebell.core.outbox import PluginBacklog
@@ -15,10 +16,19 @@ from firebell.core.timeline import incident_timeline
 
 __all__ = ["echo_json", "incident_json", "print_incident", "print_incident_table"]
 
+#: The incident's fields that hold a person's id; :func:`incident_json` adds ``<field>_name``.
+PERSON_FIELDS = ("reporter", "commander", "resolved_by", "closed_by")
+
 
 def incident_json(incident: Incident) -> dict[str, Any]:
-    """An incident as a JSON-ready dict (the read model's stable shape)."""
+    """An incident as a JSON-ready dict (the read model's stable shape), plus the recorded name
+    of each person in it (``reporter_name``, ``commander_name``, ``resolved_by_name``,
+    ``closed_by_name``; null when none was recorded) beside the ids, which stay as they were."""
     data: dict[str, Any] = converter.unstructure(incident)
+    names = incident.names
+    for field in PERSON_FIELDS:
+        who = getattr(incident, field)
+        data[f"{field}_name"] = names.get(who) if who else None
     return data
 
 
@@ -49,16 +59,20 @@ def print_incident(
 ) -> None:
     """State, people, links, the plugins' deliveries not done (``undone``: pending, parked or
     skipped) and the full timeline of one incident."""
+    names = incident.names
+    commander = person_text(incident.commander, names) if incident.commander else "(none yet)"
     click.secho(f"{incident.id}  {incident.title}", bold=True)
     click.echo(f"  state:     {incident.state.value}")
     click.echo(f"  severity:  {incident.severity}")
-    click.echo(f"  reporter:  {incident.reporter}")
-    click.echo(f"  commander: {incident.commander or '(none yet)'}")
+    click.echo(f"  reporter:  {person_text(incident.reporter, names)}")
+    click.echo(f"  commander: {commander}")
     click.echo(f"  declared:  {incident.declared_at:%Y-%m-%d %H:%M:%S UTC}")
     if incident.resolved_at:
-        click.echo(f"  resolved:  {incident.resolved_at:%Y-%m-%d %H:%M:%S UTC}")
+        by = f" by {person_text(incident.resolved_by, names)}" if incident.resolved_by else ""
+        click.echo(f"  resolved:  {incident.resolved_at:%Y-%m-%d %H:%M:%S UTC}{by}")
     if incident.closed_at:
-        click.echo(f"  closed:    {incident.closed_at:%Y-%m-%d %H:%M:%S UTC}")
+        by = f" by {person_text(incident.closed_by, names)}" if incident.closed_by else ""
+        click.echo(f"  closed:    {incident.closed_at:%Y-%m-%d %H:%M:%S UTC}{by}")
     if incident.description:
         click.echo(f"  description: {incident.description}")
     for resource in incident.resources:

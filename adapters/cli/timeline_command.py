@@ -11,10 +11,11 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import click
+from firebell.adapters.cli.people import person_text
 from firebell.core import timeline_commands
 from firebell.core.incident import FollowUp, Incident, IncidentState
 from firebell.core.runtime import Firebell
@@ -95,9 +96,10 @@ def timeline_json(entry: TimelineEntry) -> dict[str, Any]:
     }
 
 
-def follow_up_text(task: FollowUp) -> str:
-    """``#2 [ ] Alert on card timeouts — U0ANA``."""
-    return f"#{task.id} [{'x' if task.done else ' '}] {follow_up_line(task.text, task.owner)}"
+def follow_up_text(task: FollowUp, names: Mapping[str, str] | None = None) -> str:
+    """``#2 [ ] Alert on card timeouts — Ana Lima (U0ANA)``: the owner by ``names`` where known."""
+    owner = person_text(task.owner, names or {}) if task.owner else None
+    return f"#{task.id} [{'x' if task.done else ' '}] {follow_up_line(task.text, owner)}"
 
 
 def print_timeline(entries: list[TimelineEntry]) -> None:
@@ -114,7 +116,7 @@ def print_follow_ups(incident: Incident) -> None:
     if not incident.follow_ups:
         click.echo(f"  (none yet: firebell followup {incident.id} TEXT --owner WHO)")
     for task in incident.follow_ups:
-        click.echo(f"  {follow_up_text(task)}")
+        click.echo(f"  {follow_up_text(task, incident.names)}")
 
 
 @click.command(name="timeline")
@@ -264,7 +266,7 @@ def followups(ctx: click.Context, as_json: bool) -> None:
         if incident.id != current:
             current = incident.id
             click.secho(f"{incident.id}  {incident.title}  ({incident.state.value})", bold=True)
-        click.echo(f"  {follow_up_text(task)}")
+        click.echo(f"  {follow_up_text(task, incident.names)}")
 
 
 # -- closing -------------------------------------------------------------------------------------

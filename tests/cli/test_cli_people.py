@@ -1,0 +1,120 @@
+"""People by name at the command line: ``show``, ``list --json``, ``followups`` and ``commander``
+show the names the log recorded (``person.named``) beside the ids, and the ids alone otherwise."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cli_support import Outcome, run_firebell, write_config
+from firebell.core import Firebell, open_firebell
+from firebell.core.config import load_config
+from firebell.core.timeline_commands import add_follow_up
+
+ANA = {"U0ANA": "Ana Lima"}
+BEN = {"U0BEN": "Ben Okafor"}
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    """plugins.toml with the console and markdown plugins and a log in ``tmp_path``."""
+    return write_config(tmp_path)
+
+
+@pytest.fixture
+def firebell(config: Path) -> Iterator[Firebell]:
+    """The Firebell of ``config``, opened as the Slack adapter opens it (it records names)."""
+    opened = open_firebell(load_config(config, environ={}))
+    yield opened
+    opened.close()
+
+
+def fb(config: Path, *args: str) -> Outcome:
+    """``firebell --config CONFIG ARGS``, which must succeed."""
+    outcome = run_firebell(["--config", str(config), *args])
+    assert outcome.code == 0, outcome
+    return outcome
+
+
+def named_incident(firebell: Firebell) -> str:
+    """An incident reported by Ana (named), commanded by Ben (named), with a follow-up Ben owns,
+    resolved by Cal (never named) and closed by Ana."""
+    engine = firebell.engine
+    name = engine.declare(title="Checkout failing", reporter="U0ANA", names=ANA).incident.id
+    engine.assign_commander(name, "U0BEN", actor="U0ANA", names={**ANA, **BEN})
+    add_follow_up(engine, name, "Alert on 502s", actor="U0BEN", owner="U0BEN", names=BEN)
+    engine.resolve(name, actor="U0CAL")
+    engine.close(name, actor="U0ANA", names=ANA)
+    firebell.deliverer.drain()
+    return name
+
+
+def test_show_prints_people_by_name_with_their_ids(config: Path, firebell: Firebell) -> None:
+    name = named_incident(firebell)
+
+    shown = fb(config, "show", name).stdout
+
+    lines = [line.strip() for line in shown.splitlines()]
+    assert "reporter:  Ana Lima (U0ANA)" in lines
+    assert "commander: Ben Okafor (U0BEN)" in lines
+    assert re.search(r"^  resolved:  \S+ \S+ UTC by U0CAL$", shown, re.M), "no name: the id"
+    assert re.search(r"^  closed:    \S+ \S+ UTC by Ana Lima \(U0ANA\)$", shown, re.M)
+    assert "#1 [ ] Alert on 502s — Ben Okafor (U0BEN)" in lines
+    assert "U0ANA" not in shown.replace("(U0ANA)", ""), "Ana shows by name everywhere"
+
+
+def test_show_prints_the_id_alone_when_no_name_was_recorded(config: Path) -> None:
+    declared = fb(config, "declare", "Checkout failing", "--as", "cli:ana", "--json").json()
+    name = declared["incident"]["id"]
+    fb(config, "commander", name, "U0BEN", "--as", "cli:ana")
+    fb(config, "followup", name, "Alert on 502s", "--owner", "U0BEN")
+
+    lines = [line.strip() for line in fb(config, "show", name).stdout.splitlines()]
+
+    assert "reporter:  cli:ana" in lines
+    assert "commander: U0BEN" in lines
+    assert "#1 [ ] Alert on 502s — U0BEN" in lines
+
+
+def test_show_json_keeps_the_ids_and_adds_the_names(config: Path, firebell: Firebell) -> None:
+    name = named_incident(firebell)
+
+    incident = fb(config, "show", name, "--json").json()["incident"]
+
+    people = ("reporter", "commander", "resolved_by", "closed_by")
+    assert [incident[field] for field in people] == ["U0ANA", "U0BEN", "U0CAL", "U0ANA"]
+    assert [incident[f"{field}_name"] for field in people] == [
+        "Ana Lima",
+        "Ben Okafor",
+        None,
+        "Ana Lima",
+    ]
+    assert {p["id"]: p["name"] for p in incident["people"]} == {**ANA, **BEN}
+
+
+def test_list_json_gives_the_names_from_the_read_model(config: Path, firebell: Firebell) -> None:
+    named = named_incident(firebell)
+    unnamed = firebell.engine.declare(title="Search slow", reporter="U0DEE").incident.id
+
+    listed = {i["id"]: i for i in fb(config, "list", "--json").json()}
+
+    assert (listed[named]["reporter_name"], listed[named]["commander_name"]) == (
+        "Ana Lima",
+        "Ben Okafor",
+    )
+    assert listed[named]["commander"] == "U0BEN"
+    assert (listed[unnamed]["reporter"], listed[unnamed]["reporter_name"]) == ("U0DEE", None)
+    assert listed[unnamed]["commander_name"] is None
+
+
+def test_followups_and_commander_name_known_people(config: Path, firebell: Firebell) -> None:
+    engine = firebell.engine
+    name = engine.declare(title="Checkout failing", reporter="U0ANA", names=ANA).incident.id
+    add_follow_up(engine, name, "Alert on 502s", actor="U0ANA", owner="U0BEN", names=BEN)
+    firebell.deliverer.drain()
+
+    assert "  #1 [ ] Alert on 502s — Ben Okafor (U0BEN)\n" in fb(config, "followups").stdout
+    assigned = fb(config, "commander", name, "U0BEN", "--as", "cli:ana").stdout
+    assert assigned == f"{name}: Ben Okafor (U0BEN) is commander. State: open, SEV2.\n"
