@@ -97,7 +97,7 @@ class Deliverer:
         self.hook_settings = attrs.evolve(
             host.settings, database_url=redact_url(host.settings.database_url)
         )
-        self.outbox = Outbox(store, host.subscribers)
+        self.outbox = Outbox(store, host.subscriptions)
         self.stale = StaleDeliveries(store)
         self.owner = new_owner_id()
         self.clock = clock

@@ -40,6 +40,7 @@ from firebell.core.incident import Incident
 from firebell.core.naming import NameGenerator
 from firebell.core.permissions import Permissions
 from firebell.core.store import AppendResult, EventStore
+from firebell.core.subscribers import Subscribers, as_subscribers
 from firebell.core.text import MAX_DESCRIPTION, MAX_TITLE, MAX_UPDATE, clean_text, require_text
 
 __all__ = ["MAX_PERSON_NAME", "Engine", "people_named"]
@@ -62,7 +63,8 @@ def _utcnow() -> datetime:
 class Engine:
     """Runs incident commands against the event log.
 
-    ``subscribers`` are the plugins that get an outbox row for every event; ``on_commit`` is
+    ``subscribers`` are the plugins that get an outbox row for every event (see
+    :mod:`firebell.core.subscribers`); ``on_commit`` is
     called after each successful append (the delivery worker uses it to wake up).
     """
 
@@ -71,7 +73,7 @@ class Engine:
         store: EventStore,
         settings: FirebellConfig,
         *,
-        subscribers: Sequence[str] = (),
+        subscribers: Subscribers | Sequence[str] = (),
         clock: Clock = _utcnow,
         names: NameGenerator | None = None,
         on_commit: Callable[[AppendResult], None] | None = None,
@@ -79,7 +81,7 @@ class Engine:
     ) -> None:
         self.store = store
         self.settings = settings
-        self.subscribers = list(subscribers)
+        self.subscribers = as_subscribers(subscribers)
         self.clock = clock
         self.names = names or NameGenerator()
         self.on_commit = on_commit

@@ -31,6 +31,7 @@ from firebell.core.events import (
 from firebell.core.hookspecs import Link
 from firebell.core.schema import deliveries, events
 from firebell.core.store import EventStore, row_to_event
+from firebell.core.subscribers import Subscribers, as_subscribers
 
 __all__ = ["Claim", "Outbox", "PluginBacklog", "new_owner_id"]
 
@@ -155,9 +156,9 @@ def _ready_query(
 class Outbox:
     """Claims, completes and fails deliveries in the store's database."""
 
-    def __init__(self, store: EventStore, subscribers: Sequence[str]) -> None:
+    def __init__(self, store: EventStore, subscribers: Subscribers | Sequence[str]) -> None:
         self.store = store
-        self.subscribers = list(subscribers)
+        self.subscribers = as_subscribers(subscribers)
         # The ready-deliveries query, built once per (dependencies, plugins): building it is
         # most of a claim's cost otherwise, and the worker claims after every delivery.
         self._ready_queries: dict[object, sa.Select[Any]] = {}

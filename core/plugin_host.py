@@ -17,6 +17,7 @@ from firebell.core import hookspecs
 from firebell.core.config import FirebellConfig, structure_plugin_config
 from firebell.core.errors import ConfigError
 from firebell.core.hookspecs import Link, PluginSpec
+from firebell.core.subscribers import Subscribers
 
 __all__ = [
     "InstalledPlugin",
@@ -183,6 +184,7 @@ class PluginHost:
         self.manager = manager
         self.installed = dict(installed)
         self.enabled: dict[str, EnabledPlugin] = {}
+        self._handles: dict[tuple[str, str], bool] = {}
         self._configure()
 
     @classmethod
@@ -294,6 +296,23 @@ class PluginHost:
     def subscribers(self) -> list[str]:
         """The enabled plugins' names: each gets every event."""
         return list(self.enabled)
+
+    @property
+    def subscriptions(self) -> Subscribers:
+        """The enabled plugins as the outbox takes them: a row for every event, written done
+        for an event type the plugin has no hook for (:meth:`handles`)."""
+        return Subscribers(tuple(self.enabled), self.handles)
+
+    def handles(self, plugin: str, event_type: str) -> bool:
+        """Whether a delivery of ``event_type`` calls anything of ``plugin``: the type's own
+        hook or ``firebell_event`` (what :class:`~firebell.core.delivery.Deliverer` calls)."""
+        key = (plugin, event_type)
+        handled = self._handles.get(key)
+        if handled is None:
+            handled = self._handles[key] = self.implements(
+                plugin, hook_name_for(event_type)
+            ) or self.implements(plugin, "firebell_event")
+        return handled
 
     def dependencies(self) -> dict[str, tuple[str, ...]]:
         """For each enabled plugin, the plugins whose delivery of an event it waits for."""

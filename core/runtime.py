@@ -101,7 +101,7 @@ def open_firebell(
     engine = Engine(
         store,
         settings,
-        subscribers=host.subscribers,
+        subscribers=host.subscriptions,
         clock=clock,
         names=names,
         on_commit=lambda _result: deliverer.wake(),

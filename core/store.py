@@ -29,6 +29,7 @@ from firebell.core.incident import Incident, IncidentState, apply
 from firebell.core.rebuild import rebuild_read_model
 from firebell.core.schema import commands, events, incidents, resources
 from firebell.core.serialization import converter, dump_event, load_event
+from firebell.core.subscribers import Subscribers, as_subscribers
 from sqlalchemy.exc import IntegrityError
 
 if TYPE_CHECKING:
@@ -217,7 +218,7 @@ class EventStore:
         occurred_at: datetime,
         expected_version: int | None,
         idempotency_key: str | None = None,
-        subscribers: Sequence[str] = (),
+        subscribers: Subscribers | Sequence[str] = (),
     ) -> AppendResult:
         """Append ``new_events`` to the incident's stream in one transaction.
 
@@ -225,7 +226,8 @@ class EventStore:
         another writer got there first, :class:`ConcurrencyConflict` is raised and nothing is
         written. ``None`` appends at the end whatever the version (for plugin records). When
         ``idempotency_key`` is already in the log, nothing is written and the earlier result is
-        returned with ``duplicate=True``. ``subscribers`` get one outbox row per event.
+        returned with ``duplicate=True``. ``subscribers`` get one outbox row per event (see
+        :mod:`firebell.core.subscribers`).
         """
         try:
             with self.write() as connection:
@@ -259,7 +261,7 @@ class EventStore:
         occurred_at: datetime,
         expected_version: int | None,
         idempotency_key: str | None = None,
-        subscribers: Sequence[str] = (),
+        subscribers: Subscribers | Sequence[str] = (),
     ) -> AppendResult:
         """:meth:`insert_events` inside the caller's write transaction."""
         cursor = DriverCursor(connection)
@@ -289,7 +291,7 @@ class EventStore:
         occurred_at: datetime,
         expected_version: int | None,
         idempotency_key: str | None,
-        subscribers: Sequence[str],
+        subscribers: Subscribers | Sequence[str],
     ) -> AppendResult:
         sql = self._sql
         if (
@@ -422,16 +424,18 @@ class EventStore:
         self,
         cursor: DriverCursor,
         recorded: Sequence[RecordedEvent],
-        subscribers: Sequence[str],
+        subscribers: Subscribers | Sequence[str],
         at: Any,
     ) -> None:
-        """One pending outbox row per event and subscriber; ``at`` is the bound time."""
+        """One outbox row per event and subscriber, pending unless the subscriber has no hook
+        for the event; ``at`` is the bound time."""
+        plugins = as_subscribers(subscribers)
         cursor.executemany(
             self._sql.insert_delivery,
             [
-                (event.position, plugin, event.incident_id, event.type, "pending", 0, at, at)
+                (event.position, plugin, event.incident_id, event.type, status, 0, at, at)
                 for event in recorded
-                for plugin in subscribers
+                for plugin, status in plugins.statuses(event.type)
             ],
         )
 

@@ -449,6 +449,53 @@ def test_the_generic_hook_comes_after_the_events_own(make_firebell: MakeFirebell
     assert order == ["created", "event:incident.created"]
 
 
+def test_an_event_a_plugin_has_no_hook_for_is_done_for_it_as_it_is_appended(
+    make_firebell: MakeFirebell,
+) -> None:
+    """No claim, thread or call for nothing: the row is written done, and does not hold back a
+    plugin that waits for this one."""
+    calls: list[str] = []
+
+    class OnlyCreated:
+        @hookimpl
+        def firebell_incident_created(self) -> None:
+            calls.append("created")
+
+    class AfterIt:
+        @hookimpl
+        def firebell_plugin_spec(self) -> PluginSpec:
+            return PluginSpec(after=("only",))
+
+        @hookimpl
+        def firebell_incident_resolved(self) -> None:
+            calls.append("after:resolved")
+
+    fb = make_firebell(
+        {"plugins": {"only": {}, "after_it": {}}},
+        entry_points=False,
+        extra_plugins={"only": OnlyCreated(), "after_it": AfterIt()},
+    )
+    name = fb.engine.declare(title="x", reporter="U1").incident.id
+    fb.engine.resolve(name, actor="U1")
+
+    # Before any delivery: each plugin's row for the event it has no hook for is done already.
+    backlog = fb.deliverer.outbox.backlog()
+    assert (backlog["only"].pending, backlog["only"].done) == (1, 1)
+    assert (backlog["after_it"].pending, backlog["after_it"].done) == (1, 1)
+    claims = fb.deliverer.outbox.claim(
+        owner="test",
+        now=fb.deliverer.clock(),
+        lease=fb.deliverer.lease,
+        dependencies=fb.host.dependencies(),
+        limit=10,
+    )
+    # after_it's resolved row is ready at once: only has nothing to do for incident.resolved.
+    assert sorted((c.plugin, c.event_type) for c in claims) == [
+        ("after_it", "incident.resolved"),
+        ("only", "incident.created"),
+    ]
+
+
 def test_a_hook_returning_something_else_than_links_is_a_recorded_failure(
     make_firebell: MakeFirebell,
 ) -> None:

@@ -29,6 +29,10 @@ class Flaky:
         if self.errors:
             raise self.errors.pop(0)
 
+    @hookimpl
+    def firebell_incident_resolved(self) -> None:
+        """A delivery too (an event a plugin has no hook for is done without one)."""
+
 
 def deliveries(caplog: pytest.LogCaptureFixture) -> list[dict[str, str]]:
     found = []
