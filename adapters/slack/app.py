@@ -98,11 +98,14 @@ def build_app(
         ) from None
     groups = GroupDirectory(client, firebell.engine.permissions, ttl=group_ttl)
     people = PeopleDirectory(client)
-    # The record's listeners first: their /incident matcher takes note, followup(s) and done.
-    TimelineListeners.for_firebell(firebell, client, groups=groups, people=people).register(app)
-    SlackAdapter(
+    adapter = SlackAdapter(
         firebell, client, groups=groups, people=people, submit_deadline=submit_deadline
+    )
+    # The record's listeners first: their /incident matcher takes note, followup(s) and done.
+    TimelineListeners.for_firebell(
+        firebell, client, groups=groups, people=people, adapter=adapter
     ).register(app)
+    adapter.register(app)
     return app
 
 

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar
 
 import attrs
+from firebell.adapters.slack.declaration_watch import DeclarationWatch, post_ephemeral
 from firebell.adapters.slack.groups import GroupDirectory
 from firebell.adapters.slack.modals import (
     CLOSE_CALLBACK,
@@ -46,7 +47,8 @@ from firebell.adapters.slack.parsing import (
     parse_incident_text,
     parse_user_mention,
     payload_problem,
-    title_from_description,
+    reads_as_title,
+    title_and_description,
 )
 from firebell.adapters.slack.people import PeopleDirectory
 from firebell.adapters.slack.replies import (
@@ -69,7 +71,6 @@ from firebell.plugins.slack.text import escape_mrkdwn
 from slack_bolt import Ack, App, BoltResponse, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook import WebhookClient
 
 __all__ = ["SUBMIT_DEADLINE", "SlackAdapter", "SlashCommand", "after_ack"]
 
@@ -90,6 +91,11 @@ IN_INCIDENT_CHANNEL = (
     "another channel."
 )
 INCOMPLETE_FORM = "Slack sent an incomplete form. Close it and run the command again."
+TAKEN_AS_TITLE = (
+    "`/incident {word}` works in an incident's own channel, and this channel is not one, so "
+    "Firebell took your text for a new incident. Check it and declare, or cancel and run the "
+    "command in the incident's channel (`/incident help` lists the commands)."
+)
 
 _INLINE_ERROR_LIMIT = 1000
 #: Threads sending confirmations on response_urls (each a short HTTPS POST, 5 s at most).
@@ -154,8 +160,11 @@ class SlackAdapter:
         groups: GroupDirectory,
         people: PeopleDirectory | None = None,
         submit_deadline: float = SUBMIT_DEADLINE,
+        declarations: DeclarationWatch | None = None,
     ) -> None:
         self.firebell = firebell
+        # Tells a reporter when Slack refused to set up what they declared (the bot cannot).
+        self.declarations = declarations or DeclarationWatch(firebell)
         self.engine = firebell.engine
         self.client = client
         self.groups = groups
@@ -217,9 +226,23 @@ class SlackAdapter:
         ack()
         after_ack(self._commands, self._open_confirm, "close", _typed(command), respond)
 
-    def _open_declare_form(self, request: SlashCommand, respond: Respond | None) -> None:
+    def _open_declare_form(
+        self,
+        request: SlashCommand,
+        respond: Respond | None,
+        *,
+        title: str = "",
+        description: str = "",
+        note: str = "",
+    ) -> None:
         metadata = ModalMetadata(channel_id=request.channel_id, response_url=request.response_url)
-        view = declare_modal(self.engine.settings, metadata=metadata)
+        view = declare_modal(
+            self.engine.settings,
+            metadata=metadata,
+            title=title,
+            description=description,
+            note=note,
+        )
         self._open_view(request, view, respond)
         # The submission must answer at once: it names the reporter from the cache.
         self.people.name(request.user_id)
@@ -238,6 +261,23 @@ class SlackAdapter:
                 "again. To declare without the form, type `/incident <what is wrong>`.",
             )
 
+    def offer_declaration(self, request: SlashCommand, respond: Respond | None) -> None:
+        """Open the declare form filled in with the command's text, for ``/incident <text>``
+        whose first word is a subcommand but which is read as a title (see
+        :func:`~firebell.adapters.slack.parsing.reads_as_title`): the person confirms or cancels.
+        """
+        text = unescape_slack(request.text).strip()
+        title, description = title_and_description(text)
+        word = text.split(maxsplit=1)[0].lower() if text else ""
+        note = TAKEN_AS_TITLE.format(word=escape_mrkdwn(word))
+        self._open_declare_form(request, respond, title=title, description=description, note=note)
+
+    def taken_as_title(self, request: SlashCommand) -> bool:
+        """Whether ``request``, typed outside an incident channel with a subcommand's word first,
+        is read as a new incident's title."""
+        severities = [s.name for s in self.engine.settings.severities]
+        return reads_as_title(request.text, severities=severities)
+
     def _quick_declare(
         self, request: SlashCommand, sub: Subcommand, respond: Respond | None
     ) -> None:
@@ -247,8 +287,7 @@ class SlackAdapter:
             # for a second one; declaring one by accident would make a duplicate.
             _reply(respond, IN_INCIDENT_CHANNEL.format(name=escape_mrkdwn(current.id)))
             return
-        title = title_from_description(sub.argument)
-        description = sub.argument if sub.argument.strip() != title else ""
+        title, description = title_and_description(sub.argument)
         handles = {request.user_id: request.user_name}
         result = self.engine.declare(
             title=title,
@@ -260,6 +299,8 @@ class SlackAdapter:
             names=self.people.names([request.user_id], handles=handles, look_up=False),
         )
         _reply(respond, _declared_text(result))
+        if not result.duplicate:
+            self.declarations.watch(result.incident.id, request.response_url)
         self.people.record_names(
             self.engine,
             result.incident.id,
@@ -276,6 +317,9 @@ class SlackAdapter:
         self, request: SlashCommand, sub: Subcommand, respond: Respond | None
     ) -> None:
         incident = self._incident_in(request.channel_id)
+        if incident is None and self.taken_as_title(request):
+            self.offer_declaration(request, respond)
+            return
         if incident is None:
             _reply(respond, NOT_AN_INCIDENT_CHANNEL.format(command=f"/incident {sub.name}"))
             return
@@ -391,9 +435,8 @@ class SlackAdapter:
         if result is None or result.duplicate:
             return
         if metadata.response_url:
-            self._replies.submit(
-                _post_to_response_url, metadata.response_url, _declared_text(result)
-            )
+            self._replies.submit(post_ephemeral, metadata.response_url, _declared_text(result))
+            self.declarations.watch(result.incident.id, metadata.response_url)
         # Submitted on a process that did not open the form: nothing cached, look them up now.
         after_ack(
             self._commands,
@@ -525,12 +568,3 @@ def _reply(respond: Respond | None, text: str) -> None:
         respond(text=text, response_type="ephemeral")
     except Exception as error:
         log.warning("could not reply on the response_url: %s", error)
-
-
-def _post_to_response_url(url: str, text: str) -> None:
-    if not url.startswith(("https://", "http://")):
-        return
-    try:
-        WebhookClient(url, timeout=5).send(text=text, response_type="ephemeral")
-    except Exception as error:
-        log.warning("could not confirm on the response_url: %s", error)

@@ -96,8 +96,19 @@ def _severity_option(name: str, description: str) -> dict[str, Any]:
     return {"text": _plain(label, _OPTION_TEXT_LIMIT), "value": name}
 
 
-def declare_modal(settings: FirebellConfig, *, metadata: ModalMetadata) -> dict[str, Any]:
-    """The ``/incident`` form: title, description, severity and "customer facing"."""
+def declare_modal(
+    settings: FirebellConfig,
+    *,
+    metadata: ModalMetadata,
+    title: str = "",
+    description: str = "",
+    note: str = "",
+) -> dict[str, Any]:
+    """The ``/incident`` form: title, description, severity and "customer facing".
+
+    ``title`` and ``description`` fill the form in (cut to their limits); ``note`` (mrkdwn, for
+    the form's top) says why the form was opened, when it was not asked for by name.
+    """
     severities = settings.severities[:_MAX_OPTIONS]
     options = [_severity_option(s.name, s.description) for s in severities]
     default = next(
@@ -112,6 +123,28 @@ def declare_modal(settings: FirebellConfig, *, metadata: ModalMetadata) -> dict[
     }
     if default is not None:
         severity_select["initial_option"] = default
+    title_input: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": VALUE_ACTION,
+        "max_length": MAX_TITLE,
+        "placeholder": _plain("Checkout fails for EU customers"),
+    }
+    if title:
+        title_input["initial_value"] = truncate(title, MAX_TITLE)
+    description_input: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": VALUE_ACTION,
+        "multiline": True,
+        "max_length": MAX_DESCRIPTION,
+        "placeholder": _plain("What do you see? Since when? What have you tried?"),
+    }
+    if description:
+        description_input["initial_value"] = truncate(description, MAX_DESCRIPTION)
+    intro: list[dict[str, Any]] = []
+    if note:
+        intro.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": truncate(note, SECTION_LIMIT)}}
+        )
     return {
         "type": "modal",
         "callback_id": DECLARE_CALLBACK,
@@ -120,30 +153,20 @@ def declare_modal(settings: FirebellConfig, *, metadata: ModalMetadata) -> dict[
         "submit": _plain("Declare"),
         "close": _plain("Cancel"),
         "blocks": [
+            *intro,
             {
                 "type": "input",
                 "block_id": TITLE_BLOCK,
                 "label": _plain("Title"),
                 "hint": _plain("A few words: what is broken, for whom."),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": VALUE_ACTION,
-                    "max_length": MAX_TITLE,
-                    "placeholder": _plain("Checkout fails for EU customers"),
-                },
+                "element": title_input,
             },
             {
                 "type": "input",
                 "block_id": DESCRIPTION_BLOCK,
                 "optional": True,
                 "label": _plain("Description"),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": VALUE_ACTION,
-                    "multiline": True,
-                    "max_length": MAX_DESCRIPTION,
-                    "placeholder": _plain("What do you see? Since when? What have you tried?"),
-                },
+                "element": description_input,
             },
             {
                 "type": "input",

@@ -7,10 +7,14 @@ Pure functions, no Slack calls: the handlers decide what to do with the result.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import attrs
-from firebell.adapters.slack.timeline_parsing import event_problem, unescape_slack
+from firebell.adapters.slack.timeline_parsing import (
+    RECORD_SUBCOMMANDS,
+    event_problem,
+    unescape_slack,
+)
 from firebell.core.text import MAX_TITLE, clean_text
 from firebell.plugins.slack.text import truncate
 
@@ -20,6 +24,8 @@ __all__ = [
     "parse_incident_text",
     "parse_user_mention",
     "payload_problem",
+    "reads_as_title",
+    "title_and_description",
     "title_from_description",
 ]
 
@@ -27,6 +33,9 @@ __all__ = [
 CHANNEL_SUBCOMMANDS = frozenset({"update", "severity", "commander", "resolve", "close", "reopen"})
 
 _ALIASES = {"sev": "severity", "ic": "commander", "status": "update"}
+
+#: Subcommands that take no argument: text after one is not meant for it.
+_NO_ARGUMENT = frozenset({"followups"})
 
 # Slack clients with "smart punctuation" turn a typed "--" into an en or em dash.
 _PUBLIC_FLAG = re.compile(r"^(?:--|[\u2013\u2014]-?|-)public(?:\s+|$)", re.IGNORECASE)
@@ -94,6 +103,42 @@ def title_from_description(description: str) -> str:
     cleaned = clean_text(description)
     first_line = cleaned.splitlines()[0].strip() if cleaned else ""
     return truncate(first_line, MAX_TITLE)
+
+
+def title_and_description(text: str) -> tuple[str, str]:
+    """The title and description of an incident declared with ``text``: the title is the first
+    line (cut to the title limit), the description the whole text when the title is not all of it.
+    """
+    title = title_from_description(text)
+    return title, text if text.strip() != title else ""
+
+
+def reads_as_title(text: str, *, severities: Collection[str]) -> bool:
+    """Whether ``/incident`` text starting with a subcommand's word, typed *outside* an incident
+    channel, names a new incident rather than asks for the subcommand.
+
+    ``text`` is as Slack sent it; ``severities`` are the configured severity names. The
+    subcommands act on the channel's incident, so outside one the word alone (``close``) is a
+    mistaken place and stays a subcommand, and so does an argument that reads as the
+    subcommand's own (``severity SEV1``, ``commander me``, ``done 2``). Any other text after
+    the word is read as a title, as in ``Close button broken`` or ``Update fails on iOS``: text
+    after a subcommand that takes none (``followups``), and free text after one that takes it
+    (``update``, ``resolve``, ``close``, ``reopen``, ``note``, ``followup``), which the
+    declaration form shows for the person to confirm or cancel.
+    """
+    first, _, rest = text.strip().partition(" ")
+    word = first.lower()
+    word = RECORD_SUBCOMMANDS.get(word) or _ALIASES.get(word, word)
+    argument = unescape_slack(rest).strip()
+    if not argument:
+        return False
+    if word == "severity":
+        return argument.casefold() not in {name.casefold() for name in severities}
+    if word == "commander":
+        return parse_user_mention(rest, me="") is None
+    if word == "done":
+        return not argument.lstrip("#").isdigit()
+    return word in _NO_ARGUMENT or word in CHANNEL_SUBCOMMANDS or word in RECORD_SUBCOMMANDS
 
 
 _COMMAND_FIELDS = ("command", "user_id", "channel_id")

@@ -13,7 +13,9 @@ Slack keeps the id when it delivers an event again, so a retry adds nothing.
 **Subcommands.** ``/incident note <text>``, ``/incident followup <text> [@owner]``,
 ``/incident followups`` and ``/incident done <number>`` in an incident channel. Their listener
 is registered before the adapter's own ``/incident`` listener with a matcher, so it takes only
-these subcommands and every other ``/incident`` goes on to the adapter.
+these subcommands and every other ``/incident`` goes on to the adapter. Outside an incident
+channel, text that reads as a title (``/incident Note taking app is down``) is handed back to
+the adapter, which offers the declare form filled in with it.
 
 **Names.** Each append passes the names of the people it involves (who marked the message and
 who wrote it; who ran the subcommand and a follow-up's owner) through the adapter's
@@ -32,7 +34,7 @@ from typing import Any
 
 import attrs
 from firebell.adapters.slack.groups import GroupDirectory
-from firebell.adapters.slack.handlers import SlashCommand, after_ack
+from firebell.adapters.slack.handlers import SlackAdapter, SlashCommand, after_ack
 from firebell.adapters.slack.people import PeopleDirectory
 from firebell.adapters.slack.replies import NOT_AN_INCIDENT_CHANNEL, error_text
 from firebell.adapters.slack.timeline_parsing import (
@@ -150,8 +152,11 @@ class TimelineListeners:
         groups: GroupDirectory,
         people: PeopleDirectory | None = None,
         reaction: str = DEFAULT_REACTION,
+        adapter: SlackAdapter | None = None,
     ) -> None:
         self.firebell = firebell
+        #: Offers the declare form for a subcommand's word typed as a title (None: never).
+        self.adapter = adapter
         self.engine = firebell.engine
         self.client = client
         self.groups = groups
@@ -171,6 +176,7 @@ class TimelineListeners:
         *,
         groups: GroupDirectory,
         people: PeopleDirectory | None = None,
+        adapter: SlackAdapter | None = None,
     ) -> TimelineListeners:
         """Listeners with the Slack plugin's ``timeline_reaction`` (default ``pushpin``)."""
         slack = firebell.host.enabled.get("slack")
@@ -181,6 +187,7 @@ class TimelineListeners:
             groups=groups,
             people=people,
             reaction=DEFAULT_REACTION if reaction is None else str(reaction),
+            adapter=adapter,
         )
 
     def register(self, app: App) -> None:
@@ -277,6 +284,9 @@ class TimelineListeners:
             return
         try:
             incident = self.firebell.store.find_incident_by_resource("channel", request.channel_id)
+            if incident is None and self.adapter and self.adapter.taken_as_title(request):
+                self.adapter.offer_declaration(request, respond)
+                return
             if incident is None:
                 _reply(respond, NOT_AN_INCIDENT_CHANNEL.format(command=f"/incident {sub.name}"))
                 return

@@ -375,6 +375,103 @@ def test_help_lists_the_subcommands_and_severities(harness: Harness) -> None:
     assert harness.incidents() == []
 
 
+# -- a subcommand's word typed as a title ----------------------------------------------------
+
+
+def _prefilled(view: Mapping[str, Any], block_id: str) -> str | None:
+    block = next(b for b in view["blocks"] if b.get("block_id") == block_id)
+    value: str | None = block["element"].get("initial_value")
+    return value
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Close button broken",
+        "update fails on iOS",
+        "Resolve &amp; retry loop in the billing job",  # as Slack sends "&"
+        "reopen link in emails 404s",
+        "severity labels wrong on the dashboard",
+        "commander app crashes at start",
+        "Note taking app is down",  # the record's subcommands have their own listener
+        "followup emails not sent",
+        "followups page is blank",
+        "Done button does nothing",
+    ],
+)
+def test_a_title_starting_with_a_subcommand_opens_the_filled_in_form_outside_incidents(
+    harness: Harness, text: str
+) -> None:
+    sent = harness.command("/incident", text, channel_id=GENERAL)
+
+    view = harness.opened_view(sent)
+    typed = text.replace("&amp;", "&")
+    assert view["callback_id"] == "firebell_declare"
+    assert _prefilled(view, "title") == typed
+    assert _prefilled(view, "description") is None  # the title holds all of it
+    note = view["blocks"][0]["text"]["text"]
+    word = typed.split()[0].lower()
+    assert f"`/incident {word}`" in note and "not one" in note
+    assert harness.incidents() == []  # nothing declared, nothing closed until submitted
+    assert harness.replies(sent) == []
+
+    assert harness.submit(view, form(_prefilled(view, "title"), severity="SEV1")).content == b""
+    incident = harness.only_incident()
+    assert (incident.title, incident.severity, incident.reporter) == (typed, "SEV1", REPORTER)
+    assert incident.id in harness.reply(sent)
+
+
+def test_a_long_text_taken_as_a_title_fills_in_the_description_too(harness: Harness) -> None:
+    text = "close " + "button broken " * 20 + "\nsince the release"
+
+    view = harness.opened_view(harness.command("/incident", text))
+
+    title = _prefilled(view, "title")
+    assert title is not None and len(title) == 150 and title.startswith("close button broken")
+    assert _prefilled(view, "description") == text.strip()
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("close", "/incident close"),
+        ("Close  ", "/incident close"),
+        ("resolve", "/incident resolve"),
+        ("severity sev1", "/incident severity"),
+        ("sev SEV0", "/incident severity"),
+        ("commander me", "/incident commander"),
+        (f"commander <@{RESPONDER}|responder>", "/incident commander"),
+        ("done #2", "/incident done"),
+        ("followups", "/incident followups"),
+        ("note", "/incident note"),
+    ],
+)
+def test_a_subcommand_alone_or_with_its_own_argument_outside_incidents_says_where(
+    harness: Harness, text: str, command: str
+) -> None:
+    reply = harness.reply(harness.command("/incident", text, channel_id=GENERAL))
+
+    assert "not an incident channel" in reply and f"`{command}`" in reply
+    assert harness.incidents() == []
+    assert not harness.fake.calls_to(r"views\.open")
+
+
+def test_the_same_text_in_an_incident_channel_is_still_the_subcommand(
+    make_harness: Callable[..., Harness],
+) -> None:
+    harness = make_harness({"close_requires_followups": "off"})
+    incident = harness.declare()
+    channel = harness.channel_of(incident)
+    harness.firebell.engine.resolve(incident.id, actor=REPORTER)
+
+    text = harness.reply(harness.command("/incident", "Close button fixed", channel_id=channel))
+
+    assert "is closed" in text
+    closed = harness.firebell.engine.get(incident.id)
+    assert closed.state is IncidentState.CLOSED and len(harness.incidents()) == 1
+    assert len(harness.fake.calls_to(r"views\.open")) == 1  # only the first declaration's form
+
+
 # -- /resolve-incident and /close-incident ---------------------------------------------------
 
 
@@ -1146,3 +1243,57 @@ def test_random_interactivity_payloads_get_an_answer_not_a_crash(
 
     assert response.status_code in {200, 400}, (payload, response.text)
     assert all(i.title for i in harness.incidents())
+
+
+# -- Slack refusing the bot token when an incident is declared --------------------------------
+
+
+def _slack_plugin(fake_slack: FakeSlack) -> dict[str, Any]:
+    return {"slack": {"bot_token": {"env": "SLACK_BOT_TOKEN"}, "api_url": fake_slack.url + "/api/"}}
+
+
+@pytest.mark.parametrize("how", ["form", "quick"])
+def test_a_refused_bot_token_is_told_to_the_reporter_on_the_response_url(
+    make_harness: Callable[..., Harness], fake_slack: FakeSlack, how: str
+) -> None:
+    h = make_harness(plugins=_slack_plugin(fake_slack))
+    if how == "form":
+        sent = h.command("/incident")
+        view = h.opened_view(sent)
+        fake_slack.token = "xoxb-revoked"  # revoked while the form was open
+        assert h.submit(view, form("Checkout is down")).content == b""
+    else:
+        fake_slack.token = "xoxb-revoked"  # the command and its reply need no token
+        sent = h.command("/incident", "Checkout is down")
+    h.reply(sent)  # "Declared ..."
+    h.firebell.deliverer.drain()
+
+    replies = wait_for(lambda: h.replies(sent)[1:], what="the reply about the token")
+    incident = h.only_incident()
+    assert incident.resource("channel") is None and "slack" in incident.failing_plugins
+    [told] = replies
+    assert told.startswith(":warning: Slack refused Firebell's bot token (`invalid_auth`)")
+    for needle in (
+        f"*{incident.id}* is recorded",
+        "SLACK_BOT_TOKEN environment variable",
+        "`[plugins.slack]` in plugins.toml",
+        "`firebell retry --plugin slack`",
+        "Page whoever must know by hand",
+    ):
+        assert needle in told, needle
+    assert "xoxb-" not in told.replace("(xoxb-…)", "")
+    time.sleep(1.2)  # told once
+    assert len(h.replies(sent)) == 2
+
+
+def test_a_declaration_slack_sets_up_gets_no_warning(
+    make_harness: Callable[..., Harness], fake_slack: FakeSlack
+) -> None:
+    h = make_harness(plugins=_slack_plugin(fake_slack))
+    sent = h.command("/incident", "Checkout is down")
+    h.reply(sent)
+    h.firebell.deliverer.drain()
+
+    assert h.only_incident().resource("channel") is not None
+    time.sleep(1.2)  # the watch looks every 0.5 s
+    assert len(h.replies(sent)) == 1

@@ -334,9 +334,8 @@ def test_record_subcommand_problems_are_explained(harness: SlackHarness, fake: F
     _, channel = harness.declare()
     general = fake.add_channel("general", members=[REPORTER])
 
-    assert "not an incident channel" in harness.reply(
-        harness.command("note hi", channel_id=general)
-    )
+    # Alone: a text after it outside an incident channel is taken for a new incident's title.
+    assert "not an incident channel" in harness.reply(harness.command("note", channel_id=general))
     assert "Write the note" in harness.reply(harness.command("note", channel_id=channel))
     assert "Name the follow-up" in harness.reply(harness.command("done", channel_id=channel))
     assert "no follow-up #9" in harness.reply(harness.command("done 9", channel_id=channel))
