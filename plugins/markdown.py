@@ -7,6 +7,11 @@ added, removed or done, it replaces the timeline (the system events merged with 
 people marked, in time order) and the follow-ups (``- [ ] text — owner``) between their
 markers, leaving everything people wrote by hand alone.
 
+The header line under the title (title, severity, who declared it and when, the commander)
+shows the incident as it is now: it is rewritten in place when the severity changes, a commander
+is assigned, or the reporter's or commander's name is learned (``person.named``), and at each
+refresh, unless people rewrote it (see :mod:`firebell.plugins.postmortem_header`).
+
 The channel line of section 1 shows the channel linked when the file is written; written
 before there was one (Slack down or refusing at declare time), it says so and is filled in when
 the channel is linked (``incident.resource_linked``) or at the next refresh, unless people
@@ -25,17 +30,25 @@ from pathlib import Path
 import attrs
 from firebell.core import FollowUp, Incident, Link, PluginSpec, RecordedEvent, hookimpl
 from firebell.core.config import FirebellConfig
-from firebell.core.events import ResourceLinked
+from firebell.core.events import PersonNamed, ResourceLinked
 from firebell.core.files import not_writable_reason, write_atomically
 from firebell.core.incident import replay
 from firebell.core.timeline import follow_up_line, incident_timeline, markdown_inline
+from firebell.plugins.postmortem_header import (
+    Header,
+    current_header,
+    earlier_headers,
+    names_in_header,
+)
 
 __all__ = [
     "MarkdownConfig",
     "channel_line",
+    "header_line",
     "render_skeleton",
     "replace_channel",
     "replace_follow_ups",
+    "replace_header",
     "replace_timeline",
 ]
 
@@ -113,9 +126,7 @@ def render_skeleton(
         [
             f"# Post-mortem: {incident.id}",
             "",
-            f"**{incident.title}** — {incident.severity}, declared "
-            f"{incident.declared_at:%Y-%m-%d %H:%M UTC} by "
-            f"{markdown_inline(incident.person_name(incident.reporter))}.",
+            header_line(current_header(incident)),
             "",
             "## 1. Incident description",
             "",
@@ -140,6 +151,34 @@ def render_skeleton(
             "",
         ]
     )
+
+
+def header_line(header: Header) -> str:
+    """The line under the title: ``**title** — SEV1, declared … by who.`` (`` Commander: who.``
+    once there is one)."""
+    line = (
+        f"**{header.title}** — {header.severity}, declared "
+        f"{header.declared_at:%Y-%m-%d %H:%M UTC} by {markdown_inline(header.reporter)}."
+    )
+    if header.commander is not None:
+        line += f" Commander: {markdown_inline(header.commander)}."
+    return line
+
+
+def replace_header(document: str, incident: Incident, history: Sequence[RecordedEvent]) -> str:
+    """``document`` with its header line showing ``incident`` as it is now (severity, commander,
+    names learned since), if the line still reads as the plugin may have written it at some point
+    of ``history``; a line people rewrote is left alone."""
+    current = header_line(current_header(incident))
+    earlier = {header_line(header) for header in earlier_headers(incident, history)}
+    lines = document.split("\n")
+    for number, line in enumerate(lines):
+        if line == current:
+            return document
+        if line in earlier:
+            lines[number] = current
+            return "\n".join(lines)
+    return document
 
 
 def replace_channel(document: str, incident: Incident) -> str:
@@ -238,7 +277,49 @@ def _refresh(
     document = replace_follow_ups(
         replace_timeline(document, history), state.follow_ups, state.names
     )
-    write_atomically(path, replace_channel(document, incident))
+    document = replace_header(replace_channel(document, incident), incident, history)
+    write_atomically(path, document)
+
+
+def _update_header(
+    incident: Incident, config: MarkdownConfig | None, history: Sequence[RecordedEvent]
+) -> None:
+    path = _path(config, incident)
+    if not path.exists():
+        return  # not written yet (it will be written as the incident is then), or deleted
+    document = path.read_text(encoding="utf-8")
+    updated = replace_header(document, incident, history)
+    if updated != document:
+        write_atomically(path, updated)
+
+
+@hookimpl
+def firebell_incident_severity_changed(
+    incident: Incident, config: MarkdownConfig | None, history: Sequence[RecordedEvent]
+) -> None:
+    """Show the new severity in the header line."""
+    _update_header(incident, config, history)
+
+
+@hookimpl
+def firebell_incident_commander_assigned(
+    incident: Incident, config: MarkdownConfig | None, history: Sequence[RecordedEvent]
+) -> None:
+    """Show the commander in the header line."""
+    _update_header(incident, config, history)
+
+
+@hookimpl
+def firebell_event(
+    event: RecordedEvent,
+    incident: Incident,
+    config: MarkdownConfig | None,
+    history: Sequence[RecordedEvent],
+) -> None:
+    """Show a name learned for the reporter or the commander (``person.named``) in the header."""
+    data = event.data
+    if isinstance(data, PersonNamed) and data.person in names_in_header(incident):
+        _update_header(incident, config, history)
 
 
 @hookimpl

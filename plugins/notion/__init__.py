@@ -13,6 +13,10 @@
 - ``timeline.entry_added`` / ``_removed`` after the resolve: the Timeline is brought up to date
   (before it, the resolve fills it).
 - ``followup.added`` / ``followup.done``: the to-dos under "4. Mitigation tasks" follow them.
+- ``incident.severity_changed``, ``incident.commander_assigned`` and ``person.named`` (the
+  reporter's or the commander's): the summary line at the top shows the incident as it is now,
+  updated in place unless people rewrote it (the resolve, the timeline and the follow-ups do the
+  same when they read the page); a severity change also sets the Severity property.
 
 People (the reporter, who did what on the timeline, follow-up owners) show by the names the log
 recorded for them (``person.named``), else by their ids.
@@ -25,16 +29,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from firebell.core import (
+    CommanderAssigned,
+    FollowUpAdded,
+    FollowUpDone,
     Incident,
+    IncidentCreated,
+    IncidentResolved,
     IncidentState,
     IntegrationFailed,
     Link,
     PermanentPluginError,
+    PersonNamed,
     PluginSpec,
     RecordedEvent,
     Resource,
     ResourceLinked,
     RetryLater,
+    SeverityChanged,
     hookimpl,
 )
 from firebell.core.config import FirebellConfig
@@ -42,8 +53,14 @@ from firebell.core.incident import replay
 from firebell.plugins.notion.api import NotionApi
 from firebell.plugins.notion.config import NotionConfig, PropertyNames, StatusValues
 from firebell.plugins.notion.content import timeline_lines
-from firebell.plugins.notion.postmortem import Postmortems, minutes_between, postmortems_for
+from firebell.plugins.notion.postmortem import (
+    Postmortems,
+    Summary,
+    minutes_between,
+    postmortems_for,
+)
 from firebell.plugins.notion.properties import plan_properties
+from firebell.plugins.postmortem_header import appended_with, names_in_header
 
 __all__ = ["PLUGIN_NAME", "NotionConfig", "PropertyNames", "StatusValues", "check"]
 
@@ -158,7 +175,10 @@ def firebell_incident_resolved(
     page_id, link = _page_or_create(postmortems, incident, settings)
     until_now = [e for e in history if e.position <= event.position]
     postmortems.fill_timeline(
-        page_id, timeline_lines(until_now), channel=incident.resource("channel")
+        page_id,
+        timeline_lines(until_now),
+        channel=incident.resource("channel"),
+        summary=Summary.of(incident, history),
     )
     postmortems.set_properties(
         page_id,
@@ -201,7 +221,10 @@ def _refresh_timeline(
     postmortems = postmortems_for(config)
     page_id, link = _page_or_create(postmortems, incident, settings)
     postmortems.fill_timeline(
-        page_id, timeline_lines(until_now), channel=incident.resource("channel")
+        page_id,
+        timeline_lines(until_now),
+        channel=incident.resource("channel"),
+        summary=Summary.of(incident, history),
     )
     return link
 
@@ -231,30 +254,116 @@ def firebell_timeline_entry_removed(
 
 
 def _fill_follow_ups(
-    incident: Incident, config: NotionConfig, settings: FirebellConfig
+    incident: Incident,
+    config: NotionConfig,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
 ) -> Link | None:
     postmortems = postmortems_for(config)
     page_id, link = _page_or_create(postmortems, incident, settings)
     postmortems.fill_follow_ups(
-        page_id, incident.follow_ups, incident.names, channel=incident.resource("channel")
+        page_id,
+        incident.follow_ups,
+        incident.names,
+        channel=incident.resource("channel"),
+        summary=Summary.of(incident, history),
     )
     return link
 
 
 @hookimpl
 def firebell_followup_added(
-    incident: Incident, config: NotionConfig, settings: FirebellConfig
+    incident: Incident,
+    config: NotionConfig,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
 ) -> Link | None:
     """Add the follow-up as a to-do under "4. Mitigation tasks"."""
-    return _fill_follow_ups(incident, config, settings)
+    return _fill_follow_ups(incident, config, history, settings)
 
 
 @hookimpl
 def firebell_followup_done(
-    incident: Incident, config: NotionConfig, settings: FirebellConfig
+    incident: Incident,
+    config: NotionConfig,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
 ) -> Link | None:
     """Tick the follow-up's to-do."""
-    return _fill_follow_ups(incident, config, settings)
+    return _fill_follow_ups(incident, config, history, settings)
+
+
+# -- the summary line ---------------------------------------------------------------------------
+
+#: Events whose delivery brings the summary line up to date with the incident as it is then
+#: (a ``person.named`` appended with one of them is on the page already).
+_SUMMARY_WRITERS = (
+    IncidentCreated,
+    SeverityChanged,
+    CommanderAssigned,
+    IncidentResolved,
+    FollowUpAdded,
+    FollowUpDone,
+)
+
+
+@hookimpl
+def firebell_incident_severity_changed(
+    event: RecordedEvent,
+    incident: Incident,
+    config: NotionConfig,
+    history: Sequence[RecordedEvent],
+) -> None:
+    """Show the new severity in the Severity property and the page's summary line."""
+    page_id = _page_id(incident)
+    if page_id is None:
+        return  # the page is made later, as the incident is then
+    postmortems = postmortems_for(config)
+    later = any(
+        isinstance(e.data, SeverityChanged) and e.position > event.position for e in history
+    )
+    if not later:  # else the later change's delivery writes the property, once
+        postmortems.set_properties(
+            page_id, {"severity": incident.severity}, what="set the severity"
+        )
+    postmortems.fill_summary(page_id, Summary.of(incident, history))
+
+
+@hookimpl
+def firebell_incident_commander_assigned(
+    incident: Incident, config: NotionConfig, history: Sequence[RecordedEvent]
+) -> None:
+    """Name the commander in the page's summary line."""
+    page_id = _page_id(incident)
+    if page_id is not None:
+        postmortems_for(config).fill_summary(page_id, Summary.of(incident, history))
+
+
+@hookimpl
+def firebell_event(
+    event: RecordedEvent,
+    incident: Incident,
+    config: NotionConfig,
+    history: Sequence[RecordedEvent],
+) -> None:
+    """Show a name learned later for the reporter or the commander (``person.named``) in the
+    page's summary line."""
+    data = event.data
+    if not isinstance(data, PersonNamed) or data.person not in names_in_header(incident):
+        return
+    page_id = _page_id(incident)
+    if page_id is None or _appended_with_summary_writer(event, history):
+        # No page yet (it is made with the name), or the event it came with wrote the line.
+        return
+    postmortems_for(config).fill_summary(page_id, Summary.of(incident, history))
+
+
+def _appended_with_summary_writer(event: RecordedEvent, history: Sequence[RecordedEvent]) -> bool:
+    """Whether ``event`` came in the same append as an event whose delivery writes the summary
+    line from a state holding the whole append (an incident's events reach a plugin in order,
+    and the incident a delivery gets is read after the append). A command's names come in its
+    append, before or after its own event: this saves a read of the page per name."""
+    return any(isinstance(e.data, _SUMMARY_WRITERS) for e in appended_with(event, history))
 
 
 def _page_or_create(

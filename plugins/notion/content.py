@@ -30,6 +30,7 @@ from firebell.core import (
 )
 from firebell.core.incident import replay
 from firebell.core.timeline import after_attempts, describe_entry, timeline_items
+from firebell.plugins.postmortem_header import Header, current_header
 
 __all__ = [
     "CHANNEL_LABEL",
@@ -54,6 +55,8 @@ __all__ = [
     "rich_text",
     "skeleton",
     "split_text",
+    "summary_rich_text",
+    "summary_text",
     "timeline_bullets",
     "timeline_lines",
     "to_do",
@@ -186,13 +189,9 @@ def skeleton(incident: Incident, *, slack_configured: bool = False) -> list[Bloc
     ``slack_configured``: whether the Slack plugin is on, so that a missing channel reads as
     not made yet rather than as an incident declared without Slack.
     """
-    summary = (
-        f"{incident.title} — {incident.severity}, declared {utc(incident.declared_at)} "
-        f"by {incident.person_name(incident.reporter)}."
-    )
     return [
         heading(DESCRIPTION_HEADING),
-        *paragraph(rich_text(summary, bold=True)),
+        *paragraph(summary_rich_text(summary_text(current_header(incident)))),
         *paragraph(rich_text(incident.description or "No description given.")),
         *paragraph(channel_text(incident.resource("channel"), slack_configured=slack_configured)),
         heading(TIMELINE_HEADING),
@@ -202,6 +201,21 @@ def skeleton(incident: Incident, *, slack_configured: bool = False) -> list[Bloc
         heading(MITIGATION_HEADING),
         to_do(),
     ]
+
+
+def summary_text(header: Header) -> str:
+    """Section 1's summary line: ``title — SEV1, declared … by who.`` (`` Commander: who.`` once
+    there is one)."""
+    text = f"{header.title} — {header.severity}, declared {utc(header.declared_at)} by "
+    text += f"{header.reporter}."
+    if header.commander is not None:
+        text += f" Commander: {header.commander}."
+    return text
+
+
+def summary_rich_text(text: str) -> list[dict[str, Any]]:
+    """The summary line's rich text (bold), within one block's 100 items."""
+    return rich_text(text, bold=True)[:MAX_RICH_TEXT_ITEMS]
 
 
 def channel_text(

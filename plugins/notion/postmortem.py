@@ -1,18 +1,26 @@
 """The post-mortem page: created once, found again after a crash, its channel paragraph filled in
-once there is a channel, its timeline replaced on resolve, its mitigation to-dos kept in step with
-the incident's follow-ups."""
+once there is a channel, its summary line kept to the incident as it is now, its timeline
+replaced on resolve, its mitigation to-dos kept in step with the incident's follow-ups."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any
 
-from firebell.core import FollowUp, Incident, Link, PermanentPluginError, Resource
+import attrs
+from firebell.core import (
+    FollowUp,
+    Incident,
+    Link,
+    PermanentPluginError,
+    RecordedEvent,
+    Resource,
+)
 from firebell.core.timeline import follow_up_line
 from firebell.plugins.notion.api import NotionApi
 from firebell.plugins.notion.config import NotionConfig
@@ -28,18 +36,36 @@ from firebell.plugins.notion.content import (
     chunks,
     heading,
     skeleton,
+    summary_rich_text,
+    summary_text,
     timeline_bullets,
     to_do,
 )
 from firebell.plugins.notion.properties import PropertyPlan, plan_properties
+from firebell.plugins.postmortem_header import current_header, earlier_headers
 
-__all__ = ["LINK_TITLE", "Postmortems", "postmortems_for"]
+__all__ = ["LINK_TITLE", "Postmortems", "Summary", "postmortems_for"]
 
 log = logging.getLogger("firebell.plugins.notion")
 
 LINK_TITLE = "Post-mortem"
 
 _HEADINGS = {"heading_1": 1, "heading_2": 2, "heading_3": 3}
+
+
+@attrs.frozen
+class Summary:
+    """Section 1's summary line: ``text`` as it should read now, and every way the plugin may
+    have written it before (``earlier``)."""
+
+    text: str
+    earlier: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, incident: Incident, history: Iterable[RecordedEvent]) -> Summary:
+        """The summary line of ``incident`` now, and its earlier forms from ``history``."""
+        earlier = frozenset(summary_text(h) for h in earlier_headers(incident, history))
+        return cls(summary_text(current_header(incident)), earlier)
 
 
 class Postmortems:
@@ -178,22 +204,56 @@ class Postmortems:
             page_id=page_id,
         )
 
+    # -- the summary line --------------------------------------------------------------------
+
+    def fill_summary(
+        self, page_id: str, summary: Summary, blocks: Sequence[Block] | None = None
+    ) -> None:
+        """Make section 1's summary line read ``summary.text`` (the incident as it is now).
+
+        Only a paragraph that still reads as the plugin may have written it (one of
+        ``summary.earlier``) is updated, in place; one people rewrote stays. A line already
+        reading so is not written again. ``blocks``: the page's blocks, if already read.
+        """
+        if blocks is None:
+            blocks = list(self.api.children(page_id))
+        paragraphs = [b for b in blocks if b.get("type") == "paragraph"]
+        if any(block_text(b) == summary.text for b in paragraphs):
+            return
+        block = next((b for b in paragraphs if block_text(b) in summary.earlier), None)
+        if block is None:
+            return
+        self.api.call(
+            "update the summary line",
+            partial(
+                self.api.client.blocks.update,
+                str(block["id"]),
+                paragraph={"rich_text": summary_rich_text(summary.text)},
+            ),
+            page_id=page_id,
+        )
+
     # -- the timeline ------------------------------------------------------------------------
 
     def fill_timeline(
-        self, page_id: str, lines: Sequence[TimelineLine], *, channel: Resource | None = None
+        self,
+        page_id: str,
+        lines: Sequence[TimelineLine],
+        *,
+        channel: Resource | None = None,
+        summary: Summary | None = None,
     ) -> None:
         """Put ``lines`` under the page's Timeline heading, replacing what Firebell put there.
 
         The placeholder and the bullets the integration wrote before are replaced; blocks people
         added there stay. Bullets already matching the start of ``lines`` are kept, so a retry or
         a second resolve only writes what changed. With ``channel``, the channel paragraph
-        shows it too if it did not yet (see :meth:`fill_channel`).
+        shows it too if it did not yet (see :meth:`fill_channel`); with ``summary``, the
+        summary line is brought up to date (see :meth:`fill_summary`).
         """
         new = timeline_bullets(lines)
         blocks = list(self.api.children(page_id))
-        if channel is not None:
-            self.fill_channel(page_id, channel, blocks)
+        self._fill_section_one(page_id, blocks, channel, summary)
         found = _timeline_section(blocks)
         if found is None:
             # Someone removed the heading: start a fresh section at the end of the page.
@@ -229,9 +289,11 @@ class Postmortems:
         names: Mapping[str, str] | None = None,
         *,
         channel: Resource | None = None,
+        summary: Summary | None = None,
     ) -> None:
         """Make the to-dos under the Mitigation heading match ``follow_ups`` (owners by ``names``
-        where known), and show ``channel`` if the page did not yet (see :meth:`fill_channel`).
+        where known), show ``channel`` if the page did not yet (see :meth:`fill_channel`) and
+        bring the summary line up to date with ``summary`` (see :meth:`fill_summary`).
 
         A follow-up without its to-do gets one (after the integration's last to-do), a done one
         gets its box ticked, and the skeleton's empty to-do goes once there is a follow-up. Boxes
@@ -243,8 +305,7 @@ class Postmortems:
             return
         lines = [(task, _follow_up_text(task, names or {})) for task in follow_ups]
         blocks = list(self.api.children(page_id))
-        if channel is not None:
-            self.fill_channel(page_id, channel, blocks)
+        self._fill_section_one(page_id, blocks, channel, summary)
         found = _section(blocks, "mitigation")
         if found is None:
             # Someone removed the heading: start a fresh section at the end of the page.
@@ -298,6 +359,18 @@ class Postmortems:
             written = [b for b in ours if block_text(b)]
             after = str(written[-1]["id"]) if written else str(head["id"])
             self._append(page_id, missing, after=after, what="write the follow-ups")
+
+    def _fill_section_one(
+        self,
+        page_id: str,
+        blocks: Sequence[Block],
+        channel: Resource | None,
+        summary: Summary | None,
+    ) -> None:
+        if channel is not None:
+            self.fill_channel(page_id, channel, blocks)
+        if summary is not None:
+            self.fill_summary(page_id, summary, blocks)
 
     def _append(
         self,

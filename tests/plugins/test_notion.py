@@ -347,17 +347,27 @@ def run_incident(firebell: Firebell, clock: Clock) -> str:
     return name
 
 
-def respond_and_resolve(firebell: Firebell, clock: Clock, name: str) -> None:
-    """What the responders do after the declaration, up to the resolve."""
+def respond(firebell: Firebell, clock: Clock, name: str) -> None:
+    """What the responders do after the declaration, before the resolve."""
     clock.advance(minutes=3)
     firebell.engine.change_severity(name, "SEV0", actor="U0ALICE")
     clock.advance(minutes=1)
     firebell.engine.assign_commander(name, "U0BOB", actor="U0ALICE")
     clock.advance(minutes=10)
     firebell.engine.post_update(name, "Rolled back the deploy.", actor="U0BOB")
+
+
+def resolve(firebell: Firebell, clock: Clock, name: str) -> None:
+    """The resolve, 44.5 minutes after the declaration when it follows :func:`respond`."""
     clock.advance(minutes=30, seconds=30)
     firebell.engine.resolve(name, actor="U0BOB", summary="Error rates are back to normal.")
     firebell.deliverer.drain()
+
+
+def respond_and_resolve(firebell: Firebell, clock: Clock, name: str) -> None:
+    """What the responders do after the declaration, up to the resolve."""
+    respond(firebell, clock, name)
+    resolve(firebell, clock, name)
 
 
 def test_resolve_fills_the_timeline_in_order_with_utc_times_and_actors(
@@ -434,11 +444,12 @@ def test_a_retried_resolve_replaces_the_timeline_instead_of_adding_it_twice(
 ) -> None:
     firebell = open_with(document(notion))
     name = declare(firebell)
+    respond(firebell, clock, name)
     firebell.deliverer.drain()
     before = len(notion.calls_to(r"/children$"))
     # Setting the status after the timeline fails once: the whole delivery runs again.
     notion.fail_next(r"^/v1/pages/[0-9a-f-]+$", notion_fault(503, "service_unavailable"))
-    respond_and_resolve(firebell, clock, name)
+    resolve(firebell, clock, name)
 
     page_id = the_page(notion)
     lines = bullets(notion, page_id)

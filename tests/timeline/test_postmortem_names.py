@@ -192,7 +192,9 @@ def test_the_notion_page_names_people(
     run_incident(with_notion, clock)
 
     [summary, *_] = [b.text for b in blocks_under(notion, "1. Incident description")]
-    assert summary.endswith("declared 2026-06-01 14:02:00 UTC by Rita Reporter.")
+    assert summary.endswith(
+        "declared 2026-06-01 14:02:00 UTC by Rita Reporter. Commander: Ben Okafor."
+    )
     bullets = [
         b.text for b in blocks_under(notion, "2. Timeline") if b.type == "bulleted_list_item"
     ]

@@ -269,6 +269,7 @@ def test_notion_to_dos_keep_what_people_did_and_are_written_once(
             "incident": with_notion.engine.get(name),
             "settings": with_notion.settings,
         },
+        {"history": lambda: with_notion.store.select_events(name)},
     )
 
     to_dos = [(b.text, b.checked) for b in blocks_under(notion, "4. Mitigation tasks")]
