@@ -24,8 +24,9 @@ __all__ = ["HOOKSPEC_VERSION", "Link", "LinkNow", "PluginSpec", "hookimpl", "hoo
 
 #: Bumped when a hook is added; a plugin may check it to use newer hooks when present.
 #: 1: the setup and incident-event hooks. 2: ``firebell_doctor``. 3: the record hooks
-#: (timeline entries, follow-ups, reminders). 4: the ``link_now`` parameter.
-HOOKSPEC_VERSION = 4
+#: (timeline entries, follow-ups, reminders). 4: the ``link_now`` parameter. 5:
+#: ``firebell_person_named``.
+HOOKSPEC_VERSION = 5
 
 hookspec = pluggy.HookspecMarker("firebell")
 hookimpl = pluggy.HookimplMarker("firebell")
@@ -335,6 +336,25 @@ def firebell_reminder_sent(
     commander: ask ``event.data.recipient``, the reporter, to take or hand out the role) or
     ``postmortem`` (fill in the post-mortem, ``incident.resource("document")``, and schedule
     its meeting); ``event.data.due_at`` is when it fell due.
+    """
+
+
+@hookspec
+def firebell_person_named(
+    event: RecordedEvent,
+    incident: Incident,
+    config: Any,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
+    attempt: int,
+    link_now: LinkNow,
+) -> LinkResult:
+    """Called when Firebell learns what a person of the incident is called (``person.named``).
+
+    ``event.data``: ``person`` (e.g. a Slack user id) and ``name``; ``incident.person_name(id)``
+    gives the latest. A command records the names of the people it involves with its own event,
+    and again when a better one is known (Slack's real name after the username). Documents that
+    show people by name may refresh them.
     """
 
 

@@ -310,13 +310,13 @@ def firebell_incident_commander_assigned(
 
 
 @hookimpl
-def firebell_event(
+def firebell_person_named(
     event: RecordedEvent,
     incident: Incident,
     config: MarkdownConfig | None,
     history: Sequence[RecordedEvent],
 ) -> None:
-    """Show a name learned for the reporter or the commander (``person.named``) in the header."""
+    """Show a name learned for the reporter or the commander in the header."""
     data = event.data
     if isinstance(data, PersonNamed) and data.person in names_in_header(incident):
         _update_header(incident, config, history)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from firebell.core import timeline_commands
-from firebell.core.engine import Engine
+from firebell.core.engine import Engine, people_named
 from firebell.core.events import Event, RecordedEvent
 from firebell.core.incident import Incident
 from firebell.core.reminders import REMINDER_ACTOR
@@ -32,6 +32,7 @@ __all__ = ["FULL_LIFECYCLE", "IncidentLifecycle"]
 FULL_LIFECYCLE = (
     "declare",
     "assign_commander",
+    "name_person",
     "change_severity",
     "update",
     "mark_message",
@@ -146,6 +147,19 @@ class IncidentLifecycle:
             lambda engine: engine.assign_commander(self.incident_id, commander, actor=self.actor)
         )
 
+    def name_person(self, name: str = "Oncall Lead", person: str | None = None) -> Incident:
+        """Learn what ``person`` (by default the commander, else the reporter) is called
+        (``person.named``), as the Slack adapter does after a command."""
+        incident = self.incident
+        who = person or incident.commander or incident.reporter
+        return self._step(
+            lambda engine: engine.append(
+                self.incident_id,
+                lambda current: people_named(current, {who: name}),
+                actor=self.actor,
+            )
+        )
+
     def change_severity(self, severity: str | None = None) -> Incident:
         """Change the severity (``incident.severity_changed``); by default to the most severe
         level the incident does not have yet."""
@@ -257,7 +271,8 @@ class IncidentLifecycle:
     def run(self, steps: tuple[str, ...] = FULL_LIFECYCLE) -> Incident:
         """Take ``steps`` in order (method names of this class, defaults included).
 
-        The default goes through every command: declare, commander, severity, a public update,
+        The default goes through every command: declare, commander, a name learned (the
+        commander's), severity, a public update,
         a marked message, a note, the message unmarked, a reminder, resolve, a follow-up and its
         completion, reopen, resolve again and close, so every event hook of every plugin fires.
         """

@@ -340,14 +340,14 @@ def firebell_incident_commander_assigned(
 
 
 @hookimpl
-def firebell_event(
+def firebell_person_named(
     event: RecordedEvent,
     incident: Incident,
     config: NotionConfig,
     history: Sequence[RecordedEvent],
 ) -> None:
-    """Show a name learned later for the reporter or the commander (``person.named``) in the
-    page's summary line."""
+    """Show a name learned later for the reporter or the commander in the page's summary
+    line."""
     data = event.data
     if not isinstance(data, PersonNamed) or data.person not in names_in_header(incident):
         return

@@ -57,6 +57,7 @@ RELEASED: dict[int, dict[str, tuple[str, ...]]] = {
     },
     # 4 added no hook: every event hook gained ``link_now`` (a plugin using it needs 4).
     4: {},
+    5: {"firebell_person_named": EVENT_PARAMETERS},
 }
 
 

@@ -128,6 +128,7 @@ def steps_cover_every_command() -> bool:
     return set(FULL_LIFECYCLE) == {
         "declare",
         "assign_commander",
+        "name_person",
         "change_severity",
         "update",
         "resolve",
