@@ -22,6 +22,7 @@ __all__ = [
     "IncidentResolved",
     "IntegrationFailed",
     "IntegrationRecovered",
+    "IntegrationSkipped",
     "PersonNamed",
     "RecordedEvent",
     "ResourceLinked",
@@ -159,6 +160,22 @@ class IntegrationRecovered(Event):
     plugin: str
     event_type: str
     attempts: int
+
+
+@event_type("incident.integration_skipped")
+@attrs.frozen
+class IntegrationSkipped(Event):
+    """A plugin that was failing for this incident had its pending deliveries of it skipped.
+
+    It was switched off when the incident ended and had created nothing for it
+    (:mod:`firebell.core.stale_deliveries`), so nothing of the incident is left for it to do: it is
+    no longer failing for it, and no ``IntegrationRecovered`` will follow. ``deliveries`` is how
+    many were skipped, ``reason`` why (as ``firebell show`` lists it).
+    """
+
+    plugin: str
+    deliveries: int
+    reason: str
 
 
 @event_type("person.named")

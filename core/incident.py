@@ -21,6 +21,7 @@ from firebell.core.events import (
     IncidentResolved,
     IntegrationFailed,
     IntegrationRecovered,
+    IntegrationSkipped,
     PersonNamed,
     RecordedEvent,
     ResourceLinked,
@@ -321,7 +322,7 @@ def _changes(incident: Incident, recorded: RecordedEvent) -> dict[str, Any]:
                 **moved,
                 "failing_plugins": failing if plugin in failing else (*failing, plugin),
             }
-        case IntegrationRecovered(plugin=plugin):
+        case IntegrationRecovered(plugin=plugin) | IntegrationSkipped(plugin=plugin):
             kept = tuple(p for p in incident.failing_plugins if p != plugin)
             return {**moved, "failing_plugins": kept}
         case TimelineEntryAdded() | TimelineEntryRemoved() | FollowUpAdded() | FollowUpDone():

@@ -26,6 +26,7 @@ from firebell.core.events import (
     IncidentResolved,
     IntegrationFailed,
     IntegrationRecovered,
+    IntegrationSkipped,
     PersonNamed,
     ResourceLinked,
     SeverityChanged,
@@ -268,6 +269,14 @@ def _integration_recovered(
     return True
 
 
+def _integration_skipped(draft: Draft, data: Payload, at: Any, actor: str, fold: FoldState) -> bool:
+    plugin = data.get("plugin")
+    if not (type(plugin) is str and type(data.get("deliveries")) is int and "reason" in data):
+        return False
+    draft["failing_plugins"] = [p for p in draft["failing_plugins"] if p != plugin]
+    return True
+
+
 def _entry_added(draft: Draft, data: Payload, at: Any, actor: str, fold: FoldState) -> bool:
     entry_id, author, text = data.get("entry_id"), data.get("author"), data.get("text")
     message_ts, permalink = data.get("message_ts"), data.get("permalink")
@@ -360,6 +369,7 @@ _WRITTEN_FOR: list[tuple[type[Any], int, Step]] = [
     (ResourceLinked, 1, _resource_linked),
     (IntegrationFailed, 1, _integration_failed),
     (IntegrationRecovered, 1, _integration_recovered),
+    (IntegrationSkipped, 1, _integration_skipped),
     (TimelineEntryAdded, 1, _entry_added),
     (TimelineEntryRemoved, 1, _entry_removed),
     (FollowUpAdded, 1, _follow_up_added),

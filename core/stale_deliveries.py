@@ -21,6 +21,14 @@ The plugin's pending deliveries of that incident are then marked ``skipped``, al
 the reason (``firebell plugins`` and ``firebell show`` list them; the worker logs it once). The
 incident's later events, if any (a reopen), are delivered as usual: that is the plugin's cue.
 
+A plugin that was failing for the incident (an ``IntegrationFailed`` recorded before it was
+switched off, often the reason it was) is failing no more once the skip leaves it nothing of the
+incident to do, pending or parked: the skip appends ``IntegrationSkipped``, which takes it off the
+incident's ``failing_plugins`` (``firebell show``, the web console). Otherwise it would stay
+"failing" for good, since nothing is delivered to it that could succeed; and a delivery that
+succeeds after ``firebell retry --skipped`` would append ``IntegrationRecovered``, a "works
+again" note for the channel of an incident long closed (archived: Slack refuses the post).
+
 ``firebell retry --skipped`` delivers them anyway: it puts them back in the queue together with
 every event of the incident the plugin missed since the first of them, so that the plugin hears
 the whole story, in order, the end included, as if it had never been off.
@@ -28,15 +36,17 @@ the whole story, in order, the end included, as if it had never been off.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import attrs
 import sqlalchemy as sa
-from firebell.core.events import IncidentClosed, IncidentResolved
+from firebell.core.events import IncidentClosed, IncidentResolved, IntegrationSkipped
 from firebell.core.incident import Incident, IncidentState
 from firebell.core.outbox import Claim
 from firebell.core.schema import deliveries, events
 from firebell.core.store import EventStore
+from firebell.core.subscribers import Subscribers, as_subscribers
 from sqlalchemy.sql.dml import ReturningInsert
 
 __all__ = ["Skipped", "StaleDeliveries", "may_be_stale"]
@@ -66,8 +76,11 @@ def may_be_stale(plugin: str, incident: Incident | None) -> bool:
 class StaleDeliveries:
     """Finds, skips and re-queues the deliveries described in this module's docstring."""
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, subscribers: Subscribers | Sequence[str] = ()) -> None:
         self.store = store
+        #: Who gets an outbox row for the ``IntegrationSkipped`` a skip may append (never the
+        #: plugin skipped: its deliveries of that incident are over; see :meth:`skip_if_stale`).
+        self.subscribers = as_subscribers(subscribers)
 
     def skip_if_stale(self, claim: Claim, *, now: datetime) -> Skipped | None:
         """Skip ``claim``'s delivery and the plugin's other pending ones of the same incident
@@ -75,13 +88,15 @@ class StaleDeliveries:
 
         Decided again inside the write, on what is committed then: a reopen appended meanwhile
         makes them current again, and rows of events newer than the incident as read are left
-        for their own turn.
+        for their own turn. When the plugin was failing for the incident and nothing of it is
+        left undone for the plugin, ``IntegrationSkipped`` is appended in the same transaction.
         """
         if not self._missed_ending(claim.plugin, claim.incident_id):
             return None
-        with self.store.write(append=False, background=True) as connection:
+        # With the append lock (PostgreSQL): the skip may append an event. Skips are rare.
+        with self.store.write(background=True) as connection:
             incident = self.store.select_incident_in(connection, claim.incident_id)
-            if not may_be_stale(claim.plugin, incident):
+            if incident is None or not may_be_stale(claim.plugin, incident):
                 return None
             ending = self._ending(connection, claim.plugin, claim.incident_id)
             if ending is None:
@@ -110,7 +125,55 @@ class StaleDeliveries:
                     updated_at=now,
                 )
             )
-        return Skipped(claim.plugin, claim.incident_id, int(result.rowcount or 0), reason)
+            count = int(result.rowcount or 0)
+            if (
+                count
+                and claim.plugin in incident.failing_plugins
+                and not self._has_undone(connection, claim.plugin, claim.incident_id)
+            ):
+                self._end_failing(connection, claim.plugin, claim.incident_id, count, reason, now)
+        return Skipped(claim.plugin, claim.incident_id, count, reason)
+
+    @staticmethod
+    def _has_undone(connection: sa.Connection, plugin: str, incident_id: str) -> bool:
+        """Whether ``plugin`` has a pending or parked delivery of the incident (one of an event
+        newer than the skip's, or a parked one, which only ``firebell retry`` brings back)."""
+        row = connection.execute(
+            sa.select(deliveries.c.position)
+            .where(
+                deliveries.c.plugin == plugin,
+                deliveries.c.incident_id == incident_id,
+                deliveries.c.status.in_(("pending", "failed")),
+            )
+            .limit(1)
+        ).first()
+        return row is not None
+
+    def _end_failing(
+        self,
+        connection: sa.Connection,
+        plugin: str,
+        incident_id: str,
+        count: int,
+        reason: str,
+        now: datetime,
+    ) -> None:
+        """Append ``IntegrationSkipped``: ``plugin`` is failing no more for the incident."""
+        # The skipped plugin gets no row: it would be one more delivery of the incident to skip.
+        # Should it be retried, retry --skipped queues this event for it with the rest it missed.
+        others = Subscribers(
+            tuple(name for name in self.subscribers.names if name != plugin),
+            self.subscribers.handles,
+        )
+        self.store.insert_events_in(
+            connection,
+            incident_id,
+            [IntegrationSkipped(plugin, count, reason)],
+            actor=f"plugin:{plugin}",
+            occurred_at=now,
+            expected_version=None,
+            subscribers=others,
+        )
 
     def _missed_ending(self, plugin: str, incident_id: str) -> bool:
         with self.store.read() as connection:

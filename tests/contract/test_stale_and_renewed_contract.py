@@ -7,6 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from contract_support import T0, declare
 from firebell.core import IncidentClosed, IncidentResolved, Link
+from firebell.core.events import IntegrationSkipped
 from firebell.core.outbox import Outbox
 from firebell.core.schema import deliveries
 from firebell.core.stale_deliveries import StaleDeliveries
@@ -111,3 +112,41 @@ def test_a_plugin_that_linked_something_is_never_stale(store: EventStore) -> Non
     [linked] = outbox.claim(owner="w1", now=T0, lease=LEASE, dependencies={}, limit=10)
     assert linked.position > created
     assert StaleDeliveries(store).skip_if_stale(linked, now=T0) is None
+
+
+def test_a_skip_ends_the_failing_state_it_leaves_nothing_to_retry_for(store: EventStore) -> None:
+    name = "a"
+    created = declare(store, name, subscribers=["pager", "chat"]).events[0].position
+    outbox = Outbox(store, ["pager", "chat"])
+    claims = outbox.claim(owner="w1", now=T0, lease=LEASE, dependencies={}, limit=10)
+    [pager] = [c for c in claims if c.plugin == "pager"]
+    outbox.fail(pager, "HTTP 503", now=T0, retry_at=T0)  # appends IntegrationFailed
+    failed = store.select_events(name)[-1].position
+    for ending in (IncidentResolved("fixed"), IncidentClosed("done")):
+        store.insert_events(
+            name, [ending], actor="U", occurred_at=T0, expected_version=None, subscribers=["chat"]
+        )
+    assert store.get_incident(name).failing_plugins == ("pager",)  # type: ignore[union-attr]
+
+    stale = StaleDeliveries(store, ["pager", "chat"])
+    skipped = stale.skip_if_stale(pager, now=T0 + timedelta(minutes=1))
+    assert skipped is not None and skipped.count == 2, "the created event and the failure report"
+
+    incident = store.get_incident(name)
+    assert incident is not None and incident.failing_plugins == ()
+    last = store.select_events(name)[-1]
+    assert last.data == IntegrationSkipped("pager", 2, skipped.reason)
+    # The chat gets the event like any other; the pager, whose deliveries of it are over, not.
+    assert rows(store, "pager") == {
+        created: ("skipped", None, None),
+        failed: ("skipped", None, None),
+    }
+    with store.read() as connection:
+        chat = connection.execute(
+            sa.select(deliveries.c.status).where(
+                deliveries.c.plugin == "chat", deliveries.c.position == last.position
+            )
+        ).scalar_one()
+    assert chat == "pending"
+    # Delivered anyway, it gets the skip too, after the end it missed.
+    assert stale.requeue_skipped(plugin="pager", now=T0 + timedelta(minutes=5)) == 5

@@ -27,6 +27,7 @@ from firebell.core.events import (
     IncidentResolved,
     IntegrationFailed,
     IntegrationRecovered,
+    IntegrationSkipped,
     PersonNamed,
     RecordedEvent,
     ResourceLinked,
@@ -82,6 +83,8 @@ STREAM: list[Event] = [
     IntegrationFailed("pagerduty", "incident.created", "boom again"),
     IntegrationFailed("statuspage", "incident.created", "down"),
     IntegrationRecovered("pagerduty", "incident.created", 3),
+    IntegrationFailed("pagerduty", "incident.resolved", "boom"),
+    IntegrationSkipped("statuspage", 2, "skipped: statuspage was off when a was closed"),
     TimelineEntryAdded("note:1", "U1", "first", posted_at="2026-06-01T15:55:00+02:00"),
     TimelineEntryAdded("slack:C1:1.2", "U3", "pinned", "1.2", None, "C1", None, "slack"),
     TimelineEntryAdded("note:1", "U1", "first, edited \u00e9\u2603"),
@@ -250,6 +253,9 @@ def test_what_the_steps_do_not_read_as_written_goes_the_exact_way(dialect: sa.Di
         at("incident.integration_recovered"): _payload(
             rows[at("incident.integration_recovered")], attempts="3"
         ),
+        at("incident.integration_skipped"): _payload(
+            rows[at("incident.integration_skipped")], deliveries=True
+        ),
         at("followup.added"): _payload(rows[at("followup.added")], follow_up_id=1.0),
         at("incident.status_update_posted"): _changed(
             rows[at("incident.status_update_posted")],
@@ -375,6 +381,7 @@ _EVENTS = st.one_of(
     ),
     st.builds(IntegrationFailed, _plugins, _words, _words, st.booleans()),
     st.builds(IntegrationRecovered, _plugins, _words, st.integers(0, 5)),
+    st.builds(IntegrationSkipped, _plugins, st.integers(0, 5), _words),
     st.builds(
         TimelineEntryAdded,
         st.sampled_from(["note:1", "note:2"]),

@@ -6,8 +6,9 @@ import threading
 from typing import Any
 
 import pytest
-from core_support import FixedClock, event_types
+from core_support import FixedClock, assert_log_consistent, event_types
 from firebell.core import Firebell, Incident, Link, RecordedEvent, RetryLater, hookimpl
+from firebell.core.events import IntegrationSkipped
 
 from firebell.testing.pytest_plugin import MakeFirebell
 
@@ -223,3 +224,75 @@ def test_skipped_deliveries_can_be_delivered_anyway_with_what_the_plugin_missed(
     assert backlog(on, "pager")[:3] == (0, 0, 0)
     assert on.engine.get(name).resource("pager-incident") is not None
     assert on.deliverer.stale.requeue_skipped(now=clock()) == 0
+
+
+def failing_while_switched_off(
+    open_with: Any, pager: Pager, clock: FixedClock
+) -> tuple[Firebell, str]:
+    """An incident the pager failed for (IntegrationFailed recorded), then was switched off
+    (its vendor down), resolved and closed meanwhile; the pager switched back on, its vendor up
+    again, and its deliveries of the incident skipped. Returns the Firebell and the incident."""
+    first = open_with(True)
+    pager.failing = True
+    name = first.engine.declare(title="closed while off", reporter="U1").incident.id
+    first.deliverer.drain()
+    assert first.engine.get(name).failing_plugins == ("pager",)
+
+    off = open_with(False)
+    off.engine.resolve(name, actor="U1")
+    off.engine.close(name, actor="U1")
+    off.deliverer.drain()
+
+    pager.failing = False
+    on = open_with(True)
+    clock.advance(120)  # its retry is due
+    on.deliverer.drain()
+    assert backlog(on, "pager")[:3] == (0, 0, 2)
+    return on, name
+
+
+def test_a_skip_that_leaves_the_plugin_nothing_to_do_ends_its_failing_state(
+    open_with: Any, pager: Pager, clock: FixedClock
+) -> None:
+    on, name = failing_while_switched_off(open_with, pager, clock)
+
+    assert on.engine.get(name).failing_plugins == (), "still 'failing' for a skipped incident"
+    [skip] = [e for e in on.store.select_events(name) if isinstance(e.data, IntegrationSkipped)]
+    reason = on.deliverer.outbox.backlog(incident_id=name)["pager"].skip_reason
+    assert skip.data == IntegrationSkipped("pager", 2, reason or "")
+    assert skip.actor == "plugin:pager"
+    assert "incident.integration_recovered" not in event_types(on, name)
+    assert_log_consistent(on.store)  # the read model is what the log folds to
+    assert on.deliverer.drain() == 0
+    assert pager.of(name) == ["incident.created"], "the pager hears nothing of the skip"
+
+
+def test_skipped_deliveries_delivered_anyway_record_no_recovery_for_a_closed_incident(
+    open_with: Any, pager: Pager, clock: FixedClock
+) -> None:
+    on, name = failing_while_switched_off(open_with, pager, clock)
+
+    assert on.deliverer.stale.requeue_skipped(plugin="pager", now=clock()) > 0
+    on.deliverer.drain()
+    assert "incident.closed" in pager.of(name), "delivered anyway, the end included"
+    assert backlog(on, "pager")[:3] == (0, 0, 0)
+    # Its failing state was ended by the skip: no 'works again' note for the archived channel.
+    assert "incident.integration_recovered" not in event_types(on, name)
+    assert on.engine.get(name).failing_plugins == ()
+    assert_log_consistent(on.store)
+
+
+def test_a_skip_of_a_plugin_that_was_not_failing_appends_nothing(
+    open_with: Any, pager: Pager
+) -> None:
+    fb = open_with(True)
+    name = fb.engine.declare(title="x", reporter="U1").incident.id
+    off = open_with(False)
+    off.engine.resolve(name, actor="U1")
+    off.engine.close(name, actor="U1")
+    before = event_types(off, name)
+
+    on = open_with(True)
+    on.deliverer.drain()
+    assert backlog(on, "pager")[2] == 1
+    assert event_types(on, name) == before
