@@ -21,6 +21,7 @@ from firebell.core.events import (
     IncidentResolved,
     IntegrationFailed,
     IntegrationRecovered,
+    IntegrationSkipped,
     PersonNamed,
     RecordedEvent,
     ResourceLinked,
@@ -139,6 +140,9 @@ def describe(event: RecordedEvent, names: Names = _NO_NAMES) -> str:
             return f"{plugin} failed ({then}): {error}"
         case IntegrationRecovered(plugin=plugin, attempts=attempts):
             return f"{plugin} works again ({after_attempts(attempts)})"
+        case IntegrationSkipped(plugin=plugin, deliveries=count, reason=reason):
+            skipped = f"{count} {'delivery' if count == 1 else 'deliveries'} skipped"
+            return f"{plugin}: {skipped}; {reason.removeprefix('skipped: ')}"
         case TimelineEntryAdded(text=text, source=source, author=author):
             if source == "note":
                 return f"Note: {text}"

@@ -9,6 +9,7 @@ import pytest
 from core_support import FixedClock, assert_log_consistent, event_types
 from firebell.core import Firebell, Incident, Link, RecordedEvent, RetryLater, hookimpl
 from firebell.core.events import IntegrationSkipped
+from firebell.core.timeline import describe
 
 from firebell.testing.pytest_plugin import MakeFirebell
 
@@ -261,6 +262,7 @@ def test_a_skip_that_leaves_the_plugin_nothing_to_do_ends_its_failing_state(
     reason = on.deliverer.outbox.backlog(incident_id=name)["pager"].skip_reason
     assert skip.data == IntegrationSkipped("pager", 2, reason or "")
     assert skip.actor == "plugin:pager"
+    assert describe(skip).startswith(f"pager: 2 deliveries skipped; pager was off when {name} was")
     assert "incident.integration_recovered" not in event_types(on, name)
     assert_log_consistent(on.store)  # the read model is what the log folds to
     assert on.deliverer.drain() == 0
