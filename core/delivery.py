@@ -13,6 +13,24 @@ the process can exit. While this process lives, the lease of a call still runnin
 so that nobody (neither this process nor another) starts the same delivery a second time, and
 the plugin's later events for that incident wait behind it, in order. When the process ends,
 the lease runs out and the delivery is claimed again.
+
+Hung calls do not starve delivery. At most ``max_workers`` calls run at once, but a call under
+way for longer than ``hung_after`` (3 minutes by default: more than a slow call of any built-in
+plugin takes, each of its requests being bounded by a 10 to 30 s timeout) is *hung*: it keeps its
+thread, its lease and its place in its incident's order, and no longer counts against
+``max_workers``, so that a new thread takes new work. Two limits keep a vendor that hangs on
+every call from growing the threads without bound and from taking them all:
+
+- while a plugin has a hung call, at most ``hung_plugin_calls`` of its calls are under way (half
+  of ``max_workers`` by default); its other deliveries wait, unclaimed, until one ends. Its
+  other plugins' deliveries are not held up: they are claimed first. A plugin thus holds at most
+  ``max(hung_plugin_calls, max_workers)`` hung calls.
+- at most ``max_workers + max_hung_calls`` calls are under way in all (``max_hung_calls`` is
+  three times ``max_workers`` by default: three vendors hanging at once); at that cap nothing
+  new starts until a call ends, and an error names the plugins whose calls hang.
+
+Both are logged once when they begin to hold (with each call found hung), and the remedy is the
+same as before: a restart cuts the hung calls off and delivers them again.
 """
 
 from __future__ import annotations
@@ -37,7 +55,7 @@ from firebell.core.stale_deliveries import StaleDeliveries, may_be_stale
 from firebell.core.store import EventStore
 from firebell.core.workers import DaemonPool
 
-__all__ = ["Deliverer", "RunningDelivery", "backoff_seconds"]
+__all__ = ["HUNG_AFTER", "Deliverer", "RunningDelivery", "backoff_seconds"]
 
 log = logging.getLogger("firebell.delivery")
 
@@ -54,6 +72,9 @@ _RENEW_LOOK = 30.0
 
 #: Seconds between a running worker's looks for leases held by ended processes of this host.
 _DEAD_LEASE_LOOK = 10.0
+
+#: How long a call runs before it is hung: it keeps its thread, and a new one takes new work.
+HUNG_AFTER = timedelta(minutes=3)
 
 
 def _utcnow() -> datetime:
@@ -76,8 +97,35 @@ class RunningDelivery:
     lease_until: datetime
 
 
+@attrs.frozen
+class _Census:
+    """The calls under way in this process at one moment, as the next claim sees them."""
+
+    #: Every call under way in this process, whichever drain started it.
+    under_way: list[RunningDelivery]
+    #: The (position, plugin) of those running for ``hung_after`` or longer.
+    hung: frozenset[tuple[int, str]]
+    #: How many calls of the current drain are not hung: they count against ``max_workers``.
+    active: int
+
+    def count(self, *, hung: bool) -> dict[str, int]:
+        """Calls under way by plugin: all of them, or (``hung=True``) the hung ones."""
+        counts: dict[str, int] = {}
+        for delivery in self.under_way:
+            if not hung or _key(delivery.claim) in self.hung:
+                counts[delivery.claim.plugin] = counts.get(delivery.claim.plugin, 0) + 1
+        return counts
+
+
 class Deliverer:
-    """Runs plugin deliveries from the outbox, several at a time."""
+    """Runs plugin deliveries from the outbox, several at a time.
+
+    At most ``max_workers`` calls run at once; a call under way for ``hung_after`` (on ``clock``)
+    is hung and no longer counts, so new work gets a new thread. While a plugin has a hung call,
+    at most ``hung_plugin_calls`` of its calls are under way (default: half of ``max_workers``),
+    and at most ``max_workers + max_hung_calls`` calls are under way in all (default
+    ``max_hung_calls``: three times ``max_workers``). See the module's docstring.
+    """
 
     def __init__(
         self,
@@ -90,7 +138,22 @@ class Deliverer:
         max_attempts: int = 25,
         retry_base: float = 2.0,
         redact: Callable[[str], str] = lambda text: text,
+        hung_after: timedelta = HUNG_AFTER,
+        hung_plugin_calls: int | None = None,
+        max_hung_calls: int | None = None,
     ) -> None:
+        if max_workers < 1:
+            raise ValueError(f"max_workers must be at least 1, not {max_workers!r}")
+        if hung_after <= timedelta(0):
+            raise ValueError(f"hung_after must be positive, not {hung_after!r}")
+        hung_plugin_calls = (
+            max(1, max_workers // 2) if hung_plugin_calls is None else hung_plugin_calls
+        )
+        max_hung_calls = 3 * max_workers if max_hung_calls is None else max_hung_calls
+        if hung_plugin_calls < 1:
+            raise ValueError(f"hung_plugin_calls must be at least 1, not {hung_plugin_calls!r}")
+        if max_hung_calls < 0:
+            raise ValueError(f"max_hung_calls must be 0 or more, not {max_hung_calls!r}")
         self.store = store
         self.host = host
         # Hooks get the settings with the database URL's password hidden (see hookspecs).
@@ -106,11 +169,21 @@ class Deliverer:
         self.max_attempts = max_attempts
         self.retry_base = retry_base
         self.redact = redact
-        self._pool = DaemonPool(max_workers, name="firebell-delivery")
+        self.hung_after = hung_after
+        self.hung_plugin_calls = hung_plugin_calls
+        self.max_hung_calls = max_hung_calls
+        # Threads beyond max_workers are for the new work beside hung calls; they end once idle.
+        self._pool = DaemonPool(
+            max_workers + max_hung_calls, name="firebell-delivery", keep=max_workers
+        )
         # Every call under way in this process, by (position, plugin), whichever drain
         # started it: their leases are renewed, and they are never started twice.
         self._running: dict[tuple[int, str], RunningDelivery] = {}
         self._running_lock = threading.Lock()
+        # What has been logged about hung calls, so that each is said once, when it begins.
+        self._hung_logged: set[tuple[int, str]] = set()
+        self._limited_logged: set[str] = set()
+        self._cap_logged = False
         self._closed = False
         self._wake = threading.Event()
         # Done when new work may be ready while deliveries run: the drain loop waits on it
@@ -187,9 +260,13 @@ class Deliverer:
             return self._drain(running, deadline, grace)
         except DatabaseUnavailable:
             # Deliveries under way hold leases of ours: let them end before reporting, so that
-            # the caller may release what is left (see run_forever). A drain with a deadline
-            # does not wait for ever on a call that hangs.
-            wait(running, timeout=None if deadline is None else grace)
+            # the caller may release what is left (see run_forever). No drain waits for ever on
+            # a call that hangs: one with a deadline gives them its grace, one without as long
+            # as a call may run before it is hung. A call still running after that keeps its
+            # delivery: claimed again, it is not started a second time here (see _start).
+            wait(
+                running, timeout=grace if deadline is not None else self.hung_after.total_seconds()
+            )
             raise
 
     def _drain(
@@ -200,36 +277,77 @@ class Deliverer:
             # Taken before claiming: a commit during the claim still wakes the wait below.
             nudge = self._fresh_nudge()
             late = deadline is not None and time.monotonic() >= deadline
-            free = self.max_workers - len(running)
-            if free > 0 and not late:
-                self._start(running, free)
+            if not late:
+                self._start(running, self._census(running))
             if not running:
                 return delivered
             if late:
                 finished, _ = wait(running, timeout=grace)
                 return delivered + self._collect(running, finished)
             self._renew_leases()
-            # With a worker free, look for newly ready deliveries now and then instead of waiting
-            # for one to end: one slow plugin (a hung call, a long Retry-After) must not hold up
-            # the others' events. With none free, still look at the leases of long calls.
-            poll = _CLAIM_INTERVAL if len(running) < self.max_workers else self._renew_look()
+            poll = self._poll(self._census(running))
             if deadline is not None:
                 poll = max(0.0, min(poll, deadline - time.monotonic()))
             finished, _ = wait([*running, nudge], timeout=poll, return_when=FIRST_COMPLETED)
             delivered += self._collect(running, (f for f in finished if f is not nudge))
 
-    def _start(self, running: dict[Future[None], Claim], free: int) -> None:
-        """Claim up to ``free`` ready deliveries and start their calls."""
+    def _census(self, running: dict[Future[None], Claim]) -> _Census:
+        """The calls under way now, which of them are hung, and how many of ``running`` are not."""
         now = self.clock()
-        claims = self.outbox.claim(
-            owner=self.owner,
-            now=now,
-            lease=self.lease,
-            dependencies=self.host.dependencies(),
-            limit=free,
-            # Rows of a plugin switched off since stay for when it is back on.
-            plugins=self.host.subscribers,
-        )
+        with self._running_lock:
+            under_way = sorted(self._running.values(), key=lambda r: r.started_at)
+        hung = frozenset(_key(r.claim) for r in under_way if now - r.started_at >= self.hung_after)
+        active = sum(1 for claim in running.values() if _key(claim) not in hung)
+        return _Census(under_way, hung, active)
+
+    def _poll(self, census: _Census) -> float:
+        """Seconds the drain waits for a call to end (or a wake) before it looks again."""
+        if census.active < self.max_workers and not self._at_cap(census):
+            # A worker is free: look for newly ready deliveries now and then instead of waiting
+            # for a call to end, since one slow plugin (a long Retry-After, a call that hangs)
+            # must not hold up the others' events.
+            return _CLAIM_INTERVAL
+        # None is free: still look at the leases of long calls, and again when the oldest call
+        # becomes hung (then a new thread may take new work).
+        poll = self._renew_look()
+        now = self.clock()
+        for delivery in census.under_way:
+            if _key(delivery.claim) not in census.hung:
+                to_hung = (delivery.started_at + self.hung_after - now).total_seconds()
+                poll = min(poll, max(to_hung, _CLAIM_INTERVAL))
+                break
+        return poll
+
+    def _at_cap(self, census: _Census) -> bool:
+        return len(census.under_way) >= self.max_workers + self.max_hung_calls
+
+    def _start(self, running: dict[Future[None], Claim], census: _Census) -> None:
+        """Claim the ready deliveries there is room for and start their calls.
+
+        Room: ``max_workers`` calls of this drain that are not hung, at most ``max_workers +
+        max_hung_calls`` calls under way in all, and at most ``hung_plugin_calls`` of a plugin
+        that has a hung call; the plugins with none are served first.
+        """
+        self._log_hung(census)
+        free = self.max_workers - census.active
+        if self._at_cap(census):
+            self._log_cap(census)
+            return
+        self._cap_logged = False
+        free = min(free, self.max_workers + self.max_hung_calls - len(census.under_way))
+        if free <= 0:
+            return
+        hung = census.count(hung=True)
+        under_way = census.count(hung=False)
+        # Rows of a plugin switched off since stay for when it is back on.
+        subscribers = self.host.subscribers
+        claims = self._claim([p for p in subscribers if p not in hung], free)
+        for plugin in subscribers:
+            room = self.hung_plugin_calls - under_way.get(plugin, 0)
+            if plugin in hung and room > 0 and free > len(claims):
+                claims += self._claim([plugin], min(room, free - len(claims)))
+        self._log_limited(hung, under_way)
+        now = self.clock()
         for claim in claims:
             key = (claim.position, claim.plugin)
             with self._running_lock:
@@ -252,12 +370,102 @@ class Deliverer:
                 self._running[key] = RunningDelivery(claim, now, now + self.lease)
             running[self._pool.submit(self._run_call, claim)] = claim
 
+    def _claim(self, plugins: list[str], limit: int) -> list[Claim]:
+        if not plugins or limit <= 0:
+            return []
+        claims: list[Claim] = self.outbox.claim(
+            owner=self.owner,
+            now=self.clock(),
+            lease=self.lease,
+            dependencies=self.host.dependencies(),
+            limit=limit,
+            plugins=plugins,
+        )
+        return claims
+
+    def _log_hung(self, census: _Census) -> None:
+        """Say once of each call that it is hung, when it is first found so."""
+        now = self.clock()
+        with self._running_lock:
+            # Under the lock, against calls that end meanwhile (see _run_call).
+            found = [
+                delivery
+                for delivery in census.under_way
+                if _key(delivery.claim) in census.hung
+                and _key(delivery.claim) in self._running
+                and _key(delivery.claim) not in self._hung_logged
+            ]
+            self._hung_logged.update(_key(delivery.claim) for delivery in found)
+        for delivery in found:
+            log.warning(
+                "plugin %s has been running %s for %s (position %d) for %.0f s: it is taken "
+                "as hung (hung_after %.0f s) and no longer counts against the %d delivery "
+                "workers; it keeps its thread and its lease, and the plugin's later events "
+                "for %s wait behind it",
+                delivery.claim.plugin,
+                delivery.claim.event_type,
+                delivery.claim.incident_id,
+                delivery.claim.position,
+                (now - delivery.started_at).total_seconds(),
+                self.hung_after.total_seconds(),
+                self.max_workers,
+                delivery.claim.incident_id,
+            )
+
+    def _log_limited(self, hung: dict[str, int], under_way: dict[str, int]) -> None:
+        """Say once, when it begins, that a plugin's hung calls hold back its other deliveries."""
+        for plugin in sorted(hung):
+            if under_way[plugin] < self.hung_plugin_calls:
+                self._limited_logged.discard(plugin)
+            elif plugin not in self._limited_logged:
+                self._limited_logged.add(plugin)
+                log.warning(
+                    "plugin %s has %d calls hung (%d under way, its limit while it hangs: "
+                    "hung_plugin_calls %d); its other deliveries wait until one of them ends, "
+                    "the other plugins go on. Restart firebell run to cut the hung calls off "
+                    "(they are delivered again)",
+                    plugin,
+                    hung[plugin],
+                    under_way[plugin],
+                    self.hung_plugin_calls,
+                )
+        self._limited_logged &= set(hung)
+
+    def _log_cap(self, census: _Census) -> None:
+        """Say once, when it begins, that hung calls hold every thread delivery may have."""
+        if self._cap_logged:
+            return
+        self._cap_logged = True
+        hung = census.count(hung=True)
+        log.error(
+            "delivery stopped: %d plugin calls are under way, the most this process runs "
+            "(max_workers %d + max_hung_calls %d), %d of them hung (%s); nothing more is "
+            "delivered, to any plugin, until one ends. Restart firebell run to cut the hung "
+            "calls off (they are delivered again)",
+            len(census.under_way),
+            self.max_workers,
+            self.max_hung_calls,
+            len(census.hung),
+            ", ".join(f"{plugin}: {count}" for plugin, count in sorted(hung.items())),
+        )
+
     def _run_call(self, claim: Claim) -> None:
         try:
             self.deliver(claim)
         finally:
             with self._running_lock:
-                self._running.pop((claim.position, claim.plugin), None)
+                ended = self._running.pop(_key(claim), None)
+                was_hung = _key(claim) in self._hung_logged
+                self._hung_logged.discard(_key(claim))
+            if was_hung:
+                log.warning(
+                    "plugin %s's hung call for %s of %s (position %d) ended after %.0f s",
+                    claim.plugin,
+                    claim.event_type,
+                    claim.incident_id,
+                    claim.position,
+                    (self.clock() - ended.started_at).total_seconds() if ended else 0.0,
+                )
 
     @staticmethod
     def _collect(running: dict[Future[None], Claim], finished: Iterable[Future[None]]) -> int:
@@ -432,6 +640,10 @@ class Deliverer:
             claim, message, now=now, retry_at=retry_at, announce=not _rate_limited(error)
         )
         return outcome
+
+
+def _key(claim: Claim) -> tuple[int, str]:
+    return claim.position, claim.plugin
 
 
 def _rate_limited(error: Exception) -> bool:
