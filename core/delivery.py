@@ -161,7 +161,7 @@ class Deliverer:
             host.settings, database_url=redact_url(host.settings.database_url)
         )
         self.outbox = Outbox(store, host.subscriptions)
-        self.stale = StaleDeliveries(store)
+        self.stale = StaleDeliveries(store, host.subscriptions)
         self.owner = new_owner_id()
         self.clock = clock
         self.lease = lease

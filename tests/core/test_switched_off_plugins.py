@@ -267,6 +267,8 @@ def test_a_skip_that_leaves_the_plugin_nothing_to_do_ends_its_failing_state(
     assert_log_consistent(on.store)  # the read model is what the log folds to
     assert on.deliverer.drain() == 0
     assert pager.of(name) == ["incident.created"], "the pager hears nothing of the skip"
+    chat = on.host.manager.get_plugin("chat")
+    assert (name, "incident.integration_skipped") in chat.seen, "the others hear of it"
 
 
 def test_skipped_deliveries_delivered_anyway_record_no_recovery_for_a_closed_incident(
