@@ -7,6 +7,7 @@ import secrets
 
 from firebell.adapters.slack.groups import DEFAULT_TTL, GroupDirectory
 from firebell.adapters.slack.handlers import SUBMIT_DEADLINE, SlackAdapter
+from firebell.adapters.slack.mark_lookups import DEFAULT_RETRY_BASE, DEFAULT_RETRY_MAX
 from firebell.adapters.slack.people import PeopleDirectory
 from firebell.adapters.slack.timeline_listeners import TimelineListeners
 from firebell.core.errors import FirebellError
@@ -55,6 +56,8 @@ def build_app(
     api_url: str | None = None,
     group_ttl: float = DEFAULT_TTL,
     submit_deadline: float = SUBMIT_DEADLINE,
+    lookup_retry_base: float = DEFAULT_RETRY_BASE,
+    lookup_retry_max: float = DEFAULT_RETRY_MAX,
 ) -> App:
     """A Bolt app serving ``/incident``, ``/resolve-incident`` and ``/close-incident``.
 
@@ -62,6 +65,8 @@ def build_app(
     :class:`SlackSetupError` naming ``SLACK_BOT_TOKEN``. ``signing_secret`` is required to serve
     HTTP; without one (Socket Mode) every HTTP request fails verification. ``api_url`` defaults to
     ``$SLACK_API_URL``, then to Slack's own API (``firebell run`` passes the Slack plugin's).
+    ``lookup_retry_base`` and ``lookup_retry_max`` pace the retries of a marked message's lookup
+    that Slack refused (:mod:`~firebell.adapters.slack.mark_lookups`).
     """
     if not bot_token:
         raise SlackSetupError(
@@ -103,7 +108,13 @@ def build_app(
     )
     # The record's listeners first: their /incident matcher takes note, followup(s) and done.
     TimelineListeners.for_firebell(
-        firebell, client, groups=groups, people=people, adapter=adapter
+        firebell,
+        client,
+        groups=groups,
+        people=people,
+        adapter=adapter,
+        lookup_retry_base=lookup_retry_base,
+        lookup_retry_max=lookup_retry_max,
     ).register(app)
     adapter.register(app)
     return app

@@ -10,6 +10,11 @@ from Slack's state rather than from the event makes the order events arrive in i
 message both pinned and reacted to. The append's idempotency key is ``slack-event:<event_id>``:
 Slack keeps the id when it delivers an event again, so a retry adds nothing.
 
+Slack has its 200 before the lookup, so a lookup that fails (rate-limited past what the client
+waits, a 5xx, a timeout, a refusal) must not lose the mark: a pin or reaction is then recorded
+from what its event carries (a reaction's text as a placeholder) and the lookup is retried with
+backoff until the timeline matches Slack (:mod:`~firebell.adapters.slack.mark_lookups`).
+
 **Subcommands.** ``/incident note <text>``, ``/incident followup <text> [@owner]``,
 ``/incident followups`` and ``/incident done <number>`` in an incident channel. Their listener
 is registered before the adapter's own ``/incident`` listener with a matcher, so it takes only
@@ -35,11 +40,22 @@ from typing import Any
 import attrs
 from firebell.adapters.slack.groups import GroupDirectory
 from firebell.adapters.slack.handlers import SlackAdapter, SlashCommand, after_ack
+from firebell.adapters.slack.mark_lookups import (
+    DEFAULT_RETRY_BASE,
+    DEFAULT_RETRY_MAX,
+    PENDING_TEXT,
+    LookupRetries,
+    PendingLookup,
+    fill_in_entry,
+    is_pending,
+    lookup_failure,
+)
 from firebell.adapters.slack.people import PeopleDirectory
 from firebell.adapters.slack.replies import NOT_AN_INCIDENT_CHANNEL, error_text
 from firebell.adapters.slack.timeline_parsing import (
     MARK_EVENTS,
     RecordCommand,
+    event_message,
     parse_record_command,
     plain_text,
     reaction_name,
@@ -153,6 +169,8 @@ class TimelineListeners:
         people: PeopleDirectory | None = None,
         reaction: str = DEFAULT_REACTION,
         adapter: SlackAdapter | None = None,
+        lookup_retry_base: float = DEFAULT_RETRY_BASE,
+        lookup_retry_max: float = DEFAULT_RETRY_MAX,
     ) -> None:
         self.firebell = firebell
         #: Offers the declare form for a subcommand's word typed as a title (None: never).
@@ -167,6 +185,13 @@ class TimelineListeners:
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=4, thread_name_prefix="firebell-slack-record"
         )
+        #: Lookups Slack refused or failed, tried again until it answers (started by register).
+        self.retries = LookupRetries(
+            firebell.store,
+            self._retry_lookup,
+            retry_base=lookup_retry_base,
+            retry_max=lookup_retry_max,
+        )
 
     @classmethod
     def for_firebell(
@@ -177,6 +202,8 @@ class TimelineListeners:
         groups: GroupDirectory,
         people: PeopleDirectory | None = None,
         adapter: SlackAdapter | None = None,
+        lookup_retry_base: float = DEFAULT_RETRY_BASE,
+        lookup_retry_max: float = DEFAULT_RETRY_MAX,
     ) -> TimelineListeners:
         """Listeners with the Slack plugin's ``timeline_reaction`` (default ``pushpin``)."""
         slack = firebell.host.enabled.get("slack")
@@ -188,14 +215,17 @@ class TimelineListeners:
             people=people,
             reaction=DEFAULT_REACTION if reaction is None else str(reaction),
             adapter=adapter,
+            lookup_retry_base=lookup_retry_base,
+            lookup_retry_max=lookup_retry_max,
         )
 
     def register(self, app: App) -> None:
         """Add the listeners; call before the adapter's own, so the matcher sees ``/incident``
-        first."""
+        first. Starts the retries of lookups, with the entries the log holds as pending."""
         app.command("/incident", matchers=[_is_record_command])(self.record_command)
         for kind in sorted(MARK_EVENTS):
             app.event(kind)(self.mark_event)
+        self.retries.start()
 
     # -- pins and reactions --------------------------------------------------------------------
 
@@ -218,31 +248,112 @@ class TimelineListeners:
         incident = self.firebell.store.find_incident_by_resource("channel", channel_id)
         if incident is None or incident.state is IncidentState.CLOSED:
             return
+        actor = str(event["user"])
         try:
-            self._reconcile(incident, channel_id, ts, actor=str(event["user"]), body=body)
+            try:
+                marks = message_marks(self.client, channel_id, ts, self.reaction)
+            except Exception as error:
+                problem = lookup_failure(error)
+                if problem is None:
+                    raise
+                self._lookup_failed(incident, kind, channel_id, ts, actor, body, event, error)
+                return
+            self._apply(incident, marks, channel_id, ts, actor=actor, key=_event_key(body))
         except DatabaseUnavailable as error:
             # Slack retries an event it got no answer for, not one answered; log it for people.
             log.warning("could not record %s on %s: %s", kind, incident.id, error)
         except CommandRefused as error:
             log.info("%s on %s not recorded: %s", kind, incident.id, error)
-        except SlackApiError as error:
-            code = error.response.get("error")
-            advice = (
-                " Add pins:read and reactions:read to the Slack app (slack-app-manifest.yaml) "
-                "and reinstall it."
-                if code == "missing_scope"
-                else ""
-            )
-            log.warning("could not read the marked message on %s: %s.%s", incident.id, code, advice)
 
-    def _reconcile(
-        self, incident: Incident, channel_id: str, ts: str, *, actor: str, body: Mapping[str, Any]
+    def _lookup_failed(
+        self,
+        incident: Incident,
+        kind: str,
+        channel_id: str,
+        ts: str,
+        actor: str,
+        body: Mapping[str, Any],
+        event: Mapping[str, Any],
+        error: Exception,
     ) -> None:
-        marks = message_marks(self.client, channel_id, ts, self.reaction)
-        on_timeline = incident.timeline_entry(message_entry_id(channel_id, ts)) is not None
-        key = f"slack-event:{body['event_id']}"
+        """Slack cannot show the marked message now: record what the event tells, try later."""
+        problem = lookup_failure(error)
+        code = error.response.get("error") if isinstance(error, SlackApiError) else None
+        advice = (
+            " Add pins:read and reactions:read to the Slack app (slack-app-manifest.yaml) "
+            "and reinstall it."
+            if code == "missing_scope"
+            else ""
+        )
+        log.warning(
+            "could not read the marked message on %s: %s; %s, and Slack is asked again later.%s",
+            incident.id,
+            problem,
+            "recorded from the event" if kind.endswith("_added") else "the entry stays for now",
+            advice,
+        )
+        # Scheduled first: should the append fail too, the retry still records the mark.
+        lookup = PendingLookup(incident.id, channel_id, ts, actor)
+        self.retries.schedule(lookup, wait=self.retries.delay(0, error))
+        if kind.endswith("_added"):
+            self._add_from_event(incident, kind, channel_id, ts, actor, body, event)
+
+    def _add_from_event(
+        self,
+        incident: Incident,
+        kind: str,
+        channel_id: str,
+        ts: str,
+        actor: str,
+        body: Mapping[str, Any],
+        event: Mapping[str, Any],
+    ) -> None:
+        if incident.timeline_entry(message_entry_id(channel_id, ts)) is not None:
+            return
+        message = event_message(event)
+        timeline_commands.add_timeline_entry(
+            self.engine,
+            incident.id,
+            actor=actor,
+            author=message.author,
+            text=PENDING_TEXT if message.text is None else plain_text(message.text),
+            channel_id=channel_id,
+            message_ts=ts,
+            permalink=message.permalink,
+            posted_at=ts_to_datetime(ts),
+            source="pin" if kind.startswith("pin") else "reaction",
+            idempotency_key=_event_key(body),
+            actor_groups=self.groups.groups_for("timeline", actor),
+            # Slack is refusing calls now: names come from the cache, the rest after.
+            names=self.people.names([actor, message.author], incident=incident, look_up=False),
+        )
+        self.people.record_names(self.engine, incident.id, [actor, message.author], actor=actor)
+
+    def _retry_lookup(self, lookup: PendingLookup) -> None:
+        """One more try of a lookup that failed (run by :class:`LookupRetries`)."""
+        incident = self.firebell.store.get_incident(lookup.incident_id)
+        if incident is None or incident.state is IncidentState.CLOSED:
+            return
+        marks = message_marks(self.client, lookup.channel_id, lookup.ts, self.reaction)
+        try:
+            self._apply(incident, marks, lookup.channel_id, lookup.ts, actor=lookup.actor, key=None)
+        except CommandRefused as error:
+            log.info("the looked-up message on %s not recorded: %s", incident.id, error)
+
+    def _apply(
+        self,
+        incident: Incident,
+        marks: MessageMarks | None,
+        channel_id: str,
+        ts: str,
+        *,
+        actor: str,
+        key: str | None,
+    ) -> None:
+        """Make the timeline match ``marks``, Slack's answer about the message ``ts``."""
+        entry = incident.timeline_entry(message_entry_id(channel_id, ts))
         groups = self.groups.groups_for("timeline", actor)
-        if marks is not None and marks.marked and not on_timeline:
+        if marks is not None and marks.marked and entry is None:
             names = self.people.names([actor, marks.author], incident=incident)
             timeline_commands.add_timeline_entry(
                 self.engine,
@@ -259,7 +370,16 @@ class TimelineListeners:
                 actor_groups=groups,
                 names=names,
             )
-        elif (marks is None or not marks.marked) and on_timeline:
+        elif marks is not None and marks.marked and entry is not None and is_pending(entry):
+            fill_in_entry(
+                self.engine,
+                incident.id,
+                entry,
+                marks,
+                actor_groups=self.groups.groups_for("timeline", entry.added_by or actor),
+                names=self.people.names([marks.author], incident=incident),
+            )
+        elif (marks is None or not marks.marked) and entry is not None:
             timeline_commands.remove_timeline_entry(
                 self.engine,
                 incident.id,
@@ -372,6 +492,11 @@ class TimelineListeners:
         lines = [_follow_up_line(task) for task in incident.follow_ups]
         left = sum(1 for f in incident.follow_ups if not f.done)
         return f"*Follow-ups of {name}* ({left} open):\n" + "\n".join(lines)
+
+
+def _event_key(body: Mapping[str, Any]) -> str:
+    """The idempotency key of an event's append: Slack keeps the id when it sends it again."""
+    return f"slack-event:{body['event_id']}"
 
 
 def _is_record_command(command: dict[str, Any]) -> bool:

@@ -17,8 +17,10 @@ from firebell.core.incident import Incident, IncidentState
 __all__ = [
     "MARK_EVENTS",
     "RECORD_SUBCOMMANDS",
+    "EventMessage",
     "RecordCommand",
     "close_warning",
+    "event_message",
     "event_problem",
     "needs_close_confirmation",
     "parse_record_command",
@@ -153,6 +155,43 @@ def event_problem(body: Mapping[str, object]) -> str | None:
     if not _string(event.get("channel_id")) or not isinstance(message, Mapping):
         return f"{kind} without a channel_id or a message"
     return None if _string(message.get("ts")) else f"{kind} without the message's ts"
+
+
+@attrs.frozen
+class EventMessage:
+    """What a mark event itself tells of its message, for when Slack cannot be asked.
+
+    A ``pin_added`` item usually carries the whole message (its text, author and permalink); a
+    ``reaction_added`` item only the channel and ts, with the author as ``item_user``. ``text``
+    is None when the event does not carry it.
+    """
+
+    author: str
+    text: str | None
+    permalink: str | None
+
+
+def _first_string(source: Mapping[str, object], *keys: str) -> str | None:
+    for key in keys:
+        value = source.get(key)
+        if _string(value):
+            return str(value)
+    return None
+
+
+def event_message(event: Mapping[str, object]) -> EventMessage:
+    """The message of a pin or reaction event as the event carries it (see :class:`EventMessage`)."""
+    item = event.get("item")
+    message = item.get("message") if isinstance(item, Mapping) else None
+    if isinstance(message, Mapping):
+        author = _first_string(message, "user", "username", "bot_id")
+        text = message.get("text")
+        return EventMessage(
+            author or _first_string(event, "item_user") or "someone",
+            text if isinstance(text, str) else None,
+            _first_string(message, "permalink"),
+        )
+    return EventMessage(_first_string(event, "item_user") or "someone", None, None)
 
 
 def needs_close_confirmation(incident: Incident, settings: FirebellConfig) -> bool:

@@ -97,7 +97,8 @@ class Sent:
 class SlackHarness:
     """The adapter on an ephemeral port, the Firebell behind it and the fake Slack."""
 
-    def __init__(self, firebell: Firebell, fake: FakeSlack) -> None:
+    def __init__(self, firebell: Firebell, fake: FakeSlack, **app_options: Any) -> None:
+        """``app_options`` go to :func:`build_app` (e.g. ``lookup_retry_base``)."""
         self.firebell = firebell
         self.fake = fake
         bolt = build_app(
@@ -105,6 +106,7 @@ class SlackHarness:
             bot_token=BOT_TOKEN,
             signing_secret=sr.SIGNING_SECRET,
             api_url=fake.url + "/api",
+            **app_options,
         )
         asgi = create_asgi_app(bolt, signing_secret=sr.SIGNING_SECRET)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -1,0 +1,272 @@
+"""Lookups of marked messages that Slack refused for now, tried again until they succeed.
+
+When a pin or reaction comes in, the adapter asks Slack for the message (``reactions.get``,
+``pins.list``). Slack has already had its 200 for the event and will not send it again, so a
+lookup that fails (a ``Retry-After`` too long to wait inline, a 5xx after the client's own retries,
+a timeout, a dropped connection, a refusal such as ``missing_scope``) must not lose the mark:
+
+- the listener records the entry at once from what the event carries (a pin's event holds the
+  message; a reaction's only where it is, so its text is :data:`PENDING_TEXT` until read);
+- :class:`LookupRetries` asks Slack again with backoff (honouring ``Retry-After``) and makes the
+  timeline match the answer: the placeholder becomes the message's text, an entry whose message
+  lost its marks meanwhile goes.
+
+What survives a restart is the log itself: :meth:`LookupRetries.start` schedules every entry of an
+open or resolved incident whose text is still the placeholder. A failed lookup after an *unmark*
+leaves the entry until the retry answers; that retry is held in memory only.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+from firebell.adapters.slack.timeline_parsing import plain_text
+from firebell.core.engine import Engine
+from firebell.core.events import Event
+from firebell.core.incident import Incident, IncidentState, TimelineItem
+from firebell.core.store import AppendResult, EventStore
+from firebell.core.text import MAX_UPDATE, clean_text
+from firebell.core.timeline_commands import EMPTY_MESSAGE
+from firebell.core.timeline_events import TimelineEntryAdded, write_moment
+from firebell.plugins.slack.client import retry_after_seconds
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+if TYPE_CHECKING:
+    from firebell.adapters.slack.timeline_listeners import MessageMarks
+
+__all__ = [
+    "DEFAULT_RETRY_BASE",
+    "DEFAULT_RETRY_MAX",
+    "PENDING_TEXT",
+    "LookupRetries",
+    "PendingLookup",
+    "fill_in_entry",
+    "is_pending",
+    "lookup_failure",
+    "retry_after",
+]
+
+log = logging.getLogger("firebell.slack.timeline")
+
+#: The text of an entry recorded before Slack showed its message (a reaction's event has none).
+PENDING_TEXT = "(message not read from Slack yet; Firebell fills it in when Slack answers)"
+
+DEFAULT_RETRY_BASE = 5.0
+"""Seconds before the first retry of a failed lookup; each failure doubles it."""
+DEFAULT_RETRY_MAX = 900.0
+"""Longest wait between two retries of one lookup (a longer ``Retry-After`` is cut to this)."""
+
+
+def is_pending(entry: TimelineItem) -> bool:
+    """Whether ``entry`` was recorded without its message's text, which a lookup fills in."""
+    return entry.source != "note" and entry.text == PENDING_TEXT
+
+
+def lookup_failure(error: BaseException) -> str | None:
+    """What went wrong asking Slack for a marked message, or None when ``error`` is not that.
+
+    Every answer other than the message (refusals, rate limits, server errors) and every
+    transport failure (timeouts, dropped connections) counts: the lookup is worth retrying.
+    """
+    if isinstance(error, SlackApiError):
+        status = getattr(error.response, "status_code", None)
+        code = error.response.get("error") if hasattr(error.response, "get") else None
+        return f"{code or 'error'} (HTTP {status})"
+    if isinstance(error, SlackClientError | OSError):  # URLError and timeouts included
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+def retry_after(error: BaseException) -> float | None:
+    """The ``Retry-After`` Slack answered with ``error`` (seconds), or None."""
+    if not isinstance(error, SlackApiError):
+        return None
+    return retry_after_seconds(getattr(error.response, "headers", None))
+
+
+@attrs.frozen
+class PendingLookup:
+    """A marked message to look up again: where it is, and who marked or unmarked it."""
+
+    incident_id: str
+    channel_id: str
+    ts: str
+    actor: str
+
+
+#: Looks the message up and makes the timeline match; raises when Slack cannot show it now.
+Reconcile = Callable[[PendingLookup], None]
+
+
+class LookupRetries:
+    """A thread that retries failed lookups with backoff until Slack answers.
+
+    ``reconcile`` does one attempt; whatever it raises that :func:`lookup_failure` recognises
+    schedules the next one (``retry_base`` doubling up to ``retry_max`` seconds, or Slack's
+    ``Retry-After`` when longer). Other errors are logged and the lookup is retried too: a
+    database that was away comes back. A lookup stops when it succeeds or its incident is
+    closed (``reconcile`` sees that and returns).
+    """
+
+    def __init__(
+        self,
+        store: EventStore,
+        reconcile: Reconcile,
+        *,
+        retry_base: float = DEFAULT_RETRY_BASE,
+        retry_max: float = DEFAULT_RETRY_MAX,
+    ) -> None:
+        self.store = store
+        self.reconcile = reconcile
+        self.retry_base = retry_base
+        self.retry_max = retry_max
+        self._queue: list[tuple[float, int, PendingLookup, int]] = []
+        self._scheduled: set[PendingLookup] = set()
+        self._order = itertools.count()
+        self._wake = threading.Condition()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the thread; it first schedules every entry the log holds as pending."""
+        with self._wake:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(
+                target=self._run, name="firebell-slack-lookups", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread after the attempt under way (pending lookups stay in the log)."""
+        with self._wake:
+            self._stopped = True
+            self._wake.notify_all()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def pending_in_log(self) -> list[PendingLookup]:
+        """Entries of open and resolved incidents still waiting for their message's text."""
+        found = []
+        try:
+            for state in (IncidentState.OPEN, IncidentState.RESOLVED):
+                for incident in self.store.list_incidents(state=state, limit=10_000):
+                    found += [
+                        PendingLookup(
+                            incident.id, entry.channel_id, entry.message_ts, entry.added_by or ""
+                        )
+                        for entry in incident.timeline_entries
+                        if is_pending(entry) and entry.channel_id and entry.message_ts
+                    ]
+        except Exception as error:
+            log.warning("could not look for timeline entries waiting for Slack: %s", error)
+        return found
+
+    def schedule(self, lookup: PendingLookup, *, attempt: int = 0, wait: float = 0.0) -> None:
+        """Look ``lookup`` up again after ``wait`` seconds (once, however often scheduled)."""
+        with self._wake:
+            if lookup in self._scheduled:
+                return
+            self._scheduled.add(lookup)
+            due = time.monotonic() + wait
+            heapq.heappush(self._queue, (due, next(self._order), lookup, attempt))
+            self._wake.notify_all()
+
+    def delay(self, attempt: int, error: BaseException | None = None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (0 for the first)."""
+        backoff = self.retry_base * float(2 ** min(attempt, 20))
+        asked = retry_after(error) if error is not None else None
+        return min(max(backoff, asked or 0.0), self.retry_max)
+
+    @property
+    def waiting(self) -> int:
+        """How many lookups are scheduled."""
+        with self._wake:
+            return len(self._scheduled)
+
+    def _next(self) -> tuple[PendingLookup, int] | None:
+        with self._wake:
+            while not self._stopped:
+                if self._queue and self._queue[0][0] <= time.monotonic():
+                    _, _, lookup, attempt = heapq.heappop(self._queue)
+                    # A failure of this message's lookup meanwhile schedules it anew.
+                    self._scheduled.discard(lookup)
+                    return lookup, attempt
+                timeout = self._queue[0][0] - time.monotonic() if self._queue else None
+                self._wake.wait(timeout)
+            return None
+
+    def _run(self) -> None:
+        # On this thread, so that reading the incidents never delays the app's start.
+        for lookup in self.pending_in_log():
+            self.schedule(lookup)
+        while (job := self._next()) is not None:
+            lookup, attempt = job
+            try:
+                self.reconcile(lookup)
+            except Exception as error:
+                wait = self.delay(attempt, error)
+                problem = lookup_failure(error) or f"{type(error).__name__}: {error}"
+                log.warning(
+                    "still cannot read the marked message %s of %s in %s: %s; next try in %.0f s",
+                    lookup.ts,
+                    lookup.channel_id,
+                    lookup.incident_id,
+                    problem,
+                    wait,
+                )
+                self.schedule(lookup, attempt=attempt + 1, wait=wait)
+
+
+def fill_in_entry(
+    engine: Engine,
+    incident_id: str,
+    entry: TimelineItem,
+    marks: MessageMarks,
+    *,
+    actor_groups: Sequence[str] = (),
+    names: Mapping[str, str] | None = None,
+) -> AppendResult:
+    """Give a pending ``entry`` its message as Slack shows it (``timeline.entry_added`` again).
+
+    An entry added again under its id replaces the one before (the read model and the
+    post-mortems keep one line per message), so the placeholder becomes the message's text,
+    author and permalink in place; it stays marked by whoever marked it. Nothing is appended
+    when the entry is no longer pending (filled in meanwhile, or gone) or the incident closed.
+    """
+    text = clean_text(plain_text(marks.text))
+    if len(text) > MAX_UPDATE:
+        text = text[: MAX_UPDATE - 1] + "…"
+
+    def decide(incident: Incident) -> list[Event]:
+        current = incident.timeline_entry(entry.entry_id)
+        if incident.state is IncidentState.CLOSED or current is None or not is_pending(current):
+            return []
+        return [
+            TimelineEntryAdded(
+                entry_id=current.entry_id,
+                author=marks.author,
+                text=text or EMPTY_MESSAGE,
+                message_ts=current.message_ts,
+                permalink=marks.permalink or current.permalink,
+                channel_id=current.channel_id,
+                posted_at=write_moment(current.at),
+                source="pin" if marks.pinned else "reaction",
+            )
+        ]
+
+    return engine.append(
+        incident_id,
+        decide,
+        actor=entry.added_by or "slack",
+        action="timeline",
+        actor_groups=actor_groups,
+        names=names,
+    )

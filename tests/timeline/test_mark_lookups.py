@@ -1,0 +1,189 @@
+"""A pin or reaction whose message Slack will not show right now is not lost.
+
+The adapter answers Slack's event at once, so Slack never sends it again: when the lookup of the
+marked message is rate-limited past what the client waits inline, fails with a 5xx or a dropped
+connection, or is refused, the entry is recorded from the event, and the lookup is tried again
+(after a restart too) until the timeline matches Slack. Signed events through the adapter's real
+HTTP stack; the fake Slack injects the failures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from firebell.adapters.slack.mark_lookups import PENDING_TEXT
+from firebell.core.timeline import incident_timeline
+from firebell.core.timeline_events import message_entry_id
+from timeline_support import ANA, RESPONDER, ChannelMaker, SlackHarness, make_fake_slack, wait_for
+
+from firebell.testing.fake_http import Fault
+from firebell.testing.fake_slack import FakeSlack
+from firebell.testing.pytest_plugin import MakeFirebell
+
+ADDED = "timeline.entry_added"
+REMOVED = "timeline.entry_removed"
+LOOKUPS = r"/api/(reactions\.get|pins\.list)$"
+
+#: Slack asks for two minutes: past the 30 s the client sleeps through, so the 429 surfaces.
+RATE_LIMITED = Fault(
+    status=429, body={"ok": False, "error": "ratelimited"}, headers={"Retry-After": "120"}
+)
+SERVER_ERROR = Fault(status=503, body={"ok": False, "error": "service_unavailable"})
+DROPPED = Fault(drop=True)
+ALWAYS = 10_000
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    fake = make_fake_slack()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def make_harness(
+    make_firebell: MakeFirebell, fake: FakeSlack
+) -> Iterator[Callable[..., SlackHarness]]:
+    made: list[SlackHarness] = []
+    firebell = make_firebell(
+        {"firebell": {}, "plugins": {"channels": {}}},
+        extra_plugins={"channels": ChannelMaker(fake)},
+        entry_points=False,
+    )
+
+    def make(*, retry_base: float = 0.05) -> SlackHarness:
+        # The same Firebell (and log) each time: a second harness is the adapter restarted.
+        harness = SlackHarness(
+            firebell, fake, lookup_retry_base=retry_base, lookup_retry_max=retry_base * 4
+        )
+        made.append(harness)
+        return harness
+
+    yield make
+    for harness in made:
+        harness.stop()
+
+
+@pytest.fixture
+def harness(make_harness: Callable[..., SlackHarness]) -> SlackHarness:
+    return make_harness()
+
+
+def entries(harness: SlackHarness, incident_id: str) -> list[tuple[str, str]]:
+    return [(e.entry_id, e.text) for e in harness.incident(incident_id).timeline_entries]
+
+
+def answered(fake: FakeSlack, path: str) -> int:
+    return sum(1 for call in fake.calls_to(path) if call.status == 200)
+
+
+def test_a_pin_is_recorded_from_its_event_while_the_lookup_is_rate_limited(
+    harness: SlackHarness, fake: FakeSlack
+) -> None:
+    incident, channel = harness.declare()
+    ts = fake.post_user_message(channel, ANA, "Rolled back deploy 4127 &amp; paged <@U0000RESPOND>")
+    fake.fail_next(LOOKUPS, RATE_LIMITED, times=ALWAYS)
+
+    harness.event(fake.pin_message(channel, ts, RESPONDER))
+
+    entry = wait_for(lambda: harness.incident(incident.id).timeline_entries, what="the entry")[0]
+    assert entry.entry_id == message_entry_id(channel, ts)
+    assert entry.text == "Rolled back deploy 4127 & paged @U0000RESPOND"
+    assert (entry.author, entry.added_by, entry.source) == (ANA, RESPONDER, "pin")
+    assert entry.permalink is not None and entry.permalink.endswith(ts.replace(".", ""))
+    assert abs(entry.at.timestamp() - float(ts)) < 0.001
+    # Slack is asked again, with backoff, until it answers; then nothing changes twice.
+    wait_for(lambda: len(fake.calls_to(LOOKUPS)) >= 3, what="the lookup to be tried again")
+    fake.clear_faults()
+    wait_for(lambda: answered(fake, r"/api/pins\.list$"), what="a lookup Slack answers")
+    assert len(harness.events(incident.id, ADDED, REMOVED)) == 1
+    assert harness.incident(incident.id).timeline_entries == (entry,)
+
+
+def test_a_reaction_is_recorded_at_once_and_its_text_filled_in_when_slack_answers(
+    harness: SlackHarness, fake: FakeSlack
+) -> None:
+    incident, channel = harness.declare()
+    ts = fake.post_user_message(channel, ANA, "DB failover started 14:10")
+    fake.fail_next(r"/api/reactions\.get$", SERVER_ERROR, times=ALWAYS)
+
+    harness.event(fake.react(channel, ts, RESPONDER, "pushpin"))
+
+    # reaction_added carries only where the message is (and its author): a placeholder first.
+    entry = wait_for(lambda: harness.incident(incident.id).timeline_entries, what="the entry")[0]
+    assert (entry.text, entry.author, entry.added_by) == (PENDING_TEXT, ANA, RESPONDER)
+    assert entry.source == "reaction"
+    fake.clear_faults()
+    filled = wait_for(
+        lambda: [
+            e for e in harness.incident(incident.id).timeline_entries if e.text != PENDING_TEXT
+        ],
+        what="the text to be filled in",
+    )[0]
+    assert filled.entry_id == entry.entry_id
+    assert (filled.text, filled.author, filled.added_by) == (
+        "DB failover started 14:10",
+        ANA,
+        RESPONDER,
+    )
+    assert filled.permalink is not None and filled.at == entry.at
+    # One line in the post-mortem's timeline: the entry replaced, not a second one.
+    lines = [
+        line.text
+        for line in incident_timeline(harness.firebell.store.select_events(incident.id))
+        if line.type == ADDED
+    ]
+    assert len(lines) == 1 and "DB failover started 14:10" in lines[0]
+
+
+def test_a_dropped_connection_during_the_lookup_loses_nothing(
+    harness: SlackHarness, fake: FakeSlack
+) -> None:
+    incident, channel = harness.declare()
+    ts = fake.post_user_message(channel, ANA, "Error rate back to 0.2%")
+    fake.fail_next(r"/api/pins\.list$", DROPPED, times=3)  # the client's two retries included
+
+    harness.event(fake.react(channel, ts, RESPONDER, "pushpin"))
+
+    assert wait_for(
+        lambda: [t for _, t in entries(harness, incident.id) if t != PENDING_TEXT],
+        what="the entry with its text",
+    ) == ["Error rate back to 0.2%"]
+
+
+def test_a_reaction_taken_back_before_slack_answered_leaves_no_entry(
+    harness: SlackHarness, fake: FakeSlack
+) -> None:
+    incident, channel = harness.declare()
+    ts = fake.post_user_message(channel, ANA, "a message reacted to by mistake")
+    fake.fail_next(r"/api/reactions\.get$", RATE_LIMITED, times=ALWAYS)
+
+    harness.event(fake.react(channel, ts, RESPONDER, "pushpin"))
+    wait_for(lambda: entries(harness, incident.id), what="the pending entry")
+    harness.event(fake.unreact(channel, ts, RESPONDER, "pushpin"))
+    fake.clear_faults()
+
+    wait_for(lambda: not entries(harness, incident.id), what="the entry to go")
+    assert [e.type for e in harness.events(incident.id, ADDED, REMOVED)] == [ADDED, REMOVED]
+
+
+def test_entries_waiting_for_slack_are_filled_in_after_a_restart(
+    make_harness: Callable[..., SlackHarness], fake: FakeSlack
+) -> None:
+    # The first adapter would try again only in an hour: it stops before that (a restart).
+    first = make_harness(retry_base=3600.0)
+    incident, channel = first.declare()
+    ts = fake.post_user_message(channel, ANA, "Payments queue drained")
+    fake.fail_next(r"/api/reactions\.get$", RATE_LIMITED, times=ALWAYS)
+    first.event(fake.react(channel, ts, RESPONDER, "pushpin"))
+    wait_for(lambda: entries(first, incident.id), what="the pending entry")
+    first.stop()
+    fake.clear_faults()
+
+    second = make_harness()
+
+    assert wait_for(
+        lambda: [t for _, t in entries(second, incident.id) if t != PENDING_TEXT],
+        what="the text to be filled in by the restarted adapter",
+    ) == ["Payments queue drained"]
