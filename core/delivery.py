@@ -13,24 +13,7 @@ the process can exit. While this process lives, the lease of a call still runnin
 so that nobody (neither this process nor another) starts the same delivery a second time, and
 the plugin's later events for that incident wait behind it, in order. When the process ends,
 the lease runs out and the delivery is claimed again.
-
-Hung calls do not starve delivery. At most ``max_workers`` calls run at once, but a call under
-way for longer than ``hung_after`` (3 minutes by default: more than a slow call of any built-in
-plugin takes, each of its requests being bounded by a 10 to 30 s timeout) is *hung*: it keeps its
-thread, its lease and its place in its incident's order, and no longer counts against
-``max_workers``, so that a new thread takes new work. Two limits keep a vendor that hangs on
-every call from growing the threads without bound and from taking them all:
-
-- while a plugin has a hung call, at most ``hung_plugin_calls`` of its calls are under way (half
-  of ``max_workers`` by default); its other deliveries wait, unclaimed, until one ends. Its
-  other plugins' deliveries are not held up: they are claimed first. A plugin thus holds at most
-  ``max(hung_plugin_calls, max_workers)`` hung calls.
-- at most ``max_workers + max_hung_calls`` calls are under way in all (``max_hung_calls`` is
-  three times ``max_workers`` by default: three vendors hanging at once); at that cap nothing
-  new starts until a call ends, and an error names the plugins whose calls hang.
-
-Both are logged once when they begin to hold (with each call found hung), and the remedy is the
-same as before: a restart cuts the hung calls off and delivers them again.
+Hung calls do not starve delivery: see :mod:`firebell.core.hung_calls`.
 """
 
 from __future__ import annotations
@@ -49,6 +32,13 @@ import attrs
 from firebell.core.database import redact_url
 from firebell.core.errors import DatabaseUnavailable, PermanentPluginError, RetryLater
 from firebell.core.hookspecs import Link
+from firebell.core.hung_calls import (
+    HUNG_AFTER,
+    Census,
+    HungCallNotices,
+    RunningDelivery,
+    call_key,
+)
 from firebell.core.outbox import Claim, Outbox, new_owner_id
 from firebell.core.plugin_host import PluginHost, hook_name_for
 from firebell.core.stale_deliveries import StaleDeliveries, may_be_stale
@@ -73,9 +63,6 @@ _RENEW_LOOK = 30.0
 #: Seconds between a running worker's looks for leases held by ended processes of this host.
 _DEAD_LEASE_LOOK = 10.0
 
-#: How long a call runs before it is hung: it keeps its thread, and a new one takes new work.
-HUNG_AFTER = timedelta(minutes=3)
-
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
@@ -85,36 +72,6 @@ def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> f
     """Seconds to wait after failed attempt number ``attempt``: doubling, capped, with jitter."""
     delay: float = min(cap, base * 2 ** (attempt - 1))
     return delay * (0.8 + 0.4 * random.random())
-
-
-@attrs.frozen
-class RunningDelivery:
-    """A delivery whose plugin call is under way in this process: since when, and until when
-    its lease holds unless renewed."""
-
-    claim: Claim
-    started_at: datetime
-    lease_until: datetime
-
-
-@attrs.frozen
-class _Census:
-    """The calls under way in this process at one moment, as the next claim sees them."""
-
-    #: Every call under way in this process, whichever drain started it.
-    under_way: list[RunningDelivery]
-    #: The (position, plugin) of those running for ``hung_after`` or longer.
-    hung: frozenset[tuple[int, str]]
-    #: How many calls of the current drain are not hung: they count against ``max_workers``.
-    active: int
-
-    def count(self, *, hung: bool) -> dict[str, int]:
-        """Calls under way by plugin: all of them, or (``hung=True``) the hung ones."""
-        counts: dict[str, int] = {}
-        for delivery in self.under_way:
-            if not hung or _key(delivery.claim) in self.hung:
-                counts[delivery.claim.plugin] = counts.get(delivery.claim.plugin, 0) + 1
-        return counts
 
 
 class Deliverer:
@@ -180,10 +137,12 @@ class Deliverer:
         # started it: their leases are renewed, and they are never started twice.
         self._running: dict[tuple[int, str], RunningDelivery] = {}
         self._running_lock = threading.Lock()
-        # What has been logged about hung calls, so that each is said once, when it begins.
-        self._hung_logged: set[tuple[int, str]] = set()
-        self._limited_logged: set[str] = set()
-        self._cap_logged = False
+        self._notices = HungCallNotices(
+            hung_after=hung_after,
+            max_workers=max_workers,
+            hung_plugin_calls=hung_plugin_calls,
+            max_hung_calls=max_hung_calls,
+        )
         self._closed = False
         self._wake = threading.Event()
         # Done when new work may be ready while deliveries run: the drain loop waits on it
@@ -291,16 +250,18 @@ class Deliverer:
             finished, _ = wait([*running, nudge], timeout=poll, return_when=FIRST_COMPLETED)
             delivered += self._collect(running, (f for f in finished if f is not nudge))
 
-    def _census(self, running: dict[Future[None], Claim]) -> _Census:
+    def _census(self, running: dict[Future[None], Claim]) -> Census:
         """The calls under way now, which of them are hung, and how many of ``running`` are not."""
         now = self.clock()
         with self._running_lock:
             under_way = sorted(self._running.values(), key=lambda r: r.started_at)
-        hung = frozenset(_key(r.claim) for r in under_way if now - r.started_at >= self.hung_after)
-        active = sum(1 for claim in running.values() if _key(claim) not in hung)
-        return _Census(under_way, hung, active)
+        hung = frozenset(
+            call_key(r.claim) for r in under_way if now - r.started_at >= self.hung_after
+        )
+        active = sum(1 for claim in running.values() if call_key(claim) not in hung)
+        return Census(under_way, hung, active)
 
-    def _poll(self, census: _Census) -> float:
+    def _poll(self, census: Census) -> float:
         """Seconds the drain waits for a call to end (or a wake) before it looks again."""
         if census.active < self.max_workers and not self._at_cap(census):
             # A worker is free: look for newly ready deliveries now and then instead of waiting
@@ -312,28 +273,28 @@ class Deliverer:
         poll = self._renew_look()
         now = self.clock()
         for delivery in census.under_way:
-            if _key(delivery.claim) not in census.hung:
+            if call_key(delivery.claim) not in census.hung:
                 to_hung = (delivery.started_at + self.hung_after - now).total_seconds()
                 poll = min(poll, max(to_hung, _CLAIM_INTERVAL))
                 break
         return poll
 
-    def _at_cap(self, census: _Census) -> bool:
+    def _at_cap(self, census: Census) -> bool:
         return len(census.under_way) >= self.max_workers + self.max_hung_calls
 
-    def _start(self, running: dict[Future[None], Claim], census: _Census) -> None:
+    def _start(self, running: dict[Future[None], Claim], census: Census) -> None:
         """Claim the ready deliveries there is room for and start their calls.
 
         Room: ``max_workers`` calls of this drain that are not hung, at most ``max_workers +
         max_hung_calls`` calls under way in all, and at most ``hung_plugin_calls`` of a plugin
         that has a hung call; the plugins with none are served first.
         """
-        self._log_hung(census)
+        self._notices.found_hung(census, self.clock(), self._under_way)
         free = self.max_workers - census.active
         if self._at_cap(census):
-            self._log_cap(census)
+            self._notices.at_cap(census)
             return
-        self._cap_logged = False
+        self._notices.below_cap()
         free = min(free, self.max_workers + self.max_hung_calls - len(census.under_way))
         if free <= 0:
             return
@@ -346,7 +307,7 @@ class Deliverer:
             room = self.hung_plugin_calls - under_way.get(plugin, 0)
             if plugin in hung and room > 0 and free > len(claims):
                 claims += self._claim([plugin], min(room, free - len(claims)))
-        self._log_limited(hung, under_way)
+        self._notices.limited(hung, under_way)
         now = self.clock()
         for claim in claims:
             key = (claim.position, claim.plugin)
@@ -383,89 +344,17 @@ class Deliverer:
         )
         return claims
 
-    def _log_hung(self, census: _Census) -> None:
-        """Say once of each call that it is hung, when it is first found so."""
-        now = self.clock()
-        with self._running_lock:
-            # Under the lock, against calls that end meanwhile (see _run_call).
-            found = [
-                delivery
-                for delivery in census.under_way
-                if _key(delivery.claim) in census.hung
-                and _key(delivery.claim) in self._running
-                and _key(delivery.claim) not in self._hung_logged
-            ]
-            self._hung_logged.update(_key(delivery.claim) for delivery in found)
-        for delivery in found:
-            log.warning(
-                "plugin %s has been running %s for %s (position %d) for %.0f s: it is taken "
-                "as hung (hung_after %.0f s) and no longer counts against the %d delivery "
-                "workers; it keeps its thread and its lease, and the plugin's later events "
-                "for %s wait behind it",
-                delivery.claim.plugin,
-                delivery.claim.event_type,
-                delivery.claim.incident_id,
-                delivery.claim.position,
-                (now - delivery.started_at).total_seconds(),
-                self.hung_after.total_seconds(),
-                self.max_workers,
-                delivery.claim.incident_id,
-            )
-
-    def _log_limited(self, hung: dict[str, int], under_way: dict[str, int]) -> None:
-        """Say once, when it begins, that a plugin's hung calls hold back its other deliveries."""
-        for plugin in sorted(hung):
-            if under_way[plugin] < self.hung_plugin_calls:
-                self._limited_logged.discard(plugin)
-            elif plugin not in self._limited_logged:
-                self._limited_logged.add(plugin)
-                log.warning(
-                    "plugin %s has %d calls hung (%d under way, its limit while it hangs: "
-                    "hung_plugin_calls %d); its other deliveries wait until one of them ends, "
-                    "the other plugins go on. Restart firebell run to cut the hung calls off "
-                    "(they are delivered again)",
-                    plugin,
-                    hung[plugin],
-                    under_way[plugin],
-                    self.hung_plugin_calls,
-                )
-        self._limited_logged &= set(hung)
-
-    def _log_cap(self, census: _Census) -> None:
-        """Say once, when it begins, that hung calls hold every thread delivery may have."""
-        if self._cap_logged:
-            return
-        self._cap_logged = True
-        hung = census.count(hung=True)
-        log.error(
-            "delivery stopped: %d plugin calls are under way, the most this process runs "
-            "(max_workers %d + max_hung_calls %d), %d of them hung (%s); nothing more is "
-            "delivered, to any plugin, until one ends. Restart firebell run to cut the hung "
-            "calls off (they are delivered again)",
-            len(census.under_way),
-            self.max_workers,
-            self.max_hung_calls,
-            len(census.hung),
-            ", ".join(f"{plugin}: {count}" for plugin, count in sorted(hung.items())),
-        )
-
     def _run_call(self, claim: Claim) -> None:
         try:
             self.deliver(claim)
         finally:
             with self._running_lock:
-                ended = self._running.pop(_key(claim), None)
-                was_hung = _key(claim) in self._hung_logged
-                self._hung_logged.discard(_key(claim))
-            if was_hung:
-                log.warning(
-                    "plugin %s's hung call for %s of %s (position %d) ended after %.0f s",
-                    claim.plugin,
-                    claim.event_type,
-                    claim.incident_id,
-                    claim.position,
-                    (self.clock() - ended.started_at).total_seconds() if ended else 0.0,
-                )
+                ended = self._running.pop(call_key(claim), None)
+            self._notices.ended(claim, ended, self.clock())
+
+    def _under_way(self, key: tuple[int, str]) -> bool:
+        with self._running_lock:
+            return key in self._running
 
     @staticmethod
     def _collect(running: dict[Future[None], Claim], finished: Iterable[Future[None]]) -> int:
@@ -640,10 +529,6 @@ class Deliverer:
             claim, message, now=now, retry_at=retry_at, announce=not _rate_limited(error)
         )
         return outcome
-
-
-def _key(claim: Claim) -> tuple[int, str]:
-    return claim.position, claim.plugin
 
 
 def _rate_limited(error: Exception) -> bool:
