@@ -23,6 +23,7 @@ import itertools
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,7 @@ __all__ = [
     "is_pending",
     "lookup_failure",
     "retry_after",
+    "running_retries",
 ]
 
 log = logging.getLogger("firebell.slack.timeline")
@@ -104,6 +106,14 @@ class PendingLookup:
 #: Looks the message up and makes the timeline match; raises when Slack cannot show it now.
 Reconcile = Callable[[PendingLookup], None]
 
+_running: weakref.WeakSet[LookupRetries] = weakref.WeakSet()
+
+
+def running_retries() -> list[LookupRetries]:
+    """The started, not stopped :class:`LookupRetries` of this process (for tests and shutdown:
+    a Bolt app holds its listeners out of reach)."""
+    return list(_running)
+
 
 class LookupRetries:
     """A thread that retries failed lookups with backoff until Slack answers.
@@ -143,12 +153,14 @@ class LookupRetries:
                 target=self._run, name="firebell-slack-lookups", daemon=True
             )
             self._thread.start()
+            _running.add(self)
 
     def stop(self) -> None:
         """Stop the thread after the attempt under way (pending lookups stay in the log)."""
         with self._wake:
             self._stopped = True
             self._wake.notify_all()
+        _running.discard(self)
         if self._thread is not None:
             self._thread.join(5)
 

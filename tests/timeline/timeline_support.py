@@ -16,6 +16,7 @@ import attrs
 import httpx
 import uvicorn
 from firebell.adapters.slack import build_app, create_asgi_app
+from firebell.adapters.slack.mark_lookups import running_retries
 from firebell.core import Firebell, Link, hookimpl
 from firebell.core.events import RecordedEvent
 from firebell.core.incident import Incident
@@ -101,6 +102,7 @@ class SlackHarness:
         """``app_options`` go to :func:`build_app` (e.g. ``lookup_retry_base``)."""
         self.firebell = firebell
         self.fake = fake
+        before = running_retries()
         bolt = build_app(
             firebell,
             bot_token=BOT_TOKEN,
@@ -108,6 +110,8 @@ class SlackHarness:
             api_url=fake.url + "/api",
             **app_options,
         )
+        # Its retries of refused lookups would go on asking a stopped fake after the test.
+        self.lookups = [r for r in running_retries() if r not in before]
         asgi = create_asgi_app(bolt, signing_secret=sr.SIGNING_SECRET)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -122,6 +126,8 @@ class SlackHarness:
         self.http = httpx.Client(timeout=10)
 
     def stop(self) -> None:
+        for retries in self.lookups:
+            retries.stop()
         self.http.close()
         self.server.should_exit = True
         self.thread.join(5)
