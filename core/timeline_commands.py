@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from firebell.core.engine import Engine
 from firebell.core.errors import CommandRefused, InvalidInput
 from firebell.core.events import Event
-from firebell.core.incident import FollowUp, Incident
+from firebell.core.incident import FollowUp, Incident, IncidentState
 from firebell.core.schema import incidents
 from firebell.core.serialization import converter
 from firebell.core.store import AppendResult, EventStore
@@ -254,6 +254,29 @@ def _number(value: int | str) -> int:
             field="follow-up",
         )
     return int(text)
+
+
+def unended_incidents_holding(store: EventStore, text: str) -> list[Incident]:
+    """The open and resolved incidents whose record holds ``text`` (e.g. in a timeline entry),
+    newest first.
+
+    The read model's rows are filtered in the database on ``text`` as their JSON writes it, so
+    only the incidents that may hold it are parsed, however many there are.
+    """
+    encoded = json.dumps(text)[1:-1]
+    query = (
+        sa.select(incidents.c.data)
+        .where(
+            incidents.c.state.in_([IncidentState.OPEN.value, IncidentState.RESOLVED.value]),
+            incidents.c.data.contains(encoded, autoescape=True),
+        )
+        .order_by(incidents.c.declared_at.desc(), incidents.c.id.desc())
+    )
+    with store.read() as connection:
+        return [
+            converter.structure(json.loads(data), Incident)
+            for data in connection.execute(query).scalars()
+        ]
 
 
 # Incidents without follow-ups serialize this exact text in their read-model row (a quote in a

@@ -34,7 +34,7 @@ from firebell.core.events import Event
 from firebell.core.incident import Incident, IncidentState, TimelineItem
 from firebell.core.store import AppendResult, EventStore
 from firebell.core.text import MAX_UPDATE, clean_text
-from firebell.core.timeline_commands import EMPTY_MESSAGE
+from firebell.core.timeline_commands import EMPTY_MESSAGE, unended_incidents_holding
 from firebell.core.timeline_events import TimelineEntryAdded, write_moment
 from firebell.plugins.slack.client import retry_after_seconds
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -168,15 +168,14 @@ class LookupRetries:
         """Entries of open and resolved incidents still waiting for their message's text."""
         found = []
         try:
-            for state in (IncidentState.OPEN, IncidentState.RESOLVED):
-                for incident in self.store.list_incidents(state=state, limit=10_000):
-                    found += [
-                        PendingLookup(
-                            incident.id, entry.channel_id, entry.message_ts, entry.added_by or ""
-                        )
-                        for entry in incident.timeline_entries
-                        if is_pending(entry) and entry.channel_id and entry.message_ts
-                    ]
+            for incident in unended_incidents_holding(self.store, PENDING_TEXT):
+                found += [
+                    PendingLookup(
+                        incident.id, entry.channel_id, entry.message_ts, entry.added_by or ""
+                    )
+                    for entry in incident.timeline_entries
+                    if is_pending(entry) and entry.channel_id and entry.message_ts
+                ]
         except Exception as error:
             log.warning("could not look for timeline entries waiting for Slack: %s", error)
         return found
