@@ -77,7 +77,9 @@ def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> f
 class Deliverer:
     """Runs plugin deliveries from the outbox, several at a time.
 
-    At most ``max_workers`` calls run at once; a call under way for ``hung_after`` (on ``clock``)
+    At most ``max_workers`` calls run at once, at most ``plugin_workers`` of them for one plugin
+    (default: all but a quarter of them, at least 1 kept for the others), so that one plugin's
+    slow calls never take every worker; a call under way for ``hung_after`` (on ``clock``)
     is hung and no longer counts, so new work gets a new thread. While a plugin has a hung call,
     at most ``hung_plugin_calls`` of its calls are under way (default: half of ``max_workers``),
     and at most ``max_workers + max_hung_calls`` calls are under way in all (default
@@ -98,9 +100,20 @@ class Deliverer:
         hung_after: timedelta = HUNG_AFTER,
         hung_plugin_calls: int | None = None,
         max_hung_calls: int | None = None,
+        plugin_workers: int | None = None,
     ) -> None:
         if max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, not {max_workers!r}")
+        plugin_workers = (
+            max(1, max_workers - max(1, max_workers // 4))
+            if plugin_workers is None
+            else plugin_workers
+        )
+        if not 1 <= plugin_workers <= max_workers:
+            raise ValueError(
+                f"plugin_workers must be from 1 to max_workers ({max_workers}), "
+                f"not {plugin_workers!r}"
+            )
         if hung_after <= timedelta(0):
             raise ValueError(f"hung_after must be positive, not {hung_after!r}")
         hung_plugin_calls = (
@@ -129,6 +142,7 @@ class Deliverer:
         self.hung_after = hung_after
         self.hung_plugin_calls = hung_plugin_calls
         self.max_hung_calls = max_hung_calls
+        self.plugin_workers = plugin_workers
         # Threads beyond max_workers are for the new work beside hung calls; they end once idle.
         self._pool = DaemonPool(
             max_workers + max_hung_calls, name="firebell-delivery", keep=max_workers
@@ -285,9 +299,10 @@ class Deliverer:
     def _start(self, running: dict[Future[None], Claim], census: Census) -> None:
         """Claim the ready deliveries there is room for and start their calls.
 
-        Room: ``max_workers`` calls of this drain that are not hung, at most ``max_workers +
-        max_hung_calls`` calls under way in all, and at most ``hung_plugin_calls`` of a plugin
-        that has a hung call; the plugins with none are served first.
+        Room: ``max_workers`` calls of this drain that are not hung, ``plugin_workers`` of them
+        for one plugin, at most ``max_workers + max_hung_calls`` calls under way in all, and at
+        most ``hung_plugin_calls`` of a plugin that has a hung call; the plugins with none are
+        served first.
         """
         self._notices.found_hung(census, self.clock(), self._under_way)
         free = self.max_workers - census.active
@@ -302,11 +317,16 @@ class Deliverer:
         under_way = census.count(hung=False)
         # Rows of a plugin switched off since stay for when it is back on.
         subscribers = self.host.subscribers
-        claims = self._claim([p for p in subscribers if p not in hung], free)
+        room = {
+            plugin: self.plugin_workers - under_way.get(plugin, 0) + hung.get(plugin, 0)
+            for plugin in subscribers
+        }
+        for plugin in hung:
+            room[plugin] = min(room[plugin], self.hung_plugin_calls - under_way[plugin])
+        claims = self._claim([p for p in subscribers if p not in hung and room[p] > 0], free, room)
         for plugin in subscribers:
-            room = self.hung_plugin_calls - under_way.get(plugin, 0)
-            if plugin in hung and room > 0 and free > len(claims):
-                claims += self._claim([plugin], min(room, free - len(claims)))
+            if plugin in hung and room[plugin] > 0 and free > len(claims):
+                claims += self._claim([plugin], min(room[plugin], free - len(claims)), room)
         self._notices.limited(hung, under_way)
         now = self.clock()
         for claim in claims:
@@ -331,7 +351,7 @@ class Deliverer:
                 self._running[key] = RunningDelivery(claim, now, now + self.lease)
             running[self._pool.submit(self._run_call, claim)] = claim
 
-    def _claim(self, plugins: list[str], limit: int) -> list[Claim]:
+    def _claim(self, plugins: list[str], limit: int, room: dict[str, int]) -> list[Claim]:
         if not plugins or limit <= 0:
             return []
         claims: list[Claim] = self.outbox.claim(
@@ -341,6 +361,7 @@ class Deliverer:
             dependencies=self.host.dependencies(),
             limit=limit,
             plugins=plugins,
+            per_plugin=room,
         )
         return claims
 

@@ -1,7 +1,9 @@
 """Calls under way in the delivery worker, and the hung ones among them: what the
 :class:`~firebell.core.delivery.Deliverer` counts before it claims, and what it says of them.
 
-Hung calls do not starve delivery. At most ``max_workers`` calls run at once, but a call under
+Hung calls do not starve delivery. At most ``max_workers`` calls run at once, and at most
+``plugin_workers`` of them for one plugin (all but a quarter), so that a plugin whose calls hang
+never takes every worker, not even before they are taken as hung. A call under
 way for longer than ``hung_after`` (3 minutes by default: more than a slow call of any built-in
 plugin takes, each of its requests being bounded by a 10 to 30 s timeout) is *hung*: it keeps its
 thread, its lease and its place in its incident's order, and no longer counts against
@@ -11,7 +13,7 @@ every call from growing the threads without bound and from taking them all:
 - while a plugin has a hung call, at most ``hung_plugin_calls`` of its calls are under way (half
   of ``max_workers`` by default); its other deliveries wait, unclaimed, until one ends. Its
   other plugins' deliveries are not held up: they are claimed first. A plugin thus holds at most
-  ``max(hung_plugin_calls, max_workers)`` hung calls.
+  ``max(hung_plugin_calls, plugin_workers)`` hung calls.
 - at most ``max_workers + max_hung_calls`` calls are under way in all (``max_hung_calls`` is
   three times ``max_workers`` by default: three vendors hanging at once); at that cap nothing
   new starts until a call ends, and an error names the plugins whose calls hang.
@@ -152,12 +154,13 @@ class HungCallNotices:
             self._limited_told &= set(hung)
         for plugin in told:
             log.warning(
-                "plugin %s has %d calls hung (%d under way, its limit while it hangs: "
+                "plugin %s has %d %s hung (%d under way, its limit while it hangs: "
                 "hung_plugin_calls %d); its other deliveries wait until one of them ends, "
                 "the other plugins go on. Restart firebell run to cut the hung calls off "
                 "(they are delivered again)",
                 plugin,
                 hung[plugin],
+                "call" if hung[plugin] == 1 else "calls",
                 under_way[plugin],
                 self.hung_plugin_calls,
             )

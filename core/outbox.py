@@ -172,8 +172,10 @@ class Outbox:
         dependencies: Mapping[str, Sequence[str]],
         limit: int,
         plugins: Sequence[str] | None = None,
+        per_plugin: Mapping[str, int] | None = None,
     ) -> list[Claim]:
-        """Lease up to ``limit`` ready deliveries (of ``plugins``, by default all)."""
+        """Lease up to ``limit`` ready deliveries (of ``plugins``, by default all; at most
+        ``per_plugin[name]`` of a plugin named there)."""
         key = (
             tuple(sorted((plugin, tuple(waits)) for plugin, waits in dependencies.items())),
             None if plugins is None else tuple(plugins),
@@ -194,10 +196,16 @@ class Outbox:
                 for row in siblings
                 if row.status == "pending" and row.last_error is None and not row.released
             }
+            taken: dict[str, int] = {}
             for row in candidates:
                 waits_for = dependencies.get(row.plugin, ())
                 if any((row.position, dep) in holding for dep in waits_for):
                     continue
+                if per_plugin is not None and taken.get(row.plugin, 0) >= per_plugin.get(
+                    row.plugin, limit
+                ):
+                    continue
+                taken[row.plugin] = taken.get(row.plugin, 0) + 1
                 claims.append(
                     Claim(
                         row.position, row.plugin, row.incident_id, row.event_type, row.attempts + 1
