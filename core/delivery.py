@@ -546,6 +546,20 @@ class Deliverer:
                 claim.incident_id,
                 exc_info=error,
             )
+        if retry_at is None:
+            # Nothing retries it now: whoever runs Firebell must hear of it, not only the
+            # incident's channel (which a refused Slack token cannot reach).
+            log.warning(
+                "plugin %s gave up on %s for %s after %d %s: %s. Fix the cause, then run "
+                "`firebell retry --plugin %s`",
+                claim.plugin,
+                claim.event_type,
+                claim.incident_id,
+                claim.attempt,
+                "attempt" if claim.attempt == 1 else "attempts",
+                message,
+                claim.plugin,
+            )
         self.outbox.fail(
             claim, message, now=now, retry_at=retry_at, announce=not _rate_limited(error)
         )

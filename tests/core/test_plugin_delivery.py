@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import attrs
+import pytest
 from core_support import FixedClock, Linker, Recorder, assert_log_consistent, event_types
 from firebell.core import (
     Firebell,
@@ -152,8 +154,9 @@ def test_retry_later_is_honoured(make_firebell: MakeFirebell, clock: FixedClock)
 
 
 def test_a_permanent_error_parks_the_delivery_until_it_is_queued_again(
-    make_firebell: MakeFirebell, clock: FixedClock
+    make_firebell: MakeFirebell, clock: FixedClock, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="firebell.delivery")
     broken = {"yes": True}
     parked = Recorder(
         fail={
@@ -178,6 +181,10 @@ def test_a_permanent_error_parks_the_delivery_until_it_is_queued_again(
     backlog = fb.deliverer.outbox.backlog()["parked"]
     assert (backlog.failed, backlog.pending) == (1, 0)
     assert backlog.last_error == "PermanentPluginError: bad key; fix it, then retry"
+    # Said where whoever runs Firebell looks (firebell run logs warnings), once.
+    assert caplog.text.count(f"plugin parked gave up on incident.created for {name}") == 1
+    assert "after 1 attempt: PermanentPluginError: bad key; fix it, then retry." in caplog.text
+    assert "then run `firebell retry --plugin parked`" in caplog.text
     (failed,) = failures(fb, name)
     assert isinstance(failed.data, IntegrationFailed) and failed.data.will_retry is False
     # Later events still flow, but handling them is no recovery while one is parked.
