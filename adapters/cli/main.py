@@ -28,7 +28,7 @@ from firebell.adapters.cli.output import (
     print_incident,
     print_incident_table,
 )
-from firebell.adapters.cli.people import person_text
+from firebell.adapters.cli.people import person_id, person_text
 from firebell.core import (
     AppendResult,
     ConfigError,
@@ -184,7 +184,7 @@ def actor_option(function: F) -> F:
 
 def _actor(actor: str | None) -> str:
     if actor:
-        return actor
+        return person_id(actor)
     try:
         return f"cli:{getpass.getuser()}"
     except Exception:
@@ -410,7 +410,8 @@ def update(
 @json_option
 @pass_state
 def commander(state: CliState, name: str, person: str, actor: str | None, as_json: bool) -> None:
-    """Make PERSON the commander of incident NAME."""
+    """Make PERSON (a Slack user id, or a mention pasted from Slack) the commander of NAME."""
+    person = person_id(person)
     result = state.open().engine.assign_commander(name, person, actor=_actor(actor))
     shown = person_text(person, result.incident.names)
     _report(state, result, as_json, f"{shown} is commander", f"has {shown} as commander")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import click
-from firebell.adapters.cli.people import person_text
+from firebell.adapters.cli.people import follow_up_json, person_text
 from firebell.adapters.cli.timeline_command import print_follow_ups, print_timeline
 from firebell.core import Incident, RecordedEvent
 from firebell.core.outbox import PluginBacklog
@@ -23,12 +23,14 @@ PERSON_FIELDS = ("reporter", "commander", "resolved_by", "closed_by")
 def incident_json(incident: Incident) -> dict[str, Any]:
     """An incident as a JSON-ready dict (the read model's stable shape), plus the recorded name
     of each person in it (``reporter_name``, ``commander_name``, ``resolved_by_name``,
-    ``closed_by_name``; null when none was recorded) beside the ids, which stay as they were."""
+    ``closed_by_name``, and each follow-up's ``owner_name``, ``added_by_name`` and
+    ``done_by_name``; null when none was recorded) beside the ids, which stay as they were."""
     data: dict[str, Any] = converter.unstructure(incident)
     names = incident.names
     for field in PERSON_FIELDS:
         who = getattr(incident, field)
         data[f"{field}_name"] = names.get(who) if who else None
+    data["follow_ups"] = [follow_up_json(task, names) for task in incident.follow_ups]
     return data
 
 

@@ -15,11 +15,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import click
-from firebell.adapters.cli.people import person_text
+from firebell.adapters.cli.people import follow_up_json, person_id, person_text
 from firebell.core import timeline_commands
 from firebell.core.incident import FollowUp, Incident, IncidentState
 from firebell.core.runtime import Firebell
-from firebell.core.serialization import converter
 from firebell.core.store import AppendResult
 from firebell.core.timeline import TimelineEntry, follow_up_line, incident_timeline
 from firebell.core.timeline_events import FollowUpAdded
@@ -49,7 +48,7 @@ def _firebell(ctx: click.Context) -> Firebell:
 
 def _actor(actor: str | None) -> str:
     if actor:
-        return actor
+        return person_id(actor)
     try:
         return f"cli:{getpass.getuser()}"
     except Exception:
@@ -174,7 +173,11 @@ def note(
 @click.command()
 @click.argument("name")
 @click.argument("text")
-@click.option("--owner", default=None, help="Who will do it (a Slack user id or a name).")
+@click.option(
+    "--owner",
+    default=None,
+    help="Who will do it: a Slack user id (or a mention pasted from Slack) or a name.",
+)
 @_options
 @click.pass_context
 def followup(
@@ -191,7 +194,7 @@ def followup(
         _firebell(ctx).engine,
         name,
         text,
-        owner=owner,
+        owner=person_id(owner) if owner is not None else None,
         actor=_actor(actor),
         idempotency_key=idempotency_key,
     )
@@ -203,7 +206,7 @@ def followup(
         _echo_json(
             {
                 "incident": incident.id,
-                "follow_up": converter.unstructure(task) if task else None,
+                "follow_up": follow_up_json(task, incident.names) if task else None,
                 "duplicate": result.duplicate,
             }
         )
@@ -252,7 +255,7 @@ def followups(ctx: click.Context, as_json: bool) -> None:
                     "incident": incident.id,
                     "title": incident.title,
                     "state": incident.state.value,
-                    **converter.unstructure(task),
+                    **follow_up_json(task, incident.names),
                 }
                 for incident, task in found
             ]

@@ -1,5 +1,6 @@
 """People by name at the command line: ``show``, ``list --json``, ``followups`` and ``commander``
-show the names the log recorded (``person.named``) beside the ids, and the ids alone otherwise."""
+show the names the log recorded (``person.named``) beside the ids, and the ids alone otherwise;
+a Slack mention pasted where the CLI takes a person is taken as the id it names."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from cli_support import Outcome, run_firebell, write_config
 from firebell.core import Firebell, open_firebell
 from firebell.core.config import load_config
-from firebell.core.timeline_commands import add_follow_up
+from firebell.core.timeline_commands import add_follow_up, complete_follow_up
 
 ANA = {"U0ANA": "Ana Lima"}
 BEN = {"U0BEN": "Ben Okafor"}
@@ -118,3 +119,70 @@ def test_followups_and_commander_name_known_people(config: Path, firebell: Fireb
     assert "  #1 [ ] Alert on 502s — Ben Okafor (U0BEN)\n" in fb(config, "followups").stdout
     assigned = fb(config, "commander", name, "U0BEN", "--as", "cli:ana").stdout
     assert assigned == f"{name}: Ben Okafor (U0BEN) is commander. State: open, SEV2.\n"
+
+
+def test_follow_up_json_gives_the_names_beside_the_ids(config: Path, firebell: Firebell) -> None:
+    engine = firebell.engine
+    name = engine.declare(title="Checkout failing", reporter="U0ANA", names=ANA).incident.id
+    add_follow_up(engine, name, "Alert on 502s", actor="U0ANA", owner="U0BEN", names=BEN)
+    add_follow_up(engine, name, "Write RCA", actor="U0ANA", owner="U0CAL")  # Cal never named
+    add_follow_up(engine, name, "Page on 5xx", actor="U0BEN", owner="U0BEN")
+    complete_follow_up(engine, name, 3, actor="U0ANA")
+    firebell.deliverer.drain()
+    people = ("owner", "added_by", "done_by")
+
+    listed = fb(config, "followups", "--json").json()
+    assert [(task["id"], [task[f] for f in people]) for task in listed] == [
+        (1, ["U0BEN", "U0ANA", None]),
+        (2, ["U0CAL", "U0ANA", None]),
+    ], "the ids stay as they were"
+    assert [[task[f"{f}_name"] for f in people] for task in listed] == [
+        ["Ben Okafor", "Ana Lima", None],
+        [None, "Ana Lima", None],
+    ]
+
+    shown = fb(config, "show", name, "--json").json()["incident"]["follow_ups"]
+    assert [[task[f"{f}_name"] for f in people] for task in shown] == [
+        ["Ben Okafor", "Ana Lima", None],
+        [None, "Ana Lima", None],
+        ["Ben Okafor", "Ben Okafor", "Ana Lima"],
+    ]
+    assert shown[2]["done_by"] == "U0ANA"
+
+    added = fb(config, "followup", name, "Rotate keys", "--owner", "U0BEN", "--json").json()
+    assert (added["follow_up"]["owner"], added["follow_up"]["owner_name"]) == (
+        "U0BEN",
+        "Ben Okafor",
+    )
+
+
+def test_a_slack_mention_pasted_as_a_person_is_taken_as_its_id(
+    config: Path, firebell: Firebell
+) -> None:
+    engine = firebell.engine
+    name = engine.declare(title="Checkout failing", reporter="U0ANA", names=ANA).incident.id
+    engine.assign_commander(name, "U0ANA", actor="U0ANA", names=ANA)
+    add_follow_up(engine, name, "Alert on 502s", actor="U0ANA", owner="U0BEN", names=BEN)
+    firebell.deliverer.drain()
+
+    fb(config, "followup", name, "Write RCA", "--owner", "<@U0BEN>")
+    fb(config, "followup", name, "Page on 5xx", "--owner", " <@U0BEN|ben> ", "--as", "<@U0ANA>")
+    assigned = fb(config, "commander", name, "<@U0BEN|ben>", "--as", "<@U0ANA|ana>").stdout
+
+    assert assigned == f"{name}: Ben Okafor (U0BEN) is commander. State: open, SEV2.\n"
+    incident = fb(config, "show", name, "--json").json()["incident"]
+    assert (incident["commander"], incident["commander_name"]) == ("U0BEN", "Ben Okafor")
+    tasks = incident["follow_ups"]
+    assert [(t["owner"], t["owner_name"]) for t in tasks] == [("U0BEN", "Ben Okafor")] * 3
+    assert tasks[1]["added_by"].startswith("cli:"), "by the login: no --as"
+    assert (tasks[1]["added_by_name"], tasks[2]["added_by"], tasks[2]["added_by_name"]) == (
+        None,
+        "U0ANA",
+        "Ana Lima",
+    )
+    shown = fb(config, "show", name).stdout
+    assert "<@" not in shown
+    assert "  #2 [ ] Write RCA — Ben Okafor (U0BEN)\n" in shown
+    # What is not a mention is kept as given: a name, an id, a cli: login.
+    fb(config, "followup", name, "Tell support", "--owner", "Dee from support")
+    assert "  #4 [ ] Tell support — Dee from support\n" in fb(config, "followups").stdout
