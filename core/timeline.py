@@ -8,6 +8,7 @@ channel (pins, reactions, notes), each at the time its message was written, in t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -70,6 +71,9 @@ Names = Mapping[str, str]
 _NO_NAMES: Names = MappingProxyType({})
 
 _UTC_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
+
+#: How the incident ended, in an ``IntegrationSkipped`` reason ("… was off when NAME was closed").
+_SKIPPED_WHEN = re.compile(r"was off when \S+ was (resolved|closed)\b")
 
 
 @attrs.frozen
@@ -141,8 +145,14 @@ def describe(event: RecordedEvent, names: Names = _NO_NAMES) -> str:
         case IntegrationRecovered(plugin=plugin, attempts=attempts):
             return f"{plugin} works again ({after_attempts(attempts)})"
         case IntegrationSkipped(plugin=plugin, deliveries=count, reason=reason):
+            # A statement of what happened, without the reason's advice to the operator: the
+            # line stays in the post-mortem after the advice was followed (firebell show and
+            # firebell plugins give the advice, from the outbox).
             skipped = f"{count} {'delivery' if count == 1 else 'deliveries'} skipped"
-            return f"{plugin}: {skipped}; {reason.removeprefix('skipped: ')}"
+            ended = _SKIPPED_WHEN.search(reason)
+            when = f"was {ended.group(1)}" if ended else "ended"
+            why = f"it was off when the incident {when} and had created nothing for it"
+            return f"{plugin}: {skipped} ({why})"
         case TimelineEntryAdded(text=text, source=source, author=author):
             if source == "note":
                 return f"Note: {text}"

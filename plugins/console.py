@@ -12,7 +12,7 @@ import attrs
 from firebell.core import Incident, PluginSpec, RecordedEvent, hookimpl
 from firebell.core.timeline import describe
 
-__all__ = ["ConsoleConfig"]
+__all__ = ["HEADLINES", "ConsoleConfig"]
 
 
 @attrs.frozen
@@ -22,6 +22,20 @@ class ConsoleConfig:
     stream: str = attrs.field(
         default="stderr", validator=attrs.validators.in_(["stderr", "stdout"])
     )
+
+
+#: The label before an event's line; other events (a status update, a new severity or
+#: commander, a note, a follow-up) are "Incident update". What happened to a plugin's
+#: deliveries (failing, working again, skipped) is no update of the incident.
+HEADLINES = {
+    "incident.created": "New incident",
+    "incident.resolved": "Incident resolved",
+    "incident.closed": "Incident closed",
+    "incident.reopened": "Incident reopened",
+    "incident.integration_failed": "Plugin status",
+    "incident.integration_recovered": "Plugin status",
+    "incident.integration_skipped": "Plugin status",
+}
 
 
 def _out(config: ConsoleConfig | None) -> TextIO:
@@ -39,12 +53,7 @@ def firebell_event(event: RecordedEvent, incident: Incident, config: ConsoleConf
     """Print one announcement line per event."""
     if event.type in {"incident.resource_linked", "person.named"}:
         return
-    headline = {
-        "incident.created": "New incident",
-        "incident.resolved": "Incident resolved",
-        "incident.closed": "Incident closed",
-        "incident.reopened": "Incident reopened",
-    }.get(event.type, "Incident update")
+    headline = HEADLINES.get(event.type, "Incident update")
     print(
         f"[firebell] {headline}: {incident.id} — {describe(event, incident.names)}",
         file=_out(config),

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from cli_support import Outcome, run_firebell, write_config
+from firebell.core import open_firebell
+from firebell.core.config import load_config
 
 
 def fb(config: Path, *args: str) -> Outcome:
@@ -64,6 +67,7 @@ def test_an_incident_closed_while_markdown_was_off_gets_no_post_mortem_unless_as
     shown = fb(config, "show", name).stdout
     assert "undone:    markdown: 1 skipped" in shown
     assert reason in shown
+    assert "`firebell retry --skipped --plugin markdown` delivers it anyway" in shown
     undone = fb(config, "show", name, "--json").json()["deliveries"]
     assert list(undone) == ["markdown"]
     assert (undone["markdown"]["skipped"], undone["markdown"]["pending"]) == (1, 0)
@@ -96,3 +100,57 @@ def test_the_note_after_a_command_does_not_promise_to_deliver_to_a_plugin_that_i
     )
     # Delivering really does nothing for it, as the note says.
     assert "plugin markdown is switched off: 1 pending" in fb(config, "deliver").stderr
+
+
+def test_the_skip_of_a_failing_plugin_is_a_plain_statement_in_the_post_mortem(
+    tmp_path: Path,
+) -> None:
+    # markdown fails for the incident (its folder cannot be made), and is switched off
+    # while the incident is resolved and closed.
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the post-mortems' folder should go", encoding="utf-8")
+    config = write_config(tmp_path)
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            (tmp_path / "postmortems").as_posix(), (blocker / "pm").as_posix()
+        ),
+        encoding="utf-8",
+    )
+    # Declared an hour ago: markdown's first retry (2 s after its failure) is due for the CLI.
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    firebell = open_firebell(load_config(config, environ={}), clock=lambda: an_hour_ago)
+    try:
+        name = firebell.engine.declare(title="Disk full", reporter="cli:ana").incident.id
+        firebell.deliverer.drain()
+        assert firebell.engine.get(name).failing_plugins == ("markdown",)
+    finally:
+        firebell.close()
+    switch_markdown(config, on=False)
+    fb(config, "resolve", name)
+    fb(config, "close", name, "--yes")
+    switch_markdown(config, on=True)
+    blocker.unlink()
+
+    delivered = fb(config, "deliver")
+
+    plain = (
+        "markdown: 1 delivery skipped (it was off when the incident was closed and had created "
+        "nothing for it)"
+    )
+    # The console labels it for what it is: no update of the incident.
+    assert f"[firebell] Plugin status: {name} — {plain}\n" in delivered.stderr
+    assert "Incident update" not in delivered.stderr
+    # The timeline states what happened; the operator's advice is where the operator looks.
+    advice = "`firebell retry --skipped --plugin markdown` delivers it anyway"
+    shown = fb(config, "show", name).stdout
+    assert f"  {plain}  — plugin:markdown\n" in shown
+    assert shown.count(advice) == 1, "the advice once: under 'undone', not in the timeline"
+    assert advice in fb(config, "plugins").stdout
+
+    fb(config, "retry", "--skipped", "--plugin", "markdown")
+
+    postmortem = (blocker / "pm" / f"{name}.md").read_text(encoding="utf-8")
+    [line] = [line for line in postmortem.splitlines() if "skipped" in line]
+    assert line.endswith(f" — {plain} (plugin:markdown)")
+    assert "firebell retry" not in postmortem, "advice that outlives its use"
+    assert advice not in fb(config, "show", name).stdout, "done: nothing left to advise"
