@@ -43,6 +43,7 @@ _CREATED = "incident.created"
 _TOKEN_REFUSED = re.compile(
     r"\b(invalid_auth|not_authed|account_inactive|token_revoked|token_expired)\b"
 )
+_RETRY = "`firebell retry --plugin slack`"
 # The failure as the delivery recorded it starts with the exception's class name.
 _EXCEPTION_PREFIX = re.compile(r"^\w+(?:Error|Exception|Later): ")
 
@@ -66,10 +67,12 @@ def setup_failed_text(incident_id: str, error: str, *, token_setting: str) -> st
             "Firebell, then runs `firebell retry --plugin slack`: the channel is opened then, "
             f"under the incident's name *{name}*."
         )
+    told = safe(reason, 1500)
+    # The plugin's errors end with the retry to run after the fix: it is said once.
+    when = "by that retry" if _RETRY in told else f"when {_RETRY} runs after the fix"
     return (
-        f":warning: Slack refused to set up *{name}*: {safe(reason, 1500)}\n"
-        f"The incident is recorded under its name *{name}*; its channel is opened when "
-        "`firebell retry --plugin slack` runs after the fix."
+        f":warning: Slack refused to set up *{name}*: {told}\n"
+        f"The incident is recorded under its name *{name}*; its channel is opened {when}."
     )
 
 

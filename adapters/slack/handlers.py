@@ -44,6 +44,7 @@ from firebell.adapters.slack.modals import (
 )
 from firebell.adapters.slack.parsing import (
     Subcommand,
+    offered_declaration,
     parse_incident_text,
     parse_user_mention,
     payload_problem,
@@ -266,9 +267,7 @@ class SlackAdapter:
         whose first word is a subcommand but which is read as a title (see
         :func:`~firebell.adapters.slack.parsing.reads_as_title`): the person confirms or cancels.
         """
-        text = unescape_slack(request.text).strip()
-        title, description = title_and_description(text)
-        word = text.split(maxsplit=1)[0].lower() if text else ""
+        word, title, description = offered_declaration(request.text)
         note = TAKEN_AS_TITLE.format(word=escape_mrkdwn(word))
         self._open_declare_form(request, respond, title=title, description=description, note=note)
 

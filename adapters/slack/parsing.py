@@ -13,6 +13,8 @@ import attrs
 from firebell.adapters.slack.timeline_parsing import (
     RECORD_SUBCOMMANDS,
     event_problem,
+    plain_text,
+    split_first_word,
     unescape_slack,
 )
 from firebell.core.text import MAX_TITLE, clean_text
@@ -21,6 +23,7 @@ from firebell.plugins.slack.text import truncate
 __all__ = [
     "CHANNEL_SUBCOMMANDS",
     "Subcommand",
+    "offered_declaration",
     "parse_incident_text",
     "parse_user_mention",
     "payload_problem",
@@ -68,10 +71,9 @@ def parse_incident_text(text: str) -> Subcommand:
     stripped = text.strip()
     if not stripped:
         return Subcommand("form")
-    first, _, rest = stripped.partition(" ")
+    first, rest = split_first_word(stripped)
     word = first.lower()
     word = _ALIASES.get(word, word)
-    rest = rest.strip()
     if word in {"help", "-h", "--help", "?"}:
         return Subcommand("help")
     if word == "update":
@@ -113,6 +115,20 @@ def title_and_description(text: str) -> tuple[str, str]:
     return title, text if text.strip() != title else ""
 
 
+def offered_declaration(text: str) -> tuple[str, str, str]:
+    """The subcommand's word, title and description that fill in the declare form for
+    ``/incident`` text read as a title (see :func:`reads_as_title`).
+
+    ``text`` is as Slack sent it. The form shows readable text, not Slack's markup: a mention
+    reads ``@ana``, a channel ``#general``, a user group ``@oncall`` (``plain_text``). The word
+    and the rest make the title's first line whatever whitespace the person typed between them
+    (``close`` + newline + ``button broken`` reads ``close button broken``).
+    """
+    first, rest = split_first_word(plain_text(text))
+    title, description = title_and_description(f"{first} {rest}".strip())
+    return first.lower(), title, description
+
+
 def reads_as_title(text: str, *, severities: Collection[str]) -> bool:
     """Whether ``/incident`` text starting with a subcommand's word, typed *outside* an incident
     channel, names a new incident rather than asks for the subcommand.
@@ -126,7 +142,7 @@ def reads_as_title(text: str, *, severities: Collection[str]) -> bool:
     (``update``, ``resolve``, ``close``, ``reopen``, ``note``, ``followup``), which the
     declaration form shows for the person to confirm or cancel.
     """
-    first, _, rest = text.strip().partition(" ")
+    first, rest = split_first_word(text)
     word = first.lower()
     word = RECORD_SUBCOMMANDS.get(word) or _ALIASES.get(word, word)
     argument = unescape_slack(rest).strip()

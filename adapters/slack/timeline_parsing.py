@@ -26,6 +26,7 @@ __all__ = [
     "parse_record_command",
     "plain_text",
     "reaction_name",
+    "split_first_word",
     "ts_to_datetime",
     "unescape_slack",
 ]
@@ -60,13 +61,24 @@ class RecordCommand:
     owner: str | None = None
 
 
+def split_first_word(text: str) -> tuple[str, str]:
+    """``text``'s first word and the rest, both stripped; any whitespace ends the word.
+
+    Slack lets a slash command span lines (Shift+Enter), so ``update`` + newline + text is the
+    subcommand and its argument, as with a space. The rest keeps its own line breaks.
+    """
+    parts = text.split(maxsplit=1)
+    if not parts:
+        return "", ""
+    return parts[0], parts[1].strip() if len(parts) > 1 else ""
+
+
 def parse_record_command(text: str) -> RecordCommand | None:
     """The record subcommand in ``/incident`` text, or None for any other text."""
-    first, _, rest = text.strip().partition(" ")
+    first, rest = split_first_word(text)
     name = RECORD_SUBCOMMANDS.get(first.lower())
     if name is None:
         return None
-    rest = rest.strip()
     # The owner is read from the markup Slack sent; the text is stored as the person typed it.
     if name != "followup":
         return RecordCommand(name, unescape_slack(rest))

@@ -432,6 +432,98 @@ def test_a_long_text_taken_as_a_title_fills_in_the_description_too(harness: Harn
 
 
 @pytest.mark.parametrize(
+    ("text", "title", "description"),
+    [
+        # Slack sends a multi-line command (Shift+Enter) with its newlines: any whitespace
+        # ends the subcommand's word, which then reads with the rest as the title.
+        ("close\nbutton broken", "close button broken", None),
+        ("Close\tbutton broken", "Close button broken", None),
+        (
+            "update\nfails on iOS\nsince 2.3",
+            "update fails on iOS",
+            "update fails on iOS\nsince 2.3",
+        ),
+        ("followup\r\nmails not sent", "followup mails not sent", None),
+    ],
+)
+def test_a_subcommand_word_then_a_new_line_outside_incidents_opens_the_filled_in_form(
+    harness: Harness, text: str, title: str, description: str | None
+) -> None:
+    sent = harness.command("/incident", text, channel_id=GENERAL)
+
+    view = harness.opened_view(sent)
+    assert (_prefilled(view, "title"), _prefilled(view, "description")) == (title, description)
+    word = title.split()[0].lower()
+    assert f"`/incident {word}`" in view["blocks"][0]["text"]["text"]
+    assert harness.incidents() == [] and harness.replies(sent) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        (f"commander <@{RESPONDER}|responder> takes it", "commander @responder takes it"),
+        (f"update <@{RESPONDER}> broken", f"update @{RESPONDER} broken"),
+        (
+            "update <#C0GENERAL1|general> spammed by <!subteam^S0ONCALL1|@oncall>",
+            "update #general spammed by @oncall",
+        ),
+        (
+            "followup link <https://x.example/a?b=1&amp;c=2|the runbook> is dead",
+            "followup link the runbook (https://x.example/a?b=1&c=2) is dead",
+        ),
+        ("close <https://x.example/status> shows 500", "close https://x.example/status shows 500"),
+        ("note &lt;script&gt; &amp; more", "note <script> & more"),
+    ],
+)
+def test_the_filled_in_form_shows_mentions_and_links_as_people_read_them(
+    harness: Harness, text: str, title: str
+) -> None:
+    sent = harness.command("/incident", text + "\nsecond line", channel_id=GENERAL)
+
+    view = harness.opened_view(sent)
+    assert _prefilled(view, "title") == title
+    assert _prefilled(view, "description") == title + "\nsecond line"
+
+    assert harness.submit(view, form(title)).content == b""
+    assert harness.only_incident().title == title
+
+
+def test_a_subcommand_word_then_a_new_line_in_an_incident_channel_runs_it(
+    harness: Harness,
+) -> None:
+    incident = harness.declare()
+    channel = harness.channel_of(incident)
+
+    update = "update\nRolled back deploy 4127\nerrors are falling"
+    assert "Status update recorded" in harness.reply(
+        harness.command("/incident", update, channel_id=channel)
+    )
+    assert "status page" in harness.reply(
+        harness.command("/incident", "status\t--public\nFixed", channel_id=channel)
+    )
+    assert "Added to the timeline" in harness.reply(
+        harness.command("/incident", "note\nsaw 5xx", channel_id=channel)
+    )
+    assert "Follow-up #1 recorded" in harness.reply(
+        harness.command("/incident", f"followup\nwrite RCA <@{RESPONDER}>", channel_id=channel)
+    )
+    assert "is now SEV0" in harness.reply(
+        harness.command("/incident", "severity\nSEV0", channel_id=channel)
+    )
+
+    current = harness.firebell.engine.get(incident.id)
+    events = harness.firebell.store.select_events(incident.id)
+    updates = [e.data for e in events if e.type == "incident.status_update_posted"]
+    assert [(u.text, u.public) for u in updates] == [  # type: ignore[attr-defined]
+        ("Rolled back deploy 4127\nerrors are falling", False),  # its line breaks kept
+        ("Fixed", True),
+    ]
+    assert [(e.source, e.text) for e in current.timeline_entries] == [("note", "saw 5xx")]
+    assert [(f.text, f.owner) for f in current.follow_ups] == [("write RCA", RESPONDER)]
+    assert current.severity == "SEV0" and len(harness.incidents()) == 1
+
+
+@pytest.mark.parametrize(
     ("text", "command"),
     [
         ("close", "/incident close"),
@@ -1284,6 +1376,25 @@ def test_a_refused_bot_token_is_told_to_the_reporter_on_the_response_url(
     assert "xoxb-" not in told.replace("(xoxb-…)", "")
     time.sleep(1.2)  # told once
     assert len(h.replies(sent)) == 2
+
+
+def test_a_refusal_that_is_not_the_token_says_the_retry_to_run_once(
+    make_harness: Callable[..., Harness], fake_slack: FakeSlack
+) -> None:
+    fake_slack.scopes.discard("channels:manage")  # Slack refuses conversations.create
+    h = make_harness(plugins=_slack_plugin(fake_slack))
+    sent = h.command("/incident", "Checkout is down")
+    h.reply(sent)  # "Declared ..."
+    h.firebell.deliverer.drain()
+
+    [told] = wait_for(lambda: h.replies(sent)[1:], what="the reply about the set-up")
+    incident = h.only_incident()
+    assert told.startswith(f":warning: Slack refused to set up *{incident.id}*: ")
+    assert "channels:manage" in told and "reinstall the app" in told
+    assert told.count("firebell retry --plugin slack") == 1, told
+    assert told.endswith(
+        f"recorded under its name *{incident.id}*; its channel is opened by that retry."
+    )
 
 
 def test_a_declaration_slack_sets_up_gets_no_warning(
