@@ -549,16 +549,20 @@ class Deliverer:
         if retry_at is None:
             # Nothing retries it now: whoever runs Firebell must hear of it, not only the
             # incident's channel (which a refused Slack token cannot reach).
+            advice = (
+                ""
+                if "firebell retry" in message
+                else f" Fix the cause, then run `firebell retry --plugin {claim.plugin}`."
+            )
             log.warning(
-                "plugin %s gave up on %s for %s after %d %s: %s. Fix the cause, then run "
-                "`firebell retry --plugin %s`",
+                "plugin %s gave up on %s for %s after %d %s: %s%s",
                 claim.plugin,
                 claim.event_type,
                 claim.incident_id,
                 claim.attempt,
                 "attempt" if claim.attempt == 1 else "attempts",
-                message,
-                claim.plugin,
+                message if message.endswith(".") else message + ".",
+                advice,
             )
         self.outbox.fail(
             claim, message, now=now, retry_at=retry_at, announce=not _rate_limited(error)

@@ -184,7 +184,7 @@ def test_a_permanent_error_parks_the_delivery_until_it_is_queued_again(
     # Said where whoever runs Firebell looks (firebell run logs warnings), once.
     assert caplog.text.count(f"plugin parked gave up on incident.created for {name}") == 1
     assert "after 1 attempt: PermanentPluginError: bad key; fix it, then retry." in caplog.text
-    assert "then run `firebell retry --plugin parked`" in caplog.text
+    assert "retry. Fix the cause, then run `firebell retry --plugin parked`." in caplog.text
     (failed,) = failures(fb, name)
     assert isinstance(failed.data, IntegrationFailed) and failed.data.will_retry is False
     # Later events still flow, but handling them is no recovery while one is parked.
