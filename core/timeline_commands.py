@@ -17,7 +17,7 @@ pin -> unpin -> pin (three events, three ids) adds, removes and adds again.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -44,6 +44,7 @@ __all__ = [
     "add_note",
     "add_timeline_entry",
     "complete_follow_up",
+    "incidents_holding",
     "open_follow_ups",
     "remove_timeline_entry",
 ]
@@ -258,7 +259,15 @@ def _number(value: int | str) -> int:
 
 def unended_incidents_holding(store: EventStore, text: str) -> list[Incident]:
     """The open and resolved incidents whose record holds ``text`` (e.g. in a timeline entry),
-    newest first.
+    newest first (:func:`incidents_holding` with those states).
+    """
+    return incidents_holding(store, text, states=(IncidentState.OPEN, IncidentState.RESOLVED))
+
+
+def incidents_holding(
+    store: EventStore, text: str, *, states: Collection[IncidentState] = tuple(IncidentState)
+) -> list[Incident]:
+    """The incidents in one of ``states`` whose record holds ``text``, newest first.
 
     The read model's rows are filtered in the database on ``text`` as their JSON writes it, so
     only the incidents that may hold it are parsed, however many there are.
@@ -267,7 +276,7 @@ def unended_incidents_holding(store: EventStore, text: str) -> list[Incident]:
     query = (
         sa.select(incidents.c.data)
         .where(
-            incidents.c.state.in_([IncidentState.OPEN.value, IncidentState.RESOLVED.value]),
+            incidents.c.state.in_([state.value for state in states]),
             incidents.c.data.contains(encoded, autoescape=True),
         )
         .order_by(incidents.c.declared_at.desc(), incidents.c.id.desc())

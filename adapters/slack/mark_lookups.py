@@ -11,9 +11,17 @@ a timeout, a dropped connection, a refusal such as ``missing_scope``) must not l
   timeline match the answer: the placeholder becomes the message's text, an entry whose message
   lost its marks meanwhile goes.
 
-What survives a restart is the log itself: :meth:`LookupRetries.start` schedules every entry of an
-open or resolved incident whose text is still the placeholder. A failed lookup after an *unmark*
-leaves the entry until the retry answers; that retry is held in memory only.
+The retries end with the incident. When it is closed (from Slack or the CLI; the thread looks
+every :data:`DEFAULT_CLOSE_CHECK` seconds, whatever the backoff), each of its lookups gets one
+last try at once: Slack's answer fills the entry in (or takes it off, the mark gone), and when
+Slack still cannot show the message the placeholder, which promises an answer that will not
+come, becomes :func:`unread_text` with a link to the message (:func:`give_up_entry`). The
+post-mortem is refreshed by the entry's event as ever.
+
+What survives a restart is the log itself: :meth:`LookupRetries.start` schedules every entry
+whose text is still the placeholder, closed incidents' included (those get their last try). A
+failed lookup after an *unmark* leaves the entry until the retry answers; that retry is held in
+memory only.
 """
 
 from __future__ import annotations
@@ -34,8 +42,8 @@ from firebell.core.events import Event
 from firebell.core.incident import Incident, IncidentState, TimelineItem
 from firebell.core.store import AppendResult, EventStore
 from firebell.core.text import MAX_UPDATE, clean_text
-from firebell.core.timeline_commands import EMPTY_MESSAGE, unended_incidents_holding
-from firebell.core.timeline_events import TimelineEntryAdded, write_moment
+from firebell.core.timeline_commands import EMPTY_MESSAGE, incidents_holding
+from firebell.core.timeline_events import TimelineEntryAdded, TimelineEntryRemoved, write_moment
 from firebell.plugins.slack.client import retry_after_seconds
 from slack_sdk.errors import SlackApiError, SlackClientError
 
@@ -43,16 +51,21 @@ if TYPE_CHECKING:
     from firebell.adapters.slack.timeline_listeners import MessageMarks
 
 __all__ = [
+    "DEFAULT_CLOSE_CHECK",
     "DEFAULT_RETRY_BASE",
     "DEFAULT_RETRY_MAX",
     "PENDING_TEXT",
     "LookupRetries",
     "PendingLookup",
+    "drop_entry",
     "fill_in_entry",
+    "give_up_entry",
     "is_pending",
     "lookup_failure",
+    "message_link",
     "retry_after",
     "running_retries",
+    "unread_text",
 ]
 
 log = logging.getLogger("firebell.slack.timeline")
@@ -64,11 +77,28 @@ DEFAULT_RETRY_BASE = 5.0
 """Seconds before the first retry of a failed lookup; each failure doubles it."""
 DEFAULT_RETRY_MAX = 900.0
 """Longest wait between two retries of one lookup (a longer ``Retry-After`` is cut to this)."""
+DEFAULT_CLOSE_CHECK = 30.0
+"""Seconds between two looks at whether the incidents of waiting lookups were closed."""
 
 
 def is_pending(entry: TimelineItem) -> bool:
     """Whether ``entry`` was recorded without its message's text, which a lookup fills in."""
     return entry.source != "note" and entry.text == PENDING_TEXT
+
+
+def unread_text(channel: str, marker: str) -> str:
+    """What a pending entry says once its incident closed before Slack showed the message."""
+    return f"A message in {channel} marked by {marker} (its text could not be read from Slack)"
+
+
+def message_link(incident: Incident, channel_id: str, ts: str) -> str | None:
+    """The web link to message ``ts`` of the incident's channel, built from the channel's link
+    (``…/archives/<channel>`` + ``/p<ts without the dot>``, Slack's permalink format), or None
+    when ``channel_id`` is not the channel linked or its link is unknown."""
+    channel = incident.resource("channel")
+    if channel is None or channel.external_id != channel_id or not channel.url:
+        return None
+    return f"{channel.url.rstrip('/')}/p{ts.replace('.', '')}"
 
 
 def lookup_failure(error: BaseException) -> str | None:
@@ -106,6 +136,13 @@ class PendingLookup:
 #: Looks the message up and makes the timeline match; raises when Slack cannot show it now.
 Reconcile = Callable[[PendingLookup], None]
 
+
+class _CloseCheck:
+    """What the retry thread's wait returns when it is time to look for closed incidents."""
+
+
+_CLOSE_CHECK = _CloseCheck()
+
 _running: weakref.WeakSet[LookupRetries] = weakref.WeakSet()
 
 
@@ -122,7 +159,9 @@ class LookupRetries:
     schedules the next one (``retry_base`` doubling up to ``retry_max`` seconds, or Slack's
     ``Retry-After`` when longer). Other errors are logged and the lookup is retried too: a
     database that was away comes back. A lookup stops when it succeeds or its incident is
-    closed (``reconcile`` sees that and returns).
+    closed and ``reconcile`` settled it once more (it sees the close). Every ``close_check``
+    seconds the thread looks whether the incidents of waiting lookups were closed and, if so,
+    runs their lookups at once rather than after the backoff (up to ``retry_max``).
     """
 
     def __init__(
@@ -132,11 +171,14 @@ class LookupRetries:
         *,
         retry_base: float = DEFAULT_RETRY_BASE,
         retry_max: float = DEFAULT_RETRY_MAX,
+        close_check: float = DEFAULT_CLOSE_CHECK,
     ) -> None:
         self.store = store
         self.reconcile = reconcile
         self.retry_base = retry_base
         self.retry_max = retry_max
+        self.close_check = close_check
+        self._checked_at = time.monotonic()
         self._queue: list[tuple[float, int, PendingLookup, int]] = []
         self._scheduled: set[PendingLookup] = set()
         self._order = itertools.count()
@@ -165,10 +207,10 @@ class LookupRetries:
             self._thread.join(5)
 
     def pending_in_log(self) -> list[PendingLookup]:
-        """Entries of open and resolved incidents still waiting for their message's text."""
+        """Entries still waiting for their message's text (of closed incidents too)."""
         found = []
         try:
-            for incident in unended_incidents_holding(self.store, PENDING_TEXT):
+            for incident in incidents_holding(self.store, PENDING_TEXT):
                 found += [
                     PendingLookup(
                         incident.id, entry.channel_id, entry.message_ts, entry.added_by or ""
@@ -202,23 +244,58 @@ class LookupRetries:
         with self._wake:
             return len(self._scheduled)
 
-    def _next(self) -> tuple[PendingLookup, int] | None:
+    def _next(self) -> tuple[PendingLookup, int] | _CloseCheck | None:
         with self._wake:
             while not self._stopped:
-                if self._queue and self._queue[0][0] <= time.monotonic():
+                now = time.monotonic()
+                if self._queue and self._queue[0][0] <= now:
                     _, _, lookup, attempt = heapq.heappop(self._queue)
                     # A failure of this message's lookup meanwhile schedules it anew.
                     self._scheduled.discard(lookup)
                     return lookup, attempt
-                timeout = self._queue[0][0] - time.monotonic() if self._queue else None
-                self._wake.wait(timeout)
+                if not self._queue:
+                    self._wake.wait()
+                    continue
+                check_at = self._checked_at + self.close_check
+                if check_at <= now:
+                    return _CLOSE_CHECK
+                self._wake.wait(min(self._queue[0][0], check_at) - now)
             return None
+
+    def _hurry_closed(self) -> None:
+        """Make the lookups of incidents closed meanwhile due now: their last try is at the close."""
+        with self._wake:
+            self._checked_at = time.monotonic()
+            waiting = {job[2].incident_id for job in self._queue}
+        closed = set()
+        for incident_id in waiting:
+            try:
+                incident = self.store.get_incident(incident_id)
+            except Exception as error:
+                log.warning("could not read %s to see whether it closed: %s", incident_id, error)
+                continue
+            if incident is not None and incident.state is IncidentState.CLOSED:
+                closed.add(incident_id)
+        if not closed:
+            return
+        with self._wake:
+            now = time.monotonic()
+            self._queue = [
+                (min(due, now), order, lookup, attempt)
+                if lookup.incident_id in closed
+                else (due, order, lookup, attempt)
+                for due, order, lookup, attempt in self._queue
+            ]
+            heapq.heapify(self._queue)
 
     def _run(self) -> None:
         # On this thread, so that reading the incidents never delays the app's start.
         for lookup in self.pending_in_log():
             self.schedule(lookup)
         while (job := self._next()) is not None:
+            if isinstance(job, _CloseCheck):
+                self._hurry_closed()
+                continue
             lookup, attempt = job
             try:
                 self.reconcile(lookup)
@@ -250,7 +327,8 @@ def fill_in_entry(
     An entry added again under its id replaces the one before (the read model and the
     post-mortems keep one line per message), so the placeholder becomes the message's text,
     author and permalink in place; it stays marked by whoever marked it. Nothing is appended
-    when the entry is no longer pending (filled in meanwhile, or gone) or the incident closed.
+    when the entry is no longer pending (filled in meanwhile, or gone). A closed incident's
+    entry is filled in too: the last try at its close is what the post-mortem keeps.
     """
     text = clean_text(plain_text(marks.text))
     if len(text) > MAX_UPDATE:
@@ -258,7 +336,7 @@ def fill_in_entry(
 
     def decide(incident: Incident) -> list[Event]:
         current = incident.timeline_entry(entry.entry_id)
-        if incident.state is IncidentState.CLOSED or current is None or not is_pending(current):
+        if current is None or not is_pending(current):
             return []
         return [
             TimelineEntryAdded(
@@ -280,4 +358,82 @@ def fill_in_entry(
         action="timeline",
         actor_groups=actor_groups,
         names=names,
+    )
+
+
+def give_up_entry(
+    engine: Engine,
+    incident_id: str,
+    entry: TimelineItem,
+    *,
+    permalink: str | None,
+    actor_groups: Sequence[str] = (),
+) -> AppendResult:
+    """Replace a pending ``entry`` of a closed incident by :func:`unread_text` and ``permalink``.
+
+    For when Slack still could not show the message at the last try: the placeholder promises a
+    text no lookup will bring any more, while this says where the message is and who marked it
+    (by the name the log knows), linked when ``permalink`` is known. Nothing is appended when
+    the entry is no longer pending.
+    """
+
+    def decide(incident: Incident) -> list[Event]:
+        current = incident.timeline_entry(entry.entry_id)
+        if current is None or not is_pending(current):
+            return []
+        marker = current.added_by or "someone"
+        channel = incident.resource("channel")
+        where = (
+            channel.title
+            if channel is not None
+            and channel.external_id == current.channel_id
+            and channel.title
+            and channel.title.startswith("#")
+            else f"the channel {current.channel_id or 'of the incident'}"
+        )
+        return [
+            TimelineEntryAdded(
+                entry_id=current.entry_id,
+                author=current.author,
+                text=unread_text(where, incident.names.get(marker, marker)),
+                message_ts=current.message_ts,
+                permalink=current.permalink or permalink,
+                channel_id=current.channel_id,
+                posted_at=write_moment(current.at),
+                source=current.source,
+            )
+        ]
+
+    return engine.append(
+        incident_id,
+        decide,
+        actor=entry.added_by or "slack",
+        action="timeline",
+        actor_groups=actor_groups,
+    )
+
+
+def drop_entry(
+    engine: Engine, incident_id: str, entry: TimelineItem, *, actor_groups: Sequence[str] = ()
+) -> AppendResult:
+    """Take a pending ``entry`` off the timeline (``timeline.entry_removed``), closed incident
+    or not: Slack's last answer shows its message no longer marked. Nothing is appended when
+    the entry is no longer pending."""
+
+    def decide(incident: Incident) -> list[Event]:
+        current = incident.timeline_entry(entry.entry_id)
+        if current is None or not is_pending(current):
+            return []
+        return [
+            TimelineEntryRemoved(
+                current.entry_id, message_ts=current.message_ts, channel_id=current.channel_id
+            )
+        ]
+
+    return engine.append(
+        incident_id,
+        decide,
+        actor=entry.added_by or "slack",
+        action="timeline",
+        actor_groups=actor_groups,
     )

@@ -13,7 +13,9 @@ Slack keeps the id when it delivers an event again, so a retry adds nothing.
 Slack has its 200 before the lookup, so a lookup that fails (rate-limited past what the client
 waits, a 5xx, a timeout, a refusal) must not lose the mark: a pin or reaction is then recorded
 from what its event carries (a reaction's text as a placeholder) and the lookup is retried with
-backoff until the timeline matches Slack (:mod:`~firebell.adapters.slack.mark_lookups`).
+backoff until the timeline matches Slack (:mod:`~firebell.adapters.slack.mark_lookups`), or
+until the incident is closed: then once more, and a message Slack still cannot show is left as
+a linked "could not be read" line rather than a placeholder.
 
 **Subcommands.** ``/incident note <text>``, ``/incident followup <text> [@owner]``,
 ``/incident followups`` and ``/incident done <number>`` in an incident channel. Their listener
@@ -46,9 +48,12 @@ from firebell.adapters.slack.mark_lookups import (
     PENDING_TEXT,
     LookupRetries,
     PendingLookup,
+    drop_entry,
     fill_in_entry,
+    give_up_entry,
     is_pending,
     lookup_failure,
+    message_link,
 )
 from firebell.adapters.slack.people import PeopleDirectory
 from firebell.adapters.slack.replies import NOT_AN_INCIDENT_CHANNEL, error_text
@@ -332,13 +337,78 @@ class TimelineListeners:
     def _retry_lookup(self, lookup: PendingLookup) -> None:
         """One more try of a lookup that failed (run by :class:`LookupRetries`)."""
         incident = self.firebell.store.get_incident(lookup.incident_id)
-        if incident is None or incident.state is IncidentState.CLOSED:
+        if incident is None:
+            return
+        if incident.state is IncidentState.CLOSED:
+            try:
+                self._last_lookup(incident, lookup)
+            except CommandRefused as error:
+                log.info("the marked message on closed %s not settled: %s", incident.id, error)
             return
         marks = message_marks(self.client, lookup.channel_id, lookup.ts, self.reaction)
         try:
             self._apply(incident, marks, lookup.channel_id, lookup.ts, actor=lookup.actor, key=None)
         except CommandRefused as error:
             log.info("the looked-up message on %s not recorded: %s", incident.id, error)
+
+    def _last_lookup(self, incident: Incident, lookup: PendingLookup) -> None:
+        """Settle a pending entry of a closed incident: no retry comes after this one.
+
+        Slack's answer fills the entry in (or takes it off, its mark gone); when Slack still
+        cannot show the message, the entry says so, linked to the message.
+        """
+        entry = incident.timeline_entry(message_entry_id(lookup.channel_id, lookup.ts))
+        if entry is None or not is_pending(entry):
+            return
+        groups = self.groups.groups_for("timeline", entry.added_by or lookup.actor)
+        try:
+            marks = message_marks(self.client, lookup.channel_id, lookup.ts, self.reaction)
+        except Exception as error:
+            problem = lookup_failure(error)
+            if problem is None:
+                raise  # not Slack's answer (the database?): tried again later
+            log.warning(
+                "could not read the marked message %s of %s in %s, now closed: %s; the "
+                "timeline says so and links to it",
+                lookup.ts,
+                lookup.channel_id,
+                incident.id,
+                problem,
+            )
+            marks = None
+        if marks is not None and marks.marked:
+            fill_in_entry(
+                self.engine,
+                incident.id,
+                entry,
+                marks,
+                actor_groups=groups,
+                names=self.people.names([marks.author], incident=incident),
+            )
+        elif marks is not None:
+            drop_entry(self.engine, incident.id, entry, actor_groups=groups)
+        else:
+            give_up_entry(
+                self.engine,
+                incident.id,
+                entry,
+                permalink=self._permalink(incident, lookup.channel_id, lookup.ts),
+                actor_groups=groups,
+            )
+
+    def _permalink(self, incident: Incident, channel_id: str, ts: str) -> str | None:
+        """The message's link: built from the channel's, else asked of Slack (None if refused)."""
+        link = message_link(incident, channel_id, ts)
+        if link is not None:
+            return link
+        try:
+            return str(
+                self.client.chat_getPermalink(channel=channel_id, message_ts=ts)["permalink"]
+            )
+        except Exception as error:
+            if lookup_failure(error) is None:
+                raise
+            return None
 
     def _apply(
         self,

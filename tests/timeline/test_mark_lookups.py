@@ -3,19 +3,31 @@
 The adapter answers Slack's event at once, so Slack never sends it again: when the lookup of the
 marked message is rate-limited past what the client waits inline, fails with a 5xx or a dropped
 connection, or is refused, the entry is recorded from the event, and the lookup is tried again
-(after a restart too) until the timeline matches Slack. Signed events through the adapter's real
-HTTP stack; the fake Slack injects the failures.
+(after a restart too) until the timeline matches Slack, or the incident is closed: then once more
+at once, and a message Slack still cannot show is left as a linked "could not be read" line, not
+a placeholder promising a text. Signed events through the adapter's real HTTP stack; the fake
+Slack injects the failures.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from firebell.adapters.slack.mark_lookups import PENDING_TEXT
+from firebell.adapters.slack.mark_lookups import PENDING_TEXT, unread_text
+from firebell.core.incident import Incident
 from firebell.core.timeline import incident_timeline
 from firebell.core.timeline_events import message_entry_id
-from timeline_support import ANA, RESPONDER, ChannelMaker, SlackHarness, make_fake_slack, wait_for
+from timeline_support import (
+    ANA,
+    REPORTER,
+    RESPONDER,
+    ChannelMaker,
+    SlackHarness,
+    make_fake_slack,
+    wait_for,
+)
 
 from firebell.testing.fake_http import Fault
 from firebell.testing.fake_slack import FakeSlack
@@ -187,3 +199,113 @@ def test_entries_waiting_for_slack_are_filled_in_after_a_restart(
         lambda: [t for _, t in entries(second, incident.id) if t != PENDING_TEXT],
         what="the text to be filled in by the restarted adapter",
     ) == ["Payments queue drained"]
+
+
+def close(harness: SlackHarness, incident_id: str) -> None:
+    harness.firebell.engine.resolve(incident_id, actor=REPORTER)
+    harness.firebell.engine.close(incident_id, actor=REPORTER)
+
+
+def pending_then_closed(harness: SlackHarness, fake: FakeSlack, text: str) -> tuple[str, str, str]:
+    """A reaction recorded as a placeholder (``reactions.get`` answering 503 until cleared), its
+    next retry an hour away, then the incident resolved and closed: ``(incident, channel, ts)``."""
+    for retries in harness.lookups:
+        retries.close_check = 0.05  # 30 s in production
+    incident, channel = harness.declare()
+    ts = fake.post_user_message(channel, ANA, text)
+    fake.fail_next(r"/api/reactions\.get$", SERVER_ERROR, times=ALWAYS)
+    harness.event(fake.react(channel, ts, RESPONDER, "pushpin"))
+    wait_for(lambda: entries(harness, incident.id), what="the pending entry")
+    close(harness, incident.id)
+    return incident.id, channel, ts
+
+
+def settled(harness: SlackHarness, incident_id: str) -> Incident:
+    return wait_for(
+        lambda: (
+            (found := harness.incident(incident_id)).timeline_entries
+            and found.timeline_entries[0].text != PENDING_TEXT
+            and found
+        ),
+        what="the placeholder to be settled",
+    )
+
+
+def test_a_placeholder_gets_its_text_at_the_close_when_slack_answers_then(
+    make_harness: Callable[..., SlackHarness], fake: FakeSlack
+) -> None:
+    harness = make_harness(retry_base=3600.0)
+    incident_id, _, ts = pending_then_closed(harness, fake, "Cache warmed; p99 back to 80 ms")
+    fake.clear_faults()
+
+    # Not an hour later: the close makes the lookup due at once.
+    entry = settled(harness, incident_id).timeline_entries[0]
+    assert (entry.text, entry.author, entry.added_by) == (
+        "Cache warmed; p99 back to 80 ms",
+        ANA,
+        RESPONDER,
+    )
+    assert entry.permalink is not None and entry.permalink.endswith(ts.replace(".", ""))
+    lines = [
+        line.text
+        for line in incident_timeline(harness.firebell.store.select_events(incident_id))
+        if line.type == ADDED
+    ]
+    assert lines == ["Cache warmed; p99 back to 80 ms"]
+
+
+def test_a_placeholder_slack_never_answers_for_says_so_and_links_the_message_at_the_close(
+    make_harness: Callable[..., SlackHarness], fake: FakeSlack
+) -> None:
+    harness = make_harness(retry_base=3600.0)
+    incident_id, channel, ts = pending_then_closed(harness, fake, "Failover to eu-west done")
+    calls_at_close = len(fake.calls_to(r"/api/reactions\.get$"))
+
+    incident = settled(harness, incident_id)
+    entry = incident.timeline_entries[0]
+    marker = incident.names.get(RESPONDER, RESPONDER)
+    assert entry.text == unread_text(f"the channel {channel}", marker)
+    assert (entry.author, entry.added_by, entry.source) == (ANA, RESPONDER, "reaction")
+    # Built from the channel's link, as Slack writes permalinks: Slack is refusing calls.
+    link = f"https://example.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+    assert entry.permalink == link
+    (line,) = [
+        line
+        for line in incident_timeline(harness.firebell.store.select_events(incident_id))
+        if line.type == ADDED
+    ]
+    assert (line.text, line.link) == (entry.text, link)
+    # One last try at the close (the client's own retries of the 503 included), no more after.
+    wait_for(lambda: not harness.lookups[0].waiting, what="the retries to end")
+    tried = len(fake.calls_to(r"/api/reactions\.get$"))
+    assert tried > calls_at_close
+    time.sleep(0.3)
+    assert len(fake.calls_to(r"/api/reactions\.get$")) == tried
+    assert len(harness.events(incident_id, ADDED, REMOVED)) == 2
+
+
+def test_a_closed_incidents_placeholder_is_settled_after_a_restart(
+    make_harness: Callable[..., SlackHarness], fake: FakeSlack
+) -> None:
+    # The adapter was down when the incident closed: the restarted one finds the placeholder.
+    first = make_harness(retry_base=3600.0)
+    incident_id, _, _ = pending_then_closed(first, fake, "Rate limiter raised to 500 rps")
+    first.stop()
+    fake.clear_faults()
+
+    second = make_harness()
+
+    entry = settled(second, incident_id).timeline_entries[0]
+    assert (entry.text, entry.added_by) == ("Rate limiter raised to 500 rps", RESPONDER)
+
+
+def test_a_reaction_taken_back_before_the_close_leaves_no_entry_after_it(
+    make_harness: Callable[..., SlackHarness], fake: FakeSlack
+) -> None:
+    harness = make_harness(retry_base=3600.0)
+    incident_id, channel, ts = pending_then_closed(harness, fake, "a message reacted to by mistake")
+    fake.unreact(channel, ts, RESPONDER, "pushpin")  # its event lost; Slack shows no mark
+    fake.clear_faults()
+
+    wait_for(lambda: not entries(harness, incident_id), what="the entry to go")
+    assert [e.type for e in harness.events(incident_id, ADDED, REMOVED)] == [ADDED, REMOVED]
