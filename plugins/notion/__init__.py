@@ -216,8 +216,10 @@ def _refresh_timeline(
 ) -> Link | None:
     until_now = [e for e in history if e.position <= event.position]
     state = replay(until_now)
-    if state is None or state.state is not IncidentState.RESOLVED:
-        return None  # while the incident runs, the resolve fills the whole timeline
+    if state is None or state.state is IncidentState.OPEN:
+        # While the incident runs, the resolve fills the whole timeline; after the close an
+        # entry still changes when the Slack adapter settles one Slack had not shown.
+        return None
     postmortems = postmortems_for(config)
     page_id, link = _page_or_create(postmortems, incident, settings)
     postmortems.fill_timeline(

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import attrs
 import notion_client
 import pytest
 from firebell.core import Firebell, FollowUp
@@ -18,6 +19,7 @@ from firebell.core.timeline_commands import (
     complete_follow_up,
     remove_timeline_entry,
 )
+from firebell.core.timeline_events import TimelineEntryAdded
 from firebell.plugins.markdown import FOLLOW_UPS_START, replace_follow_ups
 from postmortem_support import (
     CHANNEL,
@@ -236,6 +238,40 @@ def test_an_entry_marked_after_the_resolve_reaches_the_notion_timeline(
     ]
     assert bullets[4] == "2026-06-01 14:15:00 UTC — found in the logs later — U0ANA"
     assert len(bullets) == 7
+
+
+def test_an_entry_settled_after_the_close_reaches_the_notion_timeline(
+    with_notion: Firebell, notion: FakeNotion, clock: Clock
+) -> None:
+    """The Slack adapter replaces a marked message's placeholder even after the close (its text
+    came late, or could not be read): the page follows."""
+    name = run_incident(with_notion, clock)
+    pin(
+        with_notion,
+        name,
+        "(not read yet)",
+        datetime.fromisoformat("2026-06-01T14:15:00+00:00"),
+        "1780000000.000300",
+    )
+    with_notion.engine.close(name, actor="U0BEN")
+    with_notion.deliverer.drain()
+    [added] = [
+        e.data
+        for e in with_notion.store.select_events(name)
+        if isinstance(e.data, TimelineEntryAdded) and e.data.text == "(not read yet)"
+    ]
+    with_notion.engine.append(
+        name,
+        lambda _incident: [attrs.evolve(added, text="found in the logs later")],
+        actor="U0PINNER",
+    )
+    with_notion.deliverer.drain()
+
+    bullets = [
+        b.text for b in blocks_under(notion, "2. Timeline") if b.type == "bulleted_list_item"
+    ]
+    assert bullets[4] == "2026-06-01 14:15:00 UTC — found in the logs later — U0ANA"
+    assert not any("not read yet" in bullet for bullet in bullets)
 
 
 def test_notion_to_dos_keep_what_people_did_and_are_written_once(
