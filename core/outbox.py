@@ -336,7 +336,9 @@ class Outbox:
         """Record a failed attempt: due again at ``retry_at``, or parked when it is None.
 
         The first failure of a plugin for an incident is recorded as ``IntegrationFailed`` so
-        that the responders hear of it once (unless ``announce`` is false: a rate limit).
+        that the responders hear of it once (unless ``announce`` is false: a rate limit); and
+        when a delivery of a plugin already failing is parked (its attempts used up), again, with
+        ``will_retry`` false: nothing retries it any more, which the first report did not say.
         """
         with self.store.write(background=True) as connection:
             connection.execute(
@@ -354,7 +356,7 @@ class Outbox:
             if claim.event_type in _QUIET_TYPES or not announce:
                 return
             incident = self.store.select_incident_in(connection, claim.incident_id)
-            if incident is None or claim.plugin in incident.failing_plugins:
+            if incident is None or (claim.plugin in incident.failing_plugins and retry_at):
                 return
             self.store.insert_events_in(
                 connection,

@@ -209,10 +209,15 @@ def test_a_plugin_failing_every_time_is_parked_after_the_last_attempt(
         extra_plugins={"hopeless": hopeless},
         retry_base=0.0,
     )
-    fb.engine.declare(title="x", reporter="U1")
+    name = fb.engine.declare(title="x", reporter="U1").incident.id
     fb.deliverer.drain()
     assert attempts(hopeless, "incident.created") == list(range(1, fb.deliverer.max_attempts + 1))
     assert fb.deliverer.outbox.backlog()["hopeless"].failed == 1
+    # Heard of twice: at the first failure (to be retried), and when it was given up on.
+    assert [(type(e.data), e.data.will_retry) for e in failures(fb, name)] == [
+        (IntegrationFailed, True),
+        (IntegrationFailed, False),
+    ]
 
 
 def test_a_link_is_recorded_and_seen_by_the_plugins_after_it(make_firebell: MakeFirebell) -> None:
@@ -527,7 +532,11 @@ def test_a_hook_returning_something_else_than_links_is_a_recorded_failure(
         in error
     )
     assert "hooks return firebell.core.Link objects or None" in error
-    assert [f.actor for f in failures(fb, name)] == ["plugin:sloppy"]
+    # Reported when it first failed, and when its attempts were used up.
+    assert [(f.actor, f.data.will_retry) for f in failures(fb, name)] == [
+        ("plugin:sloppy", True),
+        ("plugin:sloppy", False),
+    ]
     assert fb.engine.get(name).resources == (), "nothing of the failed call is recorded"
     assert len(other.seen("incident.created")) == 1
 
