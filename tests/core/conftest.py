@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+
 import pytest
 from core_support import FixedClock
 from firebell.core import Firebell
@@ -19,3 +22,11 @@ def clock() -> FixedClock:
 def fb(make_firebell: MakeFirebell, clock: FixedClock) -> Firebell:
     """A Firebell with no plugins on a new SQLite log, on ``clock``."""
     return make_firebell(entry_points=False, clock=clock)
+
+
+@pytest.fixture
+def release() -> Iterator[threading.Event]:
+    """Set at the end of each test, so that no call a test keeps blocked outlives it."""
+    event = threading.Event()
+    yield event
+    event.set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -158,3 +159,11 @@ def assert_log_consistent(store: EventStore) -> None:
         assert versions == list(range(1, len(stream) + 1)), (incident_id, versions)
         assert store.get_incident(incident_id) == replay(stream), incident_id
     assert store.count_incidents() == len(streams)
+
+
+def eventually(condition: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
+    """Wait until ``condition`` holds (a worker thread's doing), failing after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.01)

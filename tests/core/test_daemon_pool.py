@@ -5,25 +5,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
 
 import pytest
+from core_support import eventually
 from firebell.core.workers import DaemonPool
-
-
-@pytest.fixture
-def release() -> Iterator[threading.Event]:
-    """Set at the end of each test, so that no blocked call outlives it."""
-    event = threading.Event()
-    yield event
-    event.set()
-
-
-def eventually(condition: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.01)
 
 
 def test_threads_start_when_none_is_free_up_to_the_size(release: threading.Event) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from core_support import START, FixedClock, Recorder
+from core_support import START, FixedClock, Recorder, eventually
 from firebell.core import Firebell, RecordedEvent, hookimpl
 from firebell.core.schema import deliveries
 
@@ -30,13 +29,6 @@ class Hanging:
         self.release.wait(60)
 
 
-def eventually(condition: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.01)
-
-
 def lease_of(fb: Firebell, plugin: str) -> tuple[str | None, object]:
     with fb.store.read() as connection:
         row = connection.execute(
@@ -45,14 +37,6 @@ def lease_of(fb: Firebell, plugin: str) -> tuple[str | None, object]:
             )
         ).one()
     return row.lease_owner, row.lease_expires_at
-
-
-@pytest.fixture
-def release() -> Iterator[threading.Event]:
-    """Set at the end of each test, so that no hung call outlives it."""
-    event = threading.Event()
-    yield event
-    event.set()
 
 
 def worker(fb: Firebell) -> tuple[threading.Thread, threading.Event]:

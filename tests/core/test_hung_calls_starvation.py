@@ -7,10 +7,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from core_support import FixedClock, Recorder
+from core_support import FixedClock, Recorder, eventually
 from firebell.core import Firebell, RecordedEvent, hookimpl
 from firebell.core.delivery import HUNG_AFTER, Deliverer
 
@@ -46,21 +46,6 @@ class Hanging:
         """The incidents of the calls of ``event_type`` so far, in call order."""
         with self._lock:
             return [incident for kind, incident in self.calls if kind == event_type]
-
-
-@pytest.fixture
-def release() -> Iterator[threading.Event]:
-    """Set at the end of each test, so that no hung call outlives it."""
-    event = threading.Event()
-    yield event
-    event.set()
-
-
-def eventually(condition: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.01)
 
 
 def holds(condition: Callable[[], bool], what: str, seconds: float = 0.5) -> None:
