@@ -261,7 +261,9 @@ class TimelineListeners:
                 problem = lookup_failure(error)
                 if problem is None:
                     raise
-                self._lookup_failed(incident, kind, channel_id, ts, actor, body, event, error)
+                self._lookup_failed(
+                    incident, kind, channel_id, ts, actor, body, event, error, problem
+                )
                 return
             self._apply(incident, marks, channel_id, ts, actor=actor, key=_event_key(body))
         except DatabaseUnavailable as error:
@@ -280,9 +282,10 @@ class TimelineListeners:
         body: Mapping[str, Any],
         event: Mapping[str, Any],
         error: Exception,
+        problem: str,
     ) -> None:
-        """Slack cannot show the marked message now: record what the event tells, try later."""
-        problem = lookup_failure(error)
+        """Slack cannot show the marked message now (``problem``, from ``error``): record what
+        the event tells, try later."""
         code = error.response.get("error") if isinstance(error, SlackApiError) else None
         advice = (
             " Add pins:read and reactions:read to the Slack app (slack-app-manifest.yaml) "
