@@ -25,7 +25,7 @@ from timeline_support import (
     RESPONDER,
     ChannelMaker,
     SlackHarness,
-    make_fake_slack,
+    entries,
     wait_for,
 )
 
@@ -44,13 +44,6 @@ RATE_LIMITED = Fault(
 SERVER_ERROR = Fault(status=503, body={"ok": False, "error": "service_unavailable"})
 DROPPED = Fault(drop=True)
 ALWAYS = 10_000
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    fake = make_fake_slack()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
@@ -80,10 +73,6 @@ def make_harness(
 @pytest.fixture
 def harness(make_harness: Callable[..., SlackHarness]) -> SlackHarness:
     return make_harness()
-
-
-def entries(harness: SlackHarness, incident_id: str) -> list[tuple[str, str]]:
-    return [(e.entry_id, e.text) for e in harness.incident(incident_id).timeline_entries]
 
 
 def answered(fake: FakeSlack, path: str) -> int:

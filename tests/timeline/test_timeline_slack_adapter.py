@@ -16,7 +16,7 @@ from timeline_support import (
     RESPONDER,
     ChannelMaker,
     SlackHarness,
-    make_fake_slack,
+    entries,
     wait_for,
 )
 
@@ -26,13 +26,6 @@ from firebell.testing.pytest_plugin import MakeFirebell, slack_environ, slack_pl
 
 ADDED = "timeline.entry_added"
 REMOVED = "timeline.entry_removed"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    fake = make_fake_slack()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
@@ -65,10 +58,6 @@ def make_harness(
 @pytest.fixture
 def harness(make_harness: Callable[..., SlackHarness]) -> SlackHarness:
     return make_harness()
-
-
-def entries(harness: SlackHarness, incident_id: str) -> list[tuple[str, str]]:
-    return [(e.entry_id, e.text) for e in harness.incident(incident_id).timeline_entries]
 
 
 # -- pins ------------------------------------------------------------------------------------------

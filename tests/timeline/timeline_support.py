@@ -222,3 +222,8 @@ class SlackHarness:
             for e in self.firebell.store.select_events(incident_id)
             if not types or e.type in types
         ]
+
+
+def entries(harness: SlackHarness, incident_id: str) -> list[tuple[str, str]]:
+    """The incident's timeline entries as (entry id, text), in order."""
+    return [(e.entry_id, e.text) for e in harness.incident(incident_id).timeline_entries]
