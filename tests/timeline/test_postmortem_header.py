@@ -7,7 +7,6 @@ nothing it shows changed (the real notion_client against the fake Notion)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import notion_client
@@ -15,7 +14,7 @@ import pytest
 from firebell.core import Firebell
 from firebell.core.engine import people_named
 from firebell.core.timeline_commands import add_follow_up
-from postmortem_support import blocks_under, markdown_firebell, notion_firebell, section_text
+from postmortem_support import blocks_under, markdown_firebell, section_text
 from timeline_support import Clock
 
 from firebell.testing.fake_notion import NOTION_TOKEN, FakeBlock, FakeNotion, notion_fault
@@ -151,17 +150,6 @@ def test_the_markdown_header_is_brought_up_to_date_at_the_next_refresh(
 
 
 # -- Notion ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def notion() -> Iterator[FakeNotion]:
-    with FakeNotion() as fake:
-        yield fake
-
-
-@pytest.fixture
-def with_notion(make_firebell: MakeFirebell, notion: FakeNotion, clock: Clock) -> Firebell:
-    return notion_firebell(make_firebell, notion, clock)
 
 
 def summary(notion: FakeNotion) -> FakeBlock:

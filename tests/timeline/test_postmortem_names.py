@@ -5,7 +5,6 @@ Notion page (the real notion_client against the fake Notion)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,7 +26,6 @@ from postmortem_support import (
     PERMALINK,
     blocks_under,
     markdown_firebell,
-    notion_firebell,
     section_text,
 )
 from timeline_support import Clock
@@ -173,17 +171,6 @@ def test_people_without_a_recorded_name_show_as_given(markdown: Firebell, tmp_pa
 
 
 # -- Notion --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def notion() -> Iterator[FakeNotion]:
-    with FakeNotion() as fake:
-        yield fake
-
-
-@pytest.fixture
-def with_notion(make_firebell: MakeFirebell, notion: FakeNotion, clock: Clock) -> Firebell:
-    return notion_firebell(make_firebell, notion, clock)
 
 
 def test_the_notion_page_names_people(

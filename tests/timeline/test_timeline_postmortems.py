@@ -4,7 +4,6 @@ the fake Notion)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -27,7 +26,6 @@ from postmortem_support import (
     blocks_under,
     markdown_firebell,
     notion_document,
-    notion_firebell,
     section_text,
 )
 from timeline_support import Clock
@@ -187,17 +185,6 @@ def test_the_markdown_plugin_keeps_the_contract_with_the_record(tmp_path: Path) 
 
 
 # -- Notion --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def notion() -> Iterator[FakeNotion]:
-    with FakeNotion() as fake:
-        yield fake
-
-
-@pytest.fixture
-def with_notion(make_firebell: MakeFirebell, notion: FakeNotion, clock: Clock) -> Firebell:
-    return notion_firebell(make_firebell, notion, clock)
 
 
 def test_the_notion_page_gets_the_merged_timeline_and_follow_up_to_dos(
