@@ -80,12 +80,15 @@ def declare(fb: Firebell, count: int) -> list[str]:
     return [fb.engine.declare(title=f"x{n}", reporter="U1").incident.id for n in range(count)]
 
 
-def test_eight_hung_calls_do_not_stop_the_other_plugins(
+@pytest.fixture
+def hang_and_quick(
     make_firebell: MakeFirebell,
     clock: FixedClock,
     release: threading.Event,
     caplog: pytest.LogCaptureFixture,
-) -> None:
+) -> tuple[Firebell, Hanging, Recorder]:
+    """A Firebell with a plugin that hangs on created and one that answers at once; the
+    delivery log's warnings captured."""
     caplog.set_level(logging.WARNING, logger="firebell.delivery")
     hang, quick = Hanging(release), Recorder()
     fb = make_firebell(
@@ -94,6 +97,16 @@ def test_eight_hung_calls_do_not_stop_the_other_plugins(
         extra_plugins={"hang": hang, "quick": quick},
         clock=clock,
     )
+    return fb, hang, quick
+
+
+def test_eight_hung_calls_do_not_stop_the_other_plugins(
+    hang_and_quick: tuple[Firebell, Hanging, Recorder],
+    clock: FixedClock,
+    release: threading.Event,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fb, hang, quick = hang_and_quick
     first = declare(fb, 10)
     worker = Worker(fb.deliverer)
     try:
@@ -137,19 +150,12 @@ def test_eight_hung_calls_do_not_stop_the_other_plugins(
 
 
 def test_a_plugin_that_hangs_gets_at_most_its_limit_of_calls(
-    make_firebell: MakeFirebell,
+    hang_and_quick: tuple[Firebell, Hanging, Recorder],
     clock: FixedClock,
     release: threading.Event,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="firebell.delivery")
-    hang, quick = Hanging(release), Recorder()
-    fb = make_firebell(
-        {"plugins": {"hang": {}, "quick": {}}},
-        entry_points=False,
-        extra_plugins={"hang": hang, "quick": quick},
-        clock=clock,
-    )
+    fb, hang, quick = hang_and_quick
     worker = Worker(fb.deliverer)
     try:
         declare(fb, 1)
