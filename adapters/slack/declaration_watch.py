@@ -23,6 +23,7 @@ from collections.abc import Callable
 import attrs
 from firebell.core.errors import DatabaseUnavailable
 from firebell.core.events import IntegrationFailed
+from firebell.core.incident import Incident
 from firebell.core.runtime import Firebell
 from firebell.core.secrets import Secret
 from firebell.plugins.slack.text import escape_mrkdwn, safe
@@ -107,7 +108,8 @@ class DeclarationWatch:
     tells the reporter through ``response_url`` when it failed.
 
     One thread, started on the first watch and ending when nothing is left to watch, reads
-    each watched incident every ``interval`` seconds, for at most ``patience`` seconds each.
+    the watched incidents (in one read transaction) every ``interval`` seconds, for at most
+    ``patience`` seconds each.
     """
 
     def __init__(
@@ -149,17 +151,31 @@ class DeclarationWatch:
             time.sleep(self.interval)
             with self._lock:
                 watched = list(self._watched)
-            done = {id(item) for item in watched if self._settled(item)}
+            try:
+                incidents = self._read({item.incident_id for item in watched})
+            except DatabaseUnavailable:  # look again next time, within the patience
+                incidents = None
+            done = {id(item) for item in watched if self._settled(item, incidents)}
             with self._lock:
                 self._watched = [item for item in self._watched if id(item) not in done]
                 if not self._watched:
                     self._thread = None
                     return
 
-    def _settled(self, item: _Watched) -> bool:
-        """Whether ``item`` needs no more watching (told, set up, or out of time)."""
+    def _read(self, incident_ids: set[str]) -> dict[str, Incident | None]:
+        """The watched incidents as the log has them now, in one read (a burst of declarations
+        is watched at once)."""
+        store = self.firebell.store
+        with store.read() as connection:
+            return {name: store.select_incident_in(connection, name) for name in incident_ids}
+
+    def _settled(self, item: _Watched, incidents: dict[str, Incident | None] | None) -> bool:
+        """Whether ``item`` needs no more watching (told, set up, or out of time); ``incidents``
+        is None when the log could not be read."""
+        if incidents is None:
+            return time.monotonic() > item.until
         try:
-            failure = self._failure(item.incident_id)
+            failure = self._failure(incidents[item.incident_id])
         except DatabaseUnavailable:  # look again next time, within the patience
             return time.monotonic() > item.until
         except Exception:
@@ -174,14 +190,13 @@ class DeclarationWatch:
             self._post(item.response_url, text)
         return True
 
-    def _failure(self, incident_id: str) -> str | None:
+    def _failure(self, incident: Incident | None) -> str | None:
         """The Slack set-up's lasting failure ("" when it is set up or gone), None while neither."""
-        incident = self.firebell.store.get_incident(incident_id)
         if incident is None or incident.resource("channel") is not None:
             return ""
         if _SLACK not in incident.failing_plugins:
             return None
-        for recorded in self.firebell.store.select_events(incident_id):
+        for recorded in self.firebell.store.select_events(incident.id):
             data = recorded.data
             if (
                 isinstance(data, IntegrationFailed)
