@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -69,7 +69,13 @@ class PluginBacklog:
     last_error: str | None
     skipped: int = 0
     skip_reason: str | None = None
+    #: Pending deliveries whose call is under way now (a live lease), and when the oldest of
+    #: those calls began: a vendor that does not answer shows here, not as an error.
+    under_way: int = 0
+    under_way_since: datetime | None = None
 
+
+_NONE_UNDER_WAY: tuple[int, datetime | None] = (0, None)
 
 # The other statements of a claim, built once.
 _SIBLINGS = sa.select(
@@ -244,7 +250,8 @@ class Outbox:
                         deliveries.c.lease_owner == owner,
                         deliveries.c.status == "pending",
                     )
-                    .values(lease_expires_at=until, updated_at=now)
+                    # updated_at stays when the call began (backlog's under_way_since).
+                    .values(lease_expires_at=until)
                 )
                 if result.rowcount:
                     held.add((claim.position, claim.plugin))
@@ -263,7 +270,8 @@ class Outbox:
             connection.execute(
                 deliveries.update()
                 .where(deliveries.c.position == claim.position, deliveries.c.plugin == claim.plugin)
-                .values(released=True, updated_at=now)
+                # updated_at stays when the call began (backlog's under_way_since).
+                .values(released=True)
             )
             self._record_links(connection, claim, links, now=now)
 
@@ -414,14 +422,26 @@ class Outbox:
             )
         return int(result.rowcount or 0)
 
-    def backlog(self, *, incident_id: str | None = None) -> dict[str, PluginBacklog]:
-        """Pending, failed, done and skipped counts, the last error and the last reason for a
-        skip, per plugin (of one incident's deliveries with ``incident_id``)."""
+    def backlog(
+        self, *, incident_id: str | None = None, now: datetime | None = None
+    ) -> dict[str, PluginBacklog]:
+        """Pending, failed, done and skipped counts, the last error, the last reason for a
+        skip and the calls under way at ``now`` (by default the wall clock), per plugin (of one
+        incident's deliveries with ``incident_id``)."""
+        now = datetime.now(UTC) if now is None else now
         counts_query = sa.select(deliveries.c.plugin, deliveries.c.status, sa.func.count())
         notes_query = (
             sa.select(deliveries.c.plugin, deliveries.c.status, deliveries.c.last_error)
             .where(deliveries.c.last_error.is_not(None), deliveries.c.status != "done")
             .order_by(deliveries.c.updated_at)
+        )
+        # A leased row's updated_at is when its call began: claims set it, renewals leave it.
+        under_way_query = sa.select(
+            deliveries.c.plugin, sa.func.count(), sa.func.min(deliveries.c.updated_at)
+        ).where(
+            deliveries.c.status == "pending",
+            deliveries.c.lease_owner.is_not(None),
+            deliveries.c.lease_expires_at > now,
         )
         if incident_id is not None:
             # Through the incident's events' positions (the deliveries' primary key leads with
@@ -435,11 +455,18 @@ class Outbox:
             )
             counts_query = counts_query.where(*of_incident)
             notes_query = notes_query.where(*of_incident)
+            under_way_query = under_way_query.where(*of_incident)
         with self.store.read() as connection:
             counts = connection.execute(
                 counts_query.group_by(deliveries.c.plugin, deliveries.c.status)
             ).all()
             notes = connection.execute(notes_query).all()
+            under_way = {
+                plugin: (int(count), since)
+                for plugin, count, since in connection.execute(
+                    under_way_query.group_by(deliveries.c.plugin)
+                )
+            }
         figures: dict[str, dict[str, int]] = {}
         for plugin, status, count in counts:
             figures.setdefault(plugin, {})[status] = int(count)
@@ -454,6 +481,8 @@ class Outbox:
                 last_error=last_error.get(plugin),
                 skipped=f.get("skipped", 0),
                 skip_reason=skip_reason.get(plugin),
+                under_way=under_way.get(plugin, _NONE_UNDER_WAY)[0],
+                under_way_since=under_way.get(plugin, _NONE_UNDER_WAY)[1],
             )
             for plugin, f in figures.items()
         }

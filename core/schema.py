@@ -126,6 +126,8 @@ deliveries = sa.Table(
     sa.Column("lease_owner", sa.String(200)),
     sa.Column("lease_expires_at", UTCDateTime),
     sa.Column("last_error", sa.Text),
+    # When the row last changed; while a call holds its lease, when that call began (claims
+    # set it; renewing the lease and releasing the dependants leave it).
     sa.Column("updated_at", UTCDateTime, nullable=False),
     # The delivery recorded what the plugins waiting for it need (``link_now``): they may go.
     sa.Column("released", sa.Boolean, nullable=False, server_default=sa.false()),

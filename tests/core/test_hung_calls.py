@@ -167,3 +167,49 @@ def test_a_drain_with_a_timeout_returns_and_names_the_call_left_running(
     pool = [t for t in threading.enumerate() if t.name.startswith("firebell-delivery")]
     assert pool, "the hung call's thread is still there"
     assert all(t.daemon for t in pool), "a hung call's thread would hold the interpreter's exit"
+
+
+def test_the_backlog_shows_a_call_under_way_since_it_began_across_renewals(
+    make_firebell: MakeFirebell, clock: FixedClock, release: threading.Event
+) -> None:
+    calls: list[tuple[str, int]] = []
+    quick = Recorder()
+    fb = make_firebell(
+        {"plugins": {"hang": {}, "quick": {}}},
+        entry_points=False,
+        extra_plugins={"hang": Hanging(release, calls), "quick": quick},
+        clock=clock,
+    )
+    name = fb.engine.declare(title="x", reporter="U1").incident.id
+    # Another process on the same log (the `firebell plugins` command) reads the backlog.
+    reader = make_firebell(
+        {"plugins": {"hang": {}, "quick": {}}},
+        entry_points=False,
+        extra_plugins={"hang": Recorder(), "quick": Recorder()},
+    )
+    thread, stop = worker(fb)
+    try:
+        eventually(lambda: calls == [(name, 1)], "the call started")
+        eventually(lambda: len(quick.seen("incident.created")) == 1, "the others went on")
+        clock.advance(4 * 60)  # past half the lease: renewed, the call's start stays
+        eventually(
+            lambda: lease_of(fb, "hang")[1] == START + timedelta(minutes=9), "the lease renewed"
+        )
+        for backlog in (
+            reader.deliverer.outbox.backlog(now=clock()),
+            reader.deliverer.outbox.backlog(now=clock(), incident_id=name),
+        ):
+            hang, done = backlog["hang"], backlog["quick"]
+            assert (hang.pending, hang.under_way, hang.under_way_since) == (1, 1, START)
+            assert (done.pending, done.under_way, done.under_way_since) == (0, 0, None)
+        assert reader.deliverer.outbox.backlog(now=clock(), incident_id="other") == {}
+        # A lease run out (its process killed) is no call under way: the delivery is only due.
+        later = reader.deliverer.outbox.backlog(now=START + timedelta(minutes=10))["hang"]
+        assert (later.pending, later.under_way, later.under_way_since) == (1, 0, None)
+    finally:
+        release.set()
+        stop.set()
+        fb.deliverer.wake()
+        thread.join(10)
+    hang = reader.deliverer.outbox.backlog(now=clock())["hang"]
+    assert (hang.pending, hang.done, hang.under_way) == (0, 1, 0)
