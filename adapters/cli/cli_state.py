@@ -1,0 +1,170 @@
+"""What the commands of the ``firebell`` command line share.
+
+:class:`CliState` holds the ``--config`` path and the Firebell opened on first use, and gives the
+events a command appended to the plugins (``--deliver-timeout``); :class:`Interrupted` is Ctrl-C
+during that wait. :data:`pass_state`, :func:`json_option`, :func:`actor_option` and
+:func:`actor_id` give a command its state, ``--json`` and ``--as``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+from firebell.adapters.cli.people import person_id
+from firebell.core import Firebell, open_firebell
+
+__all__ = ["CliState", "Interrupted", "actor_id", "actor_option", "json_option", "pass_state"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CliState:
+    """What every subcommand shares: the config path and the Firebell opened on first use."""
+
+    def __init__(self, config: str | None, deliver_timeout: float) -> None:
+        self.config = config
+        self.deliver_timeout = deliver_timeout
+        self._firebell: Firebell | None = None
+
+    def open(self) -> Firebell:
+        """The Firebell for ``--config`` (opened once)."""
+        if self._firebell is None:
+            self._firebell = open_firebell(self.config)
+        return self._firebell
+
+    def close(self) -> None:
+        """Close what :meth:`open` opened, without waiting again for a plugin call that hangs
+        (:meth:`deliver` gave it its grace already; see :meth:`Deliverer.close`)."""
+        if self._firebell is not None:
+            self._firebell.deliverer.close(wait_for=0.0)
+            self._firebell.close()
+            self._firebell = None
+
+    def deliver(self) -> None:
+        """Give the new events to the plugins now (for at most ``--deliver-timeout`` seconds and
+        a short grace), and say what is left: calls still running, pending and failed ones.
+
+        Ctrl-C while waiting raises :class:`Interrupted` at once (the calls under way are left to
+        end with the process; their deliveries run again, see :meth:`Deliverer.close`), and a
+        second Ctrl-C ends the process outright.
+        """
+        firebell = self.open()
+        try:
+            firebell.deliverer.drain(timeout=self.deliver_timeout)
+            self._say_what_is_left(firebell)
+        except KeyboardInterrupt:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+            raise Interrupted(
+                "Interrupted. Nothing is lost: the deliveries not done finish with "
+                "`firebell run` (or `firebell deliver`)."
+            ) from None
+
+    def _say_what_is_left(self, firebell: Firebell) -> None:
+        for running in firebell.deliverer.running():
+            claim = running.claim
+            click.secho(
+                f"note: plugin {claim.plugin} is still delivering {claim.event_type} of "
+                f"{claim.incident_id} after --deliver-timeout {self.deliver_timeout:g}s; "
+                "not waiting for it any longer. Nothing is lost: its lease ends at "
+                f"{running.lease_until:%H:%M:%S} UTC, then `firebell run` (or the next command) "
+                "delivers it again; on this machine sooner: `firebell deliver` at once, a "
+                "running `firebell run` within 10 s.",
+                fg="yellow",
+                err=True,
+            )
+        backlog = firebell.deliverer.outbox.backlog()
+        for figures in backlog.values():
+            if figures.pending or figures.failed:
+                error = firebell.redact(figures.last_error or "-").rstrip(".")
+                if figures.plugin not in firebell.host.enabled:
+                    # No command delivers to a plugin that is off: advising one would mislead.
+                    last = f"; last error: {error}" if figures.last_error else ""
+                    click.secho(
+                        f"note: plugin {figures.plugin} is switched off: {figures.pending} "
+                        f"pending, {figures.failed} failed{last}. "
+                        f"{_waiting_for(firebell, figures.plugin)}",
+                        fg="yellow",
+                        err=True,
+                    )
+                    continue
+                what_next = []
+                if figures.pending:
+                    what_next.append(
+                        "`firebell run` (or `firebell deliver`) delivers the pending ones"
+                    )
+                if figures.failed:
+                    what_next.append(
+                        f"run `firebell retry --plugin {figures.plugin}` after fixing the cause "
+                        "of the failed ones"
+                    )
+                advice = "; ".join(what_next)
+                click.secho(
+                    f"note: plugin {figures.plugin}: {figures.pending} pending, "
+                    f"{figures.failed} failed; last error: {error}. "
+                    f"{advice[0].upper()}{advice[1:]}.",
+                    fg="yellow",
+                    err=True,
+                )
+
+
+def _waiting_for(firebell: Firebell, plugin: str) -> str:
+    """What a switched-off plugin's deliveries wait for, since no command makes them."""
+    table = firebell.settings.plugins.get(plugin)
+    switch = (
+        f"`enabled = true` in [plugins.{plugin}]"
+        if table is not None
+        else f"its [plugins.{plugin}] table back"
+    )
+    where = firebell.settings.path or "plugins.toml"
+    return (
+        f"They wait until it is switched on again in {where} ({switch}); "
+        "no command delivers to it before."
+    )
+
+
+class Interrupted(click.ClickException):
+    """Raised when Ctrl-C ends a command's wait for the plugins; what the command recorded stays
+    recorded, and the plugins finish with ``firebell run`` or ``firebell deliver``."""
+
+    exit_code = 130
+
+    def show(self, file: Any = None) -> None:
+        """Print the message (what was recorded, what finishes it) as a note, not an error."""
+        if sys.stderr.isatty():
+            click.echo(err=True)  # on a line of its own, after the terminal's "^C"
+        click.secho(self.message, fg="yellow", err=True)
+
+
+pass_state = click.make_pass_decorator(CliState)
+
+
+def json_option(function: F) -> F:
+    """Add ``--json``."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(function)
+
+
+def actor_option(function: F) -> F:
+    """Add ``--as`` (who is acting; default ``cli:<login>``)."""
+    return click.option(
+        "--as",
+        "actor",
+        default=None,
+        help="Who is acting (default cli:<your login>).",
+    )(function)
+
+
+def actor_id(given: str | None) -> str:
+    """Who is acting: the person ``--as`` names, else ``cli:<your login>``."""
+    if given:
+        return person_id(given)
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:
+        return "cli:unknown"
