@@ -48,7 +48,7 @@ from firebell.plugins.slack.client import retry_after_seconds
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 if TYPE_CHECKING:
-    from firebell.adapters.slack.timeline_listeners import MessageMarks
+    from firebell.adapters.slack.message_marks import MessageMarks
 
 __all__ = [
     "DEFAULT_CLOSE_CHECK",
