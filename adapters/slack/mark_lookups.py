@@ -6,7 +6,8 @@ lookup that fails (a ``Retry-After`` too long to wait inline, a 5xx after the cl
 a timeout, a dropped connection, a refusal such as ``missing_scope``) must not lose the mark:
 
 - the listener records the entry at once from what the event carries (a pin's event holds the
-  message; a reaction's only where it is, so its text is :data:`PENDING_TEXT` until read);
+  message; a reaction's only where it is, so its text is
+  :data:`~firebell.adapters.slack.pending_entries.PENDING_TEXT` until read);
 - :class:`LookupRetries` asks Slack again with backoff (honouring ``Retry-After``) and makes the
   timeline match the answer: the placeholder becomes the message's text, an entry whose message
   lost its marks meanwhile goes.
@@ -15,8 +16,9 @@ The retries end with the incident. When it is closed (from Slack or the CLI; the
 every :data:`DEFAULT_CLOSE_CHECK` seconds, whatever the backoff), each of its lookups gets one
 last try at once: Slack's answer fills the entry in (or takes it off, the mark gone), and when
 Slack still cannot show the message the placeholder, which promises an answer that will not
-come, becomes :func:`unread_text` with a link to the message (:func:`give_up_entry`). The
-post-mortem is refreshed by the entry's event as ever.
+come, becomes :func:`~firebell.adapters.slack.pending_entries.unread_text` with a link to the
+message (:func:`~firebell.adapters.slack.pending_entries.give_up_entry`). The post-mortem is
+refreshed by the entry's event as ever.
 
 What survives a restart is the log itself: :meth:`LookupRetries.start` schedules every entry
 whose text is still the placeholder, closed incidents' included (those get their last try). A
@@ -32,46 +34,28 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import attrs
-from firebell.adapters.slack.timeline_parsing import plain_text
-from firebell.core.engine import Engine
-from firebell.core.events import Event
-from firebell.core.incident import Incident, IncidentState, TimelineItem
-from firebell.core.store import AppendResult, EventStore
-from firebell.core.text import MAX_UPDATE, clean_text
-from firebell.core.timeline_commands import EMPTY_MESSAGE, incidents_holding
-from firebell.core.timeline_events import TimelineEntryAdded, TimelineEntryRemoved, write_moment
+from firebell.adapters.slack.pending_entries import PENDING_TEXT, is_pending
+from firebell.core.incident import IncidentState
+from firebell.core.store import EventStore
+from firebell.core.timeline_commands import incidents_holding
 from firebell.plugins.slack.client import retry_after_seconds
 from slack_sdk.errors import SlackApiError, SlackClientError
-
-if TYPE_CHECKING:
-    from firebell.adapters.slack.message_marks import MessageMarks
 
 __all__ = [
     "DEFAULT_CLOSE_CHECK",
     "DEFAULT_RETRY_BASE",
     "DEFAULT_RETRY_MAX",
-    "PENDING_TEXT",
     "LookupRetries",
     "PendingLookup",
-    "drop_entry",
-    "fill_in_entry",
-    "give_up_entry",
-    "is_pending",
     "lookup_failure",
-    "message_link",
     "retry_after",
     "running_retries",
-    "unread_text",
 ]
 
 log = logging.getLogger("firebell.slack.timeline")
-
-#: The text of an entry recorded before Slack showed its message (a reaction's event has none).
-PENDING_TEXT = "(message not read from Slack yet; Firebell fills it in when Slack answers)"
 
 DEFAULT_RETRY_BASE = 5.0
 """Seconds before the first retry of a failed lookup; each failure doubles it."""
@@ -79,26 +63,6 @@ DEFAULT_RETRY_MAX = 900.0
 """Longest wait between two retries of one lookup (a longer ``Retry-After`` is cut to this)."""
 DEFAULT_CLOSE_CHECK = 30.0
 """Seconds between two looks at whether the incidents of waiting lookups were closed."""
-
-
-def is_pending(entry: TimelineItem) -> bool:
-    """Whether ``entry`` was recorded without its message's text, which a lookup fills in."""
-    return entry.source != "note" and entry.text == PENDING_TEXT
-
-
-def unread_text(channel: str, marker: str) -> str:
-    """What a pending entry says once its incident closed before Slack showed the message."""
-    return f"A message in {channel} marked by {marker} (its text could not be read from Slack)"
-
-
-def message_link(incident: Incident, channel_id: str, ts: str) -> str | None:
-    """The web link to message ``ts`` of the incident's channel, built from the channel's link
-    (``…/archives/<channel>`` + ``/p<ts without the dot>``, Slack's permalink format), or None
-    when ``channel_id`` is not the channel linked or its link is unknown."""
-    channel = incident.resource("channel")
-    if channel is None or channel.external_id != channel_id or not channel.url:
-        return None
-    return f"{channel.url.rstrip('/')}/p{ts.replace('.', '')}"
 
 
 def lookup_failure(error: BaseException) -> str | None:
@@ -311,129 +275,3 @@ class LookupRetries:
                     wait,
                 )
                 self.schedule(lookup, attempt=attempt + 1, wait=wait)
-
-
-def fill_in_entry(
-    engine: Engine,
-    incident_id: str,
-    entry: TimelineItem,
-    marks: MessageMarks,
-    *,
-    actor_groups: Sequence[str] = (),
-    names: Mapping[str, str] | None = None,
-) -> AppendResult:
-    """Give a pending ``entry`` its message as Slack shows it (``timeline.entry_added`` again).
-
-    An entry added again under its id replaces the one before (the read model and the
-    post-mortems keep one line per message), so the placeholder becomes the message's text,
-    author and permalink in place; it stays marked by whoever marked it. Nothing is appended
-    when the entry is no longer pending (filled in meanwhile, or gone). A closed incident's
-    entry is filled in too: the last try at its close is what the post-mortem keeps.
-    """
-    text = clean_text(plain_text(marks.text))
-    if len(text) > MAX_UPDATE:
-        text = text[: MAX_UPDATE - 1] + "…"
-
-    def decide(incident: Incident) -> list[Event]:
-        current = incident.timeline_entry(entry.entry_id)
-        if current is None or not is_pending(current):
-            return []
-        return [
-            TimelineEntryAdded(
-                entry_id=current.entry_id,
-                author=marks.author,
-                text=text or EMPTY_MESSAGE,
-                message_ts=current.message_ts,
-                permalink=marks.permalink or current.permalink,
-                channel_id=current.channel_id,
-                posted_at=write_moment(current.at),
-                source="pin" if marks.pinned else "reaction",
-            )
-        ]
-
-    return engine.append(
-        incident_id,
-        decide,
-        actor=entry.added_by or "slack",
-        action="timeline",
-        actor_groups=actor_groups,
-        names=names,
-    )
-
-
-def give_up_entry(
-    engine: Engine,
-    incident_id: str,
-    entry: TimelineItem,
-    *,
-    permalink: str | None,
-    actor_groups: Sequence[str] = (),
-) -> AppendResult:
-    """Replace a pending ``entry`` of a closed incident by :func:`unread_text` and ``permalink``.
-
-    For when Slack still could not show the message at the last try: the placeholder promises a
-    text no lookup will bring any more, while this says where the message is and who marked it
-    (by the name the log knows), linked when ``permalink`` is known. Nothing is appended when
-    the entry is no longer pending.
-    """
-
-    def decide(incident: Incident) -> list[Event]:
-        current = incident.timeline_entry(entry.entry_id)
-        if current is None or not is_pending(current):
-            return []
-        marker = current.added_by or "someone"
-        channel = incident.resource("channel")
-        where = (
-            channel.title
-            if channel is not None
-            and channel.external_id == current.channel_id
-            and channel.title
-            and channel.title.startswith("#")
-            else f"the channel {current.channel_id or 'of the incident'}"
-        )
-        return [
-            TimelineEntryAdded(
-                entry_id=current.entry_id,
-                author=current.author,
-                text=unread_text(where, incident.names.get(marker, marker)),
-                message_ts=current.message_ts,
-                permalink=current.permalink or permalink,
-                channel_id=current.channel_id,
-                posted_at=write_moment(current.at),
-                source=current.source,
-            )
-        ]
-
-    return engine.append(
-        incident_id,
-        decide,
-        actor=entry.added_by or "slack",
-        action="timeline",
-        actor_groups=actor_groups,
-    )
-
-
-def drop_entry(
-    engine: Engine, incident_id: str, entry: TimelineItem, *, actor_groups: Sequence[str] = ()
-) -> AppendResult:
-    """Take a pending ``entry`` off the timeline (``timeline.entry_removed``), closed incident
-    or not: Slack's last answer shows its message no longer marked. Nothing is appended when
-    the entry is no longer pending."""
-
-    def decide(incident: Incident) -> list[Event]:
-        current = incident.timeline_entry(entry.entry_id)
-        if current is None or not is_pending(current):
-            return []
-        return [
-            TimelineEntryRemoved(
-                current.entry_id, message_ts=current.message_ts, channel_id=current.channel_id
-            )
-        ]
-
-    return engine.append(
-        incident_id,
-        decide,
-        actor=entry.added_by or "slack",
-        action="timeline",
-        actor_groups=actor_groups,
-    )

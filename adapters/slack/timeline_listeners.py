@@ -44,17 +44,19 @@ from firebell.adapters.slack.handlers import SlackAdapter, SlashCommand, after_a
 from firebell.adapters.slack.mark_lookups import (
     DEFAULT_RETRY_BASE,
     DEFAULT_RETRY_MAX,
-    PENDING_TEXT,
     LookupRetries,
     PendingLookup,
+    lookup_failure,
+)
+from firebell.adapters.slack.message_marks import MessageMarks, message_marks
+from firebell.adapters.slack.pending_entries import (
+    PENDING_TEXT,
     drop_entry,
     fill_in_entry,
     give_up_entry,
     is_pending,
-    lookup_failure,
     message_link,
 )
-from firebell.adapters.slack.message_marks import MessageMarks, message_marks
 from firebell.adapters.slack.people import PeopleDirectory
 from firebell.adapters.slack.replies import NOT_AN_INCIDENT_CHANNEL, error_text
 from firebell.adapters.slack.timeline_parsing import (

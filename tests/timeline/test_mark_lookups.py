@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from firebell.adapters.slack.mark_lookups import PENDING_TEXT, unread_text
+from firebell.adapters.slack.pending_entries import PENDING_TEXT, unread_text
 from firebell.core.incident import Incident
 from firebell.core.timeline import incident_timeline
 from firebell.core.timeline_events import message_entry_id
