@@ -18,12 +18,14 @@ from firebell.core.errors import (
     DatabaseUnusable,
     FirebellError,
 )
+from firebell.core.store import AppendResult
 from firebell.plugins.slack.text import SECTION_LIMIT, escape_mrkdwn, truncate
 
 __all__ = [
     "DATABASE_UNAVAILABLE",
     "DATABASE_UNUSABLE",
     "NOT_AN_INCIDENT_CHANNEL",
+    "declared_text",
     "describe_error",
     "error_text",
     "help_text",
@@ -131,4 +133,13 @@ def help_text(settings: FirebellConfig) -> str:
         "the post-mortem's follow-ups\n"
         f"*Severities:*\n{severities}",
         SECTION_LIMIT,
+    )
+
+
+def declared_text(result: AppendResult) -> str:
+    """The reporter's confirmation of a declaration: the incident's name, severity and title."""
+    incident = result.incident
+    return (
+        f"Declared *{escape_mrkdwn(incident.id)}* ({escape_mrkdwn(incident.severity)}): "
+        f"{escape_mrkdwn(incident.title)}\nFirebell is opening its channel and will DM you a link."
     )

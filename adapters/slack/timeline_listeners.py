@@ -40,7 +40,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from firebell.adapters.slack.groups import GroupDirectory
-from firebell.adapters.slack.handlers import SlackAdapter, SlashCommand, after_ack
+from firebell.adapters.slack.handlers import SlackAdapter
+from firebell.adapters.slack.listener_support import SlashCommand, after_ack
 from firebell.adapters.slack.mark_lookups import (
     DEFAULT_RETRY_BASE,
     DEFAULT_RETRY_MAX,
