@@ -23,7 +23,8 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from firebell.core.database import BUSY_TIMEOUT_SECONDS
 from firebell.core.schema import incidents, resources
-from firebell.core.store import _PG_APPEND_LOCK, EventStore
+from firebell.core.store import EventStore
+from firebell.core.store_transactions import _PG_APPEND_LOCK
 from sqlalchemy.pool import NullPool
 
 __all__ = [
@@ -436,7 +437,7 @@ class _PostgresRaw:
         plugins: Sequence[str],
     ) -> None:
         with self.connection.cursor() as cursor:
-            # Firebell's append lock (firebell.core.store), as every append takes it.
+            # Firebell's append lock (firebell.core.store_transactions), as every append takes it.
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_APPEND_LOCK,))
             append_by_hand(
                 cursor,

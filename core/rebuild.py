@@ -203,8 +203,8 @@ class DraftFold:
     def incident_rows(self) -> list[tuple[Any, ...]]:
         """The incidents table's rows, in the order the incidents were created."""
         to_json, to_column = self._state.times.to_json, self._state.times.to_column
-        # json.dumps(data, separators=(",", ":")) as store.py's _incident_row writes it, with
-        # one encoder for all.
+        # json.dumps(data, separators=(",", ":")) as store_appends.py's _incident_row writes it,
+        # with one encoder for all.
         encode = json.JSONEncoder(separators=(",", ":")).encode
         rows = []
         for draft in self._drafts.values():

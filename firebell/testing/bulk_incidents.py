@@ -19,7 +19,8 @@ from firebell.core.events import IncidentCreated, IncidentResolved, RecordedEven
 from firebell.core.incident import replay
 from firebell.core.schema import events, incidents
 from firebell.core.serialization import dump_event
-from firebell.core.store import EventStore, _incident_row
+from firebell.core.store import EventStore
+from firebell.core.store_appends import _incident_row
 
 __all__ = ["FIRST_DECLARED", "SEVERITIES", "bulk_name", "fill_incidents"]
 

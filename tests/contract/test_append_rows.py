@@ -16,7 +16,8 @@ from firebell.core import ConcurrencyConflict, ResourceLinked
 from firebell.core.driver_sql import AppendSql
 from firebell.core.schema import UTCDateTime, commands, deliveries, events, incidents, resources
 from firebell.core.serialization import dump_event
-from firebell.core.store import EventStore, _incident_row
+from firebell.core.store import EventStore
+from firebell.core.store_appends import _incident_row
 
 
 def _stored(store: EventStore, sql: str) -> list[tuple[object, ...]]:

@@ -28,7 +28,8 @@ from firebell.core.events import (
 )
 from firebell.core.incident import Incident, apply
 from firebell.core.schema import events, incidents, resources
-from firebell.core.store import EventStore, _incident_row
+from firebell.core.store import EventStore
+from firebell.core.store_appends import _incident_row
 from firebell.core.timeline_events import (
     FollowUpAdded,
     FollowUpDone,

@@ -39,7 +39,7 @@ from firebell.core.incident import Incident, apply
 from firebell.core.rebuild import DraftFold
 from firebell.core.rebuild_steps import CREATED_VERSION, STEPS, StoredTimes
 from firebell.core.serialization import converter, dump_event, load_event
-from firebell.core.store import _incident_row
+from firebell.core.store_appends import _incident_row
 from firebell.core.timeline_events import (
     FollowUpAdded,
     FollowUpDone,

@@ -12,7 +12,7 @@ from firebell.core import CommandRefused, Firebell, Person, PersonNamed
 from firebell.core.engine import MAX_PERSON_NAME
 from firebell.core.incident import Incident, replay
 from firebell.core.serialization import converter, dump_event, load_event
-from firebell.core.store import _incident_row
+from firebell.core.store_appends import _incident_row
 from firebell.core.timeline_commands import add_follow_up, add_note
 
 NAMED = "person.named"
