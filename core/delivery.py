@@ -14,34 +14,33 @@ so that nobody (neither this process nor another) starts the same delivery a sec
 the plugin's later events for that incident wait behind it, in order. When the process ends,
 the lease runs out and the delivery is claimed again.
 Hung calls do not starve delivery: see :mod:`firebell.core.hung_calls`.
+
+:class:`Deliverer` is made in parts: the drain loop that claims and starts the calls
+(:mod:`firebell.core.delivery_scheduling`) and the call of a plugin with its outcome
+(:mod:`firebell.core.delivery_attempts`); this module builds the worker, runs it and recovers
+leases of ended processes.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from collections.abc import Callable
+from concurrent.futures import Future, wait
 from datetime import UTC, datetime, timedelta
 
 import attrs
 from firebell.core.database import redact_url
-from firebell.core.errors import DatabaseUnavailable, PermanentPluginError, RetryLater
-from firebell.core.hookspecs import Link
-from firebell.core.hung_calls import (
-    HUNG_AFTER,
-    Census,
-    HungCallNotices,
-    RunningDelivery,
-    call_key,
-)
+from firebell.core.delivery_attempts import DeliveryAttempts, backoff_seconds
+from firebell.core.delivery_scheduling import DeliveryScheduling
+from firebell.core.errors import DatabaseUnavailable
+from firebell.core.hung_calls import HUNG_AFTER, HungCallNotices, RunningDelivery
 from firebell.core.outbox import Claim, Outbox, new_owner_id
-from firebell.core.plugin_host import PluginHost, hook_name_for
-from firebell.core.stale_deliveries import StaleDeliveries, may_be_stale
+from firebell.core.plugin_host import PluginHost
+from firebell.core.stale_deliveries import StaleDeliveries
 from firebell.core.store import EventStore
 from firebell.core.workers import DaemonPool
 
@@ -51,14 +50,8 @@ log = logging.getLogger("firebell.delivery")
 
 Clock = Callable[[], datetime]
 
-#: Seconds between looks for new work while deliveries are running.
-_CLAIM_INTERVAL = 0.2
-
 #: Seconds a drain that reached its deadline still gives the calls under way to end.
 _GRACE = 2.0
-
-#: At most this many seconds between looks at the leases of long calls, with every worker busy.
-_RENEW_LOOK = 30.0
 
 #: Seconds between a running worker's looks for leases held by ended processes of this host.
 _DEAD_LEASE_LOOK = 10.0
@@ -68,13 +61,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> float:
-    """Seconds to wait after failed attempt number ``attempt``: doubling, capped, with jitter."""
-    delay: float = min(cap, base * 2 ** (attempt - 1))
-    return delay * (0.8 + 0.4 * random.random())
-
-
-class Deliverer:
+class Deliverer(DeliveryScheduling, DeliveryAttempts):
     """Runs plugin deliveries from the outbox, several at a time.
 
     At most ``max_workers`` calls run at once, at most ``plugin_workers`` of them for one plugin
@@ -242,188 +229,6 @@ class Deliverer:
             )
             raise
 
-    def _drain(
-        self, running: dict[Future[None], Claim], deadline: float | None, grace: float
-    ) -> int:
-        delivered = 0
-        while True:
-            # Taken before claiming: a commit during the claim still wakes the wait below.
-            nudge = self._fresh_nudge()
-            late = deadline is not None and time.monotonic() >= deadline
-            if not late:
-                self._start(running, self._census(running))
-            if not running:
-                return delivered
-            if late:
-                finished, _ = wait(running, timeout=grace)
-                return delivered + self._collect(running, finished)
-            self._renew_leases()
-            poll = self._poll(self._census(running))
-            if deadline is not None:
-                poll = max(0.0, min(poll, deadline - time.monotonic()))
-            finished, _ = wait([*running, nudge], timeout=poll, return_when=FIRST_COMPLETED)
-            delivered += self._collect(running, (f for f in finished if f is not nudge))
-
-    def _census(self, running: dict[Future[None], Claim]) -> Census:
-        """The calls under way now, which of them are hung, and how many of ``running`` are not."""
-        now = self.clock()
-        with self._running_lock:
-            under_way = sorted(self._running.values(), key=lambda r: r.started_at)
-        hung = frozenset(
-            call_key(r.claim) for r in under_way if now - r.started_at >= self.hung_after
-        )
-        active = sum(1 for claim in running.values() if call_key(claim) not in hung)
-        return Census(under_way, hung, active)
-
-    def _poll(self, census: Census) -> float:
-        """Seconds the drain waits for a call to end (or a wake) before it looks again."""
-        if census.active < self.max_workers and not self._at_cap(census):
-            # A worker is free: look for newly ready deliveries now and then instead of waiting
-            # for a call to end, since one slow plugin (a long Retry-After, a call that hangs)
-            # must not hold up the others' events.
-            return _CLAIM_INTERVAL
-        # None is free: still look at the leases of long calls, and again when the oldest call
-        # becomes hung (then a new thread may take new work).
-        poll = self._renew_look()
-        now = self.clock()
-        for delivery in census.under_way:
-            if call_key(delivery.claim) not in census.hung:
-                to_hung = (delivery.started_at + self.hung_after - now).total_seconds()
-                poll = min(poll, max(to_hung, _CLAIM_INTERVAL))
-                break
-        return poll
-
-    def _at_cap(self, census: Census) -> bool:
-        return len(census.under_way) >= self.max_workers + self.max_hung_calls
-
-    def _start(self, running: dict[Future[None], Claim], census: Census) -> None:
-        """Claim the ready deliveries there is room for and start their calls.
-
-        Room: ``max_workers`` calls of this drain that are not hung, ``plugin_workers`` of them
-        for one plugin, at most ``max_workers + max_hung_calls`` calls under way in all, and at
-        most ``hung_plugin_calls`` of a plugin that has a hung call; the plugins with none are
-        served first.
-        """
-        self._notices.found_hung(census, self.clock(), self._under_way)
-        free = self.max_workers - census.active
-        if self._at_cap(census):
-            self._notices.at_cap(census)
-            return
-        self._notices.below_cap()
-        free = min(free, self.max_workers + self.max_hung_calls - len(census.under_way))
-        if free <= 0:
-            return
-        hung = census.count(hung=True)
-        under_way = census.count(hung=False)
-        # Rows of a plugin switched off since stay for when it is back on.
-        subscribers = self.host.subscribers
-        room = {
-            plugin: self.plugin_workers - under_way.get(plugin, 0) + hung.get(plugin, 0)
-            for plugin in subscribers
-        }
-        for plugin in hung:
-            room[plugin] = min(room[plugin], self.hung_plugin_calls - under_way[plugin])
-        claims = self._claim([p for p in subscribers if p not in hung and room[p] > 0], free, room)
-        for plugin in subscribers:
-            if plugin in hung and room[plugin] > 0 and free > len(claims):
-                claims += self._claim([plugin], min(room[plugin], free - len(claims)), room)
-        self._notices.limited(hung, under_way)
-        now = self.clock()
-        for claim in claims:
-            key = (claim.position, claim.plugin)
-            with self._running_lock:
-                if key in self._running:
-                    # Its lease ran out while the call still runs here (renewals failed, or
-                    # were stopped: the drain that started it returned). The claim renewed the
-                    # lease; the call under way records the outcome, once.
-                    self._running[key] = attrs.evolve(
-                        self._running[key], lease_until=now + self.lease
-                    )
-                    log.warning(
-                        "plugin %s is still running %s for %s (position %d) in this process; "
-                        "not starting it a second time",
-                        claim.plugin,
-                        claim.event_type,
-                        claim.incident_id,
-                        claim.position,
-                    )
-                    continue
-                self._running[key] = RunningDelivery(claim, now, now + self.lease)
-            running[self._pool.submit(self._run_call, claim)] = claim
-
-    def _claim(self, plugins: list[str], limit: int, room: dict[str, int]) -> list[Claim]:
-        if not plugins or limit <= 0:
-            return []
-        claims: list[Claim] = self.outbox.claim(
-            owner=self.owner,
-            now=self.clock(),
-            lease=self.lease,
-            dependencies=self.host.dependencies(),
-            limit=limit,
-            plugins=plugins,
-            per_plugin=room,
-        )
-        return claims
-
-    def _run_call(self, claim: Claim) -> None:
-        try:
-            self.deliver(claim)
-        finally:
-            with self._running_lock:
-                ended = self._running.pop(call_key(claim), None)
-            self._notices.ended(claim, ended, self.clock())
-
-    def _under_way(self, key: tuple[int, str]) -> bool:
-        with self._running_lock:
-            return key in self._running
-
-    @staticmethod
-    def _collect(running: dict[Future[None], Claim], finished: Iterable[Future[None]]) -> int:
-        count = 0
-        for future in finished:
-            running.pop(future)
-            future.result()
-            count += 1
-        return count
-
-    def _renew_look(self) -> float:
-        return min(_RENEW_LOOK, self.lease.total_seconds() / 4)
-
-    def _renew_leases(self) -> None:
-        """Extend the lease of each call under way once half of it has passed.
-
-        Renewing, rather than letting the lease run out, is what keeps a long or hung call from
-        being started a second time beside itself (by this process or another), and keeps the
-        plugin's later events for the incident behind it (one incident's events in order). The
-        price: a call that never returns holds its delivery until this process stops (then the
-        lease runs out and another process, or the restart, delivers it); the log says so at
-        each renewal.
-        """
-        now = self.clock()
-        with self._running_lock:
-            due = [r for r in self._running.values() if r.lease_until - now < self.lease / 2]
-        if not due:
-            return
-        until = now + self.lease
-        renewed = self.outbox.renew(self.owner, [r.claim for r in due], until=until, now=now)
-        with self._running_lock:
-            for delivery in due:
-                key = (delivery.claim.position, delivery.claim.plugin)
-                # A lease lost is not asked for again at every look: at the next renewal.
-                if key in self._running:
-                    self._running[key] = attrs.evolve(self._running[key], lease_until=until)
-        for delivery in due:
-            log.warning(
-                "plugin %s has been running %s for %s for %.0f s; %s",
-                delivery.claim.plugin,
-                delivery.claim.event_type,
-                delivery.claim.incident_id,
-                (now - delivery.started_at).total_seconds(),
-                "its lease is renewed while it runs"
-                if (delivery.claim.position, delivery.claim.plugin) in renewed
-                else "its lease was lost: another process may deliver it again",
-            )
-
     def run_forever(
         self,
         stop: threading.Event,
@@ -462,116 +267,6 @@ class Deliverer:
                 outage = True
             self._wake.wait(poll_interval)
             self._wake.clear()
-
-    def deliver(self, claim: Claim) -> None:
-        """Call the plugin's hooks for one claimed event and record the outcome.
-
-        A delivery for an incident that ended while the plugin was off, to a plugin that created
-        nothing for it, is skipped instead, with the plugin's other pending deliveries of that
-        incident (see :mod:`firebell.core.stale_deliveries`).
-        """
-        started = time.perf_counter()
-        outcome = "done"
-        try:
-            incident = self.store.get_incident(claim.incident_id)
-            if may_be_stale(claim.plugin, incident):
-                skipped = self.stale.skip_if_stale(claim, now=self.clock())
-                if skipped is not None:
-                    outcome = "skipped"
-                    log.warning(
-                        "plugin %s: %d pending %s of %s %s",
-                        skipped.plugin,
-                        skipped.count,
-                        "delivery" if skipped.count == 1 else "deliveries",
-                        skipped.incident_id,
-                        skipped.reason,
-                    )
-                    return
-            event = self.outbox.load_event(claim.position)
-            arguments = {
-                "event": event,
-                "incident": incident,
-                "settings": self.hook_settings,
-                "attempt": claim.attempt,
-                "link_now": lambda *links: self._link_now(claim, links),
-            }
-            lazy = {"history": lambda: self.store.select_events(claim.incident_id)}
-            links = self.host.call(claim.plugin, hook_name_for(claim.event_type), arguments, lazy)
-            links += self.host.call(claim.plugin, "firebell_event", arguments, lazy)
-            self.outbox.complete(claim, links, now=self.clock())
-        except DatabaseUnavailable:
-            outcome = "database-unavailable"
-            raise
-        except Exception as error:
-            outcome = self._record_failure(claim, error)
-        finally:
-            log.info(
-                "delivery plugin=%s event=%s incident=%s position=%d attempt=%d outcome=%s "
-                "duration_ms=%.1f",
-                claim.plugin,
-                claim.event_type,
-                claim.incident_id,
-                claim.position,
-                claim.attempt,
-                outcome,
-                (time.perf_counter() - started) * 1000,
-            )
-
-    def _link_now(self, claim: Claim, links: tuple[Link, ...]) -> None:
-        """A hook's ``link_now``: record ``links`` at once and let the plugins that wait for
-        this one start on the event (the hook goes on with what only it needs)."""
-        bad = [link for link in links if not isinstance(link, Link)]
-        if bad:
-            raise TypeError(f"plugin {claim.plugin!r}: link_now takes Link objects, not {bad!r}")
-        self.outbox.release(claim, links, now=self.clock())
-        self._poke()
-
-    def _record_failure(self, claim: Claim, error: Exception) -> str:
-        message = self.redact(f"{type(error).__name__}: {error}")
-        now = self.clock()
-        if isinstance(error, PermanentPluginError) or claim.attempt >= self.max_attempts:
-            retry_at = None
-            outcome = "failed"
-        else:
-            wait_for = backoff_seconds(claim.attempt, base=self.retry_base)
-            if isinstance(error, RetryLater) and error.retry_after is not None:
-                wait_for = max(wait_for, error.retry_after)
-            retry_at = now + timedelta(seconds=wait_for)
-            outcome = "rate-limited" if _rate_limited(error) else "retry"
-        if not isinstance(error, RetryLater | PermanentPluginError):
-            log.warning(
-                "plugin %s raised on %s for %s",
-                claim.plugin,
-                claim.event_type,
-                claim.incident_id,
-                exc_info=error,
-            )
-        if retry_at is None:
-            # Nothing retries it now: whoever runs Firebell must hear of it, not only the
-            # incident's channel (which a refused Slack token cannot reach).
-            advice = (
-                ""
-                if "firebell retry" in message
-                else f" Fix the cause, then run `firebell retry --plugin {claim.plugin}`."
-            )
-            log.warning(
-                "plugin %s gave up on %s for %s after %d %s: %s%s",
-                claim.plugin,
-                claim.event_type,
-                claim.incident_id,
-                claim.attempt,
-                "attempt" if claim.attempt == 1 else "attempts",
-                message if message.endswith(".") else message + ".",
-                advice,
-            )
-        self.outbox.fail(
-            claim, message, now=now, retry_at=retry_at, announce=not _rate_limited(error)
-        )
-        return outcome
-
-
-def _rate_limited(error: Exception) -> bool:
-    return isinstance(error, RetryLater) and error.rate_limited
 
 
 def _pid_alive(pid: int) -> bool:
