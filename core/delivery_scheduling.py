@@ -218,7 +218,7 @@ class DeliveryScheduling:
         if not due:
             return
         until = now + self.lease
-        renewed = self.outbox.renew(self.owner, [r.claim for r in due], until=until, now=now)
+        renewed = self.outbox.renew(self.owner, [r.claim for r in due], until=until)
         with self._running_lock:
             for delivery in due:
                 key = (delivery.claim.position, delivery.claim.plugin)

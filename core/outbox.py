@@ -235,7 +235,7 @@ class Outbox:
         return claims
 
     def renew(
-        self, owner: str, claims: Sequence[Claim], *, until: datetime, now: datetime
+        self, owner: str, claims: Sequence[Claim], *, until: datetime
     ) -> set[tuple[int, str]]:
         """Extend ``owner``'s leases on ``claims`` to ``until``; returns the (position, plugin)
         of those still held (a lease released meanwhile, or taken by another, is left alone)."""

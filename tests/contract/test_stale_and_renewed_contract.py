@@ -40,8 +40,8 @@ def test_renew_extends_only_the_owners_pending_leases(store: EventStore) -> None
     outbox.complete(second, [], now=T0)
     until = T0 + timedelta(minutes=8)
 
-    assert outbox.renew("w2", [first], until=until, now=T0) == set()
-    held = outbox.renew("w1", [first, second], until=until, now=T0 + timedelta(minutes=3))
+    assert outbox.renew("w2", [first], until=until) == set()
+    held = outbox.renew("w1", [first, second], until=until)
     assert held == {(first.position, "pager")}
     assert rows(store, "pager")[first.position] == ("pending", "w1", until)
     assert rows(store, "pager")[second.position] == ("done", None, None)
