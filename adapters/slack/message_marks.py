@@ -1,7 +1,7 @@
 """A marked message as Slack has it now: its text, author and permalink, pinned or reacted to.
 
 The timeline's listeners decide from this answer, not from the event that came in, whether a
-message belongs on the incident's timeline (see :mod:`~firebell.adapters.slack.timeline_listeners`).
+message belongs on the incident's timeline (see :mod:`~firebell.adapters.slack.mark_listeners`).
 """
 
 from __future__ import annotations
