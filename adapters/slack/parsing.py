@@ -210,7 +210,7 @@ def payload_problem(body: object) -> str | None:
         return (
             None if isinstance(body.get("challenge"), str) else "url_verification without challenge"
         )
-    if kind == "event_callback":  # pins and reactions (adapters/slack/timeline_listeners.py)
+    if kind == "event_callback":  # pins and reactions (adapters/slack/mark_listeners.py)
         return event_problem(body)
     if kind not in _VIEW_TYPES:
         return f"Firebell handles no {kind[:40]!r} requests"

@@ -1,7 +1,8 @@
 """Reading the record's requests from Slack: ``/incident note|followup|followups|done`` and the
 pin and reaction events, checked for the shape the listeners read.
 
-Pure functions, no Slack calls; :mod:`.timeline_listeners` acts on what they return.
+Pure functions, no Slack calls; :mod:`.mark_listeners` and :mod:`.record_commands` act on what
+they return.
 """
 
 from __future__ import annotations
