@@ -21,7 +21,9 @@
 People (the reporter, who did what on the timeline, follow-up owners) show by the names the log
 recorded for them (``person.named``), else by their ids.
 
-See docs/plugins/notion.md for the settings and how to set up the integration.
+The hooks that keep the summary line are in :mod:`.summary_line`, ``firebell doctor``'s check in
+:mod:`.doctor`; the page itself is written by :mod:`.postmortem`. See docs/plugins/notion.md for
+the settings and how to set up the integration.
 """
 
 from __future__ import annotations
@@ -29,43 +31,56 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from firebell.core import (
-    CommanderAssigned,
-    FollowUpAdded,
-    FollowUpDone,
     Incident,
-    IncidentCreated,
-    IncidentResolved,
     IncidentState,
     IntegrationFailed,
     Link,
-    PermanentPluginError,
-    PersonNamed,
     PluginSpec,
     RecordedEvent,
     Resource,
     ResourceLinked,
-    RetryLater,
-    SeverityChanged,
     hookimpl,
 )
 from firebell.core.config import FirebellConfig
 from firebell.core.incident import replay
-from firebell.plugins.notion.api import NotionApi
 from firebell.plugins.notion.config import NotionConfig, PropertyNames, StatusValues
 from firebell.plugins.notion.content import timeline_lines
-from firebell.plugins.notion.postmortem import (
-    Postmortems,
-    Summary,
-    minutes_between,
-    postmortems_for,
+from firebell.plugins.notion.doctor import check, firebell_doctor
+from firebell.plugins.notion.incident_page import (
+    PLUGIN_NAME,
+    linked_page_id,
+    page_or_create,
+    slack_configured,
 )
-from firebell.plugins.notion.properties import plan_properties
-from firebell.plugins.postmortem_header import appended_with, names_in_header
+from firebell.plugins.notion.postmortem import Summary, postmortems_for
+from firebell.plugins.notion.properties import minutes_between
+from firebell.plugins.notion.summary_line import (
+    firebell_incident_commander_assigned,
+    firebell_incident_severity_changed,
+    firebell_person_named,
+)
 
-__all__ = ["PLUGIN_NAME", "NotionConfig", "PropertyNames", "StatusValues", "check"]
-
-#: The name the plugin is installed under (entry point ``notion``); its links carry it.
-PLUGIN_NAME = "notion"
+__all__ = [
+    "PLUGIN_NAME",
+    "NotionConfig",
+    "PropertyNames",
+    "StatusValues",
+    "check",
+    "firebell_doctor",
+    "firebell_followup_added",
+    "firebell_followup_done",
+    "firebell_incident_closed",
+    "firebell_incident_commander_assigned",
+    "firebell_incident_created",
+    "firebell_incident_reopened",
+    "firebell_incident_resolved",
+    "firebell_incident_resource_linked",
+    "firebell_incident_severity_changed",
+    "firebell_person_named",
+    "firebell_plugin_spec",
+    "firebell_timeline_entry_added",
+    "firebell_timeline_entry_removed",
+]
 
 # Which property a linked resource's URL goes to.
 _LINKED_ROLES = {"channel": "channel", "pager-incident": "pager"}
@@ -81,28 +96,19 @@ def firebell_plugin_spec() -> PluginSpec:
     )
 
 
-def _slack_configured(settings: FirebellConfig) -> bool:
-    """Whether the Slack plugin is on, so a channel is to come even if there is none yet."""
-    return "slack" in settings.enabled_plugins()
-
-
 def _page_linked_after(incident: Incident, linked: ResourceLinked) -> bool:
     """Whether this plugin's page was linked after ``linked`` (an incident keeps its resources in
     the order they were linked).
 
     A page found again after an interrupted delivery is linked late too, but was perhaps made
-    before the link: that path fills the channel in itself (``_page_or_create``).
+    before the link: that path fills the channel in itself
+    (:func:`~firebell.plugins.notion.incident_page.page_or_create`).
     """
     order = incident.resources
     key = (linked.kind, linked.external_id, linked.plugin)
     link = next((i for i, r in enumerate(order) if (r.kind, r.external_id, r.plugin) == key), None)
     page = [i for i, r in enumerate(order) if r.kind == "document" and r.plugin == PLUGIN_NAME]
     return link is not None and bool(page) and page[-1] > link
-
-
-def _page_id(incident: Incident) -> str | None:
-    page = incident.resource("document", plugin=PLUGIN_NAME)
-    return page.external_id if page else None
 
 
 @hookimpl
@@ -114,14 +120,14 @@ def firebell_incident_created(
     settings: FirebellConfig,
 ) -> Link | None:
     """Create the post-mortem page (or find the one an interrupted delivery created)."""
-    if _page_id(incident) is not None:
+    if linked_page_id(incident) is not None:
         return None
     # A first attempt has nothing earlier to find (the attempt counts every claim, so a retry
     # after a crash is attempt 2); a parked delivery put back by `firebell retry` counts from 1
     # again, but its failure stays in the log.
     fresh = attempt == 1 and not _failed_before(history)
     return postmortems_for(config).ensure_page(
-        incident, fresh=fresh, slack_configured=_slack_configured(settings)
+        incident, fresh=fresh, slack_configured=slack_configured(settings)
     )
 
 
@@ -141,7 +147,7 @@ def firebell_incident_resource_linked(
     data = event.data
     if not isinstance(data, ResourceLinked) or data.kind not in _LINKED_ROLES:
         return
-    page_id = _page_id(incident)
+    page_id = linked_page_id(incident)
     if page_id is None:
         return  # the page is made later, with every link known by then
     if data.kind == "channel" and _page_linked_after(incident, data):
@@ -172,7 +178,7 @@ def firebell_incident_resolved(
 ) -> Link | None:
     """Fill the Timeline section from the log and set Duration and Status."""
     postmortems = postmortems_for(config)
-    page_id, link = _page_or_create(postmortems, incident, settings)
+    page_id, link = page_or_create(postmortems, incident, settings)
     until_now = [e for e in history if e.position <= event.position]
     postmortems.fill_timeline(
         page_id,
@@ -221,7 +227,7 @@ def _refresh_timeline(
         # entry still changes when the Slack adapter settles one Slack had not shown.
         return None
     postmortems = postmortems_for(config)
-    page_id, link = _page_or_create(postmortems, incident, settings)
+    page_id, link = page_or_create(postmortems, incident, settings)
     postmortems.fill_timeline(
         page_id,
         timeline_lines(until_now),
@@ -262,7 +268,7 @@ def _fill_follow_ups(
     settings: FirebellConfig,
 ) -> Link | None:
     postmortems = postmortems_for(config)
-    page_id, link = _page_or_create(postmortems, incident, settings)
+    page_id, link = page_or_create(postmortems, incident, settings)
     postmortems.fill_follow_ups(
         page_id,
         incident.follow_ups,
@@ -295,123 +301,10 @@ def firebell_followup_done(
     return _fill_follow_ups(incident, config, history, settings)
 
 
-# -- the summary line ---------------------------------------------------------------------------
-
-#: Events whose delivery brings the summary line up to date with the incident as it is then
-#: (a ``person.named`` appended with one of them is on the page already).
-_SUMMARY_WRITERS = (
-    IncidentCreated,
-    SeverityChanged,
-    CommanderAssigned,
-    IncidentResolved,
-    FollowUpAdded,
-    FollowUpDone,
-)
-
-
-@hookimpl
-def firebell_incident_severity_changed(
-    event: RecordedEvent,
-    incident: Incident,
-    config: NotionConfig,
-    history: Sequence[RecordedEvent],
-) -> None:
-    """Show the new severity in the Severity property and the page's summary line."""
-    page_id = _page_id(incident)
-    if page_id is None:
-        return  # the page is made later, as the incident is then
-    postmortems = postmortems_for(config)
-    later = any(
-        isinstance(e.data, SeverityChanged) and e.position > event.position for e in history
-    )
-    if not later:  # else the later change's delivery writes the property, once
-        postmortems.set_properties(
-            page_id, {"severity": incident.severity}, what="set the severity"
-        )
-    postmortems.fill_summary(page_id, Summary.of(incident, history))
-
-
-@hookimpl
-def firebell_incident_commander_assigned(
-    incident: Incident, config: NotionConfig, history: Sequence[RecordedEvent]
-) -> None:
-    """Name the commander in the page's summary line."""
-    page_id = _page_id(incident)
-    if page_id is not None:
-        postmortems_for(config).fill_summary(page_id, Summary.of(incident, history))
-
-
-@hookimpl
-def firebell_person_named(
-    event: RecordedEvent,
-    incident: Incident,
-    config: NotionConfig,
-    history: Sequence[RecordedEvent],
-) -> None:
-    """Show a name learned later for the reporter or the commander in the page's summary
-    line."""
-    data = event.data
-    if not isinstance(data, PersonNamed) or data.person not in names_in_header(incident):
-        return
-    page_id = _page_id(incident)
-    if page_id is None or _appended_with_summary_writer(event, history):
-        # No page yet (it is made with the name), or the event it came with wrote the line.
-        return
-    postmortems_for(config).fill_summary(page_id, Summary.of(incident, history))
-
-
-def _appended_with_summary_writer(event: RecordedEvent, history: Sequence[RecordedEvent]) -> bool:
-    """Whether ``event`` came in the same append as an event whose delivery writes the summary
-    line from a state holding the whole append (an incident's events reach a plugin in order,
-    and the incident a delivery gets is read after the append). A command's names come in its
-    append, before or after its own event: this saves a read of the page per name."""
-    return any(isinstance(e.data, _SUMMARY_WRITERS) for e in appended_with(event, history))
-
-
-def _page_or_create(
-    postmortems: Postmortems, incident: Incident, settings: FirebellConfig
-) -> tuple[str, Link | None]:
-    # The created delivery may have been parked (a bad token, fixed since): make the page now.
-    page_id = _page_id(incident)
-    if page_id is not None:
-        return page_id, None
-    link = postmortems.ensure_page(incident, slack_configured=_slack_configured(settings))
-    return link.external_id, link
-
-
 def _set_status(
     incident: Incident, config: NotionConfig, settings: FirebellConfig, status: str
 ) -> Link | None:
     postmortems = postmortems_for(config)
-    page_id, link = _page_or_create(postmortems, incident, settings)
+    page_id, link = page_or_create(postmortems, incident, settings)
     postmortems.set_properties(page_id, {"status": status}, what="set the status")
     return link
-
-
-def check(config: NotionConfig) -> list[str]:
-    """What is wrong with the Notion set-up (for ``firebell doctor``); empty when all is well.
-
-    Reads the database and its data source with a client of its own and compares the
-    properties with ``[plugins.notion]``.
-    """
-    api = NotionApi(config)
-    try:
-        plan = plan_properties(config, api.schema())
-    except (PermanentPluginError, RetryLater) as error:
-        return [f"notion: {error}"]
-    finally:
-        api.close()
-    problems = [f"notion: {problem}" for problem in plan.problems]
-    for role in plan.missing:
-        name = getattr(config.properties, role)
-        problems.append(
-            f"notion: the database has no property {name!r} (properties.{role}); Firebell "
-            f'leaves it out. Add it, or set properties.{role} = "" to say you do not want it.'
-        )
-    return problems
-
-
-@hookimpl
-def firebell_doctor(config: NotionConfig) -> list[str]:
-    """Read the post-mortems database and list what does not fit the configured properties."""
-    return check(config)

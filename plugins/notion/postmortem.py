@@ -8,7 +8,6 @@ import logging
 import threading
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -21,14 +20,12 @@ from firebell.core import (
     RecordedEvent,
     Resource,
 )
-from firebell.core.timeline import follow_up_line
 from firebell.plugins.notion.api import NotionApi
 from firebell.plugins.notion.config import NotionConfig
 from firebell.plugins.notion.content import (
     MITIGATION_HEADING,
     NO_CHANNEL_TEXTS,
     TIMELINE_HEADING,
-    TIMELINE_PLACEHOLDER,
     Block,
     TimelineLine,
     block_text,
@@ -41,7 +38,14 @@ from firebell.plugins.notion.content import (
     timeline_bullets,
     to_do,
 )
-from firebell.plugins.notion.properties import PropertyPlan, plan_properties
+from firebell.plugins.notion.page_sections import (
+    follow_up_text,
+    follow_ups_edit,
+    section,
+    timeline_edit,
+    timeline_section,
+)
+from firebell.plugins.notion.properties import PropertyPlan, initial_values, plan_properties
 from firebell.plugins.postmortem_header import current_header, earlier_headers
 
 __all__ = ["LINK_TITLE", "Postmortems", "Summary", "postmortems_for"]
@@ -49,8 +53,6 @@ __all__ = ["LINK_TITLE", "Postmortems", "Summary", "postmortems_for"]
 log = logging.getLogger("firebell.plugins.notion")
 
 LINK_TITLE = "Post-mortem"
-
-_HEADINGS = {"heading_1": 1, "heading_2": 2, "heading_3": 3}
 
 
 @attrs.frozen
@@ -110,23 +112,6 @@ class Postmortems:
                 page_id=page_id,
             )
 
-    def _initial_values(self, incident: Incident) -> dict[str, Any]:
-        channel = incident.resource("channel")
-        pager = incident.resource("pager-incident")
-        values: dict[str, Any] = {
-            "name": incident.name,
-            "title": incident.title,
-            "severity": incident.severity,
-            "status": self.config.status_values.for_state(incident.state.value),
-            "channel": channel.url if channel else None,
-            "pager": pager.url if pager else None,
-            "declared_at": incident.declared_at,
-            "incident": incident.id,
-        }
-        if incident.resolved_at is not None:
-            values["duration"] = minutes_between(incident.declared_at, incident.resolved_at)
-        return values
-
     # -- the page ----------------------------------------------------------------------------
 
     def ensure_page(
@@ -146,7 +131,7 @@ class Postmortems:
         page = None if fresh else self.api.find_page(incident_property, incident.id)
         if page is None:
             data_source_id = self.api.data_source_id()
-            properties = plan.values(self._initial_values(incident))
+            properties = plan.values(initial_values(self.config, incident))
             children = skeleton(incident, slack_configured=slack_configured)
             page = self.api.call(
                 "create the post-mortem page",
@@ -254,31 +239,20 @@ class Postmortems:
         new = timeline_bullets(lines)
         blocks = list(self.api.children(page_id))
         self._fill_section_one(page_id, blocks, channel, summary)
-        found = _timeline_section(blocks)
+        found = timeline_section(blocks)
         if found is None:
             # Someone removed the heading: start a fresh section at the end of the page.
             self._append(page_id, [heading(TIMELINE_HEADING), *new], after=None)
             return
-        head, section = found
-        author = _creator(head)
-        ours = [b for b in section if b.get("type") == "bulleted_list_item" and _by(b, author)]
-        placeholders = [
-            b
-            for b in section
-            if b.get("type") == "paragraph" and block_text(b) == TIMELINE_PLACEHOLDER
-        ]
-        keep = 0
-        while keep < min(len(ours), len(new)) and block_text(ours[keep]) == block_text(new[keep]):
-            keep += 1
-        for block in [*placeholders, *ours[keep:]]:
+        edit = timeline_edit(*found, new)
+        for block in edit.stale:
             block_id = str(block["id"])
             self.api.call(
                 "clear the old timeline",
                 partial(self.api.client.blocks.delete, block_id),
                 page_id=page_id,
             )
-        after = str(ours[keep - 1]["id"]) if keep else str(head["id"])
-        self._append(page_id, new[keep:], after=after)
+        self._append(page_id, edit.new, after=edit.after)
 
     # -- the follow-ups -----------------------------------------------------------------------
 
@@ -303,62 +277,37 @@ class Postmortems:
         """
         if not follow_ups:
             return
-        lines = [(task, _follow_up_text(task, names or {})) for task in follow_ups]
+        lines = [(task, follow_up_text(task, names or {})) for task in follow_ups]
         blocks = list(self.api.children(page_id))
         self._fill_section_one(page_id, blocks, channel, summary)
-        found = _section(blocks, "mitigation")
+        found = section(blocks, "mitigation")
         if found is None:
             # Someone removed the heading: start a fresh section at the end of the page.
             new = [to_do(text, checked=task.done) for task, text in lines]
             self._append(page_id, [heading(MITIGATION_HEADING), *new], after=None)
             return
-        head, section = found
-        author = _creator(head)
-        ours = [b for b in section if b.get("type") == "to_do" and _by(b, author)]
-        unused = [b for b in ours if block_text(b)]
-        matched: list[tuple[FollowUp, str, Block | None]] = []
-        for task, text in lines:
-            block = next((b for b in unused if block_text(b) == text), None)
-            if block is not None:
-                unused.remove(block)
-            matched.append((task, text, block))
-        missing: list[Block] = []
-        for task, text, block in matched:
-            if block is None and task.owner:
-                # The same task under another owner text: written before the name was known.
-                block = next(
-                    (b for b in unused if block_text(b).startswith(f"{task.text} — ")), None
-                )
-                if block is not None:
-                    unused.remove(block)
-            if block is None:
-                missing.append(to_do(text, checked=task.done))
-                continue
-            checked = _checked(block)
-            if block_text(block) != text or (task.done and not checked):
-                self.api.call(
-                    "tick the follow-up" if block_text(block) == text else "name the owner",
-                    partial(
-                        self.api.client.blocks.update,
-                        str(block["id"]),
-                        to_do={
-                            "rich_text": to_do(text)["to_do"]["rich_text"],
-                            "checked": checked or task.done,
-                        },
-                    ),
-                    page_id=page_id,
-                )
-        for block in ours:
-            if not block_text(block):  # the skeleton's empty to-do
-                self.api.call(
-                    "clear the empty to-do",
-                    partial(self.api.client.blocks.delete, str(block["id"])),
-                    page_id=page_id,
-                )
-        if missing:
-            written = [b for b in ours if block_text(b)]
-            after = str(written[-1]["id"]) if written else str(head["id"])
-            self._append(page_id, missing, after=after, what="write the follow-ups")
+        edit = follow_ups_edit(*found, lines)
+        for update in edit.updates:
+            self.api.call(
+                update.what,
+                partial(
+                    self.api.client.blocks.update,
+                    update.block_id,
+                    to_do={
+                        "rich_text": to_do(update.text)["to_do"]["rich_text"],
+                        "checked": update.checked,
+                    },
+                ),
+                page_id=page_id,
+            )
+        for block in edit.stale:
+            self.api.call(
+                "clear the empty to-do",
+                partial(self.api.client.blocks.delete, str(block["id"])),
+                page_id=page_id,
+            )
+        if edit.new:
+            self._append(page_id, edit.new, after=edit.after, what="write the follow-ups")
 
     def _fill_section_one(
         self,
@@ -392,53 +341,6 @@ class Postmortems:
             )
             results = answer.get("results") or []
             after = str(results[-1]["id"]) if results else None
-
-
-def _timeline_section(blocks: Sequence[Block]) -> tuple[Block, list[Block]] | None:
-    """The Timeline heading and the blocks under it (up to the next heading as big or bigger)."""
-    return _section(blocks, "timeline")
-
-
-def _section(blocks: Sequence[Block], word: str) -> tuple[Block, list[Block]] | None:
-    """The first heading containing ``word`` and the blocks under it (to the next heading as
-    big or bigger)."""
-    for index, block in enumerate(blocks):
-        level = _HEADINGS.get(str(block.get("type")))
-        if level is None or word not in block_text(block).lower():
-            continue
-        section = []
-        for following in blocks[index + 1 :]:
-            other = _HEADINGS.get(str(following.get("type")))
-            if other is not None and other <= level:
-                break
-            section.append(following)
-        return block, section
-    return None
-
-
-def _follow_up_text(task: FollowUp, names: Mapping[str, str]) -> str:
-    owner = names.get(task.owner, task.owner) if task.owner else None
-    return follow_up_line(task.text, owner)
-
-
-def _checked(block: Block) -> bool:
-    content = block.get("to_do")
-    return bool(content.get("checked")) if isinstance(content, dict) else False
-
-
-def _creator(block: Block) -> str | None:
-    created_by = block.get("created_by")
-    return str(created_by.get("id")) if isinstance(created_by, dict) else None
-
-
-def _by(block: Block, author: str | None) -> bool:
-    """Whether ``block`` was written by ``author`` (the integration, which wrote the heading)."""
-    return author is None or _creator(block) == author
-
-
-def minutes_between(start: datetime, end: datetime) -> float:
-    """Minutes from ``start`` to ``end``, to one decimal."""
-    return round((end - start).total_seconds() / 60, 1)
 
 
 _instances: weakref.WeakKeyDictionary[NotionConfig, Postmortems] = weakref.WeakKeyDictionary()

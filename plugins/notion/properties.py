@@ -3,7 +3,8 @@
 A role's property may be of several types (Status as a *Status* or a *Select* property, the
 Slack channel as a *URL* or *Text*); the value is written in the shape the type needs. ``name``
 (the title) and ``incident`` (how a page is found again) are required; a missing optional
-property is left out and reported by ``firebell doctor``.
+property is left out and reported by ``firebell doctor``. :func:`initial_values` are the values a
+new page starts with.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import attrs
+from firebell.core import Incident
 from firebell.plugins.notion.api import Schema
 from firebell.plugins.notion.config import NotionConfig
 from firebell.plugins.notion.content import MAX_RICH_TEXT_ITEMS, rich_text
 
-__all__ = ["ROLE_TYPES", "PropertyPlan", "plan_properties"]
+__all__ = ["ROLE_TYPES", "PropertyPlan", "initial_values", "minutes_between", "plan_properties"]
 
 #: The property types each role accepts, the preferred one first.
 ROLE_TYPES: Mapping[str, tuple[str, ...]] = {
@@ -136,3 +138,27 @@ def _status_problems(
         for state, value in wanted.items()
         if value not in options
     ]
+
+
+def initial_values(config: NotionConfig, incident: Incident) -> dict[str, Any]:
+    """The property values (role → value) of a new page for ``incident``."""
+    channel = incident.resource("channel")
+    pager = incident.resource("pager-incident")
+    values: dict[str, Any] = {
+        "name": incident.name,
+        "title": incident.title,
+        "severity": incident.severity,
+        "status": config.status_values.for_state(incident.state.value),
+        "channel": channel.url if channel else None,
+        "pager": pager.url if pager else None,
+        "declared_at": incident.declared_at,
+        "incident": incident.id,
+    }
+    if incident.resolved_at is not None:
+        values["duration"] = minutes_between(incident.declared_at, incident.resolved_at)
+    return values
+
+
+def minutes_between(start: datetime, end: datetime) -> float:
+    """Minutes from ``start`` to ``end``, to one decimal."""
+    return round((end - start).total_seconds() / 60, 1)
