@@ -24,6 +24,7 @@ from firebell.core.config import FirebellConfig
 from firebell.core.events import IntegrationFailed, RecordedEvent
 from firebell.core.hookspecs import Link, LinkNow, PluginSpec, hookimpl
 from firebell.core.incident import Incident
+from firebell.plugins.slack.channel_setup import created, resource_linked
 from firebell.plugins.slack.client import make_web_client
 from firebell.plugins.slack.config import SlackConfig
 from firebell.plugins.slack.doctor import check
@@ -106,7 +107,7 @@ def firebell_incident_created(
 ) -> list[Link]:
     """Open the incident channel and link it at once (the plugins waiting for Slack start
     then), then set it up: topic, invites, bookmark, summary, DM, announcements."""
-    return _run(lambda delivery: delivery.created(link_now), event, incident, config, settings)
+    return _run(lambda delivery: created(delivery, link_now), event, incident, config, settings)
 
 
 @hookimpl
@@ -122,7 +123,7 @@ def firebell_incident_resource_linked(
     # Every claim counts as an attempt, so a retry after a crash midway is attempt 2 and looks
     # for what the first one posted; a first attempt has nothing to find.
     first = attempt == 1 and not _failed_before(history)
-    return _run(Delivery.resource_linked, event, incident, config, settings, first_attempt=first)
+    return _run(resource_linked, event, incident, config, settings, first_attempt=first)
 
 
 @hookimpl

@@ -1,4 +1,9 @@
-"""What the Slack plugin does for each incident event.
+"""What the Slack plugin does for each incident event: :class:`Delivery`, one event delivered,
+with the helpers every handler uses and the handlers of the incident's course (resolved,
+reopened, closed, severity, commander, updates) and of failing integrations.
+
+The channel's set-up (``incident.created``) and the bookmarks of what other plugins link are
+:mod:`.channel_setup`; notes, follow-ups and reminders are :mod:`.record`.
 
 Each handler is safe to run twice for the same event: the channel is found again (the linked
 one, or by name), and every message is posted through :meth:`Workspace.post_once`.
@@ -7,8 +12,7 @@ one, or by name), and every message is posted through :meth:`Workspace.post_once
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 
 import attrs
 from firebell.core.config import FirebellConfig
@@ -20,49 +24,25 @@ from firebell.core.events import (
     IntegrationFailed,
     IntegrationRecovered,
     RecordedEvent,
-    ResourceLinked,
     SeverityChanged,
     StatusUpdatePosted,
 )
-from firebell.core.hookspecs import Link, LinkNow
-from firebell.core.incident import Incident, Resource
-from firebell.plugins.slack.channels import (
-    IncidentChannel,
-    ensure_channel,
-    purpose_for,
-    resolved_name,
-    unresolved_name,
-)
+from firebell.core.incident import Incident
+from firebell.plugins.slack.channels import resolved_name, unresolved_name
 from firebell.plugins.slack.config import SlackConfig, is_user_id
 from firebell.plugins.slack.errors import api_error_code
-from firebell.plugins.slack.messages import (
-    RESOURCE_KINDS,
-    format_duration,
-    linked_resources,
-    resource_label,
-    section_message,
-    summary_message,
-    who,
-)
+from firebell.plugins.slack.messages import format_duration, section_message, summary_message, who
 from firebell.plugins.slack.notices import (
-    announcement_new,
     closed_text,
     integration_failed_text,
     integration_recovered_text,
-    plugin_label,
     severity_change_text,
-    topic_text,
 )
-from firebell.plugins.slack.text import TOPIC_LIMIT, escape_mrkdwn, safe, truncate
-from firebell.plugins.slack.workspace import (
-    ChannelUnavailable,
-    Message,
-    MessageKey,
-    Workspace,
-)
+from firebell.plugins.slack.text import escape_mrkdwn, safe
+from firebell.plugins.slack.workspace import ChannelUnavailable, Message, MessageKey, Workspace
 from slack_sdk.errors import SlackApiError
 
-__all__ = ["SUMMARY_KIND", "Delivery"]
+__all__ = ["GONE_ERRORS", "SUMMARY_KIND", "Delivery"]
 
 log = logging.getLogger("firebell.plugins.slack")
 
@@ -72,14 +52,10 @@ SUMMARY_KIND = "slack-summary"
 #: The summary is one per incident; its key does not depend on an event's position.
 _SUMMARY_POSITION = 0
 
-#: The set-up calls of a new channel besides the bookmarks and the announcements: purpose,
-#: topic, invites, summary and the reporter's DM.
-_SETUP_CALLS = 5
-
-#: The set-up's runbook bookmark, among the resources it bookmarks (never linked).
-_RUNBOOK_KIND = "runbook"
-
-_GONE = frozenset({"is_archived", "channel_not_found", "message_not_found", "cant_update_message"})
+#: Slack's errors for a channel or message no longer there to update or bookmark: not retried.
+GONE_ERRORS = frozenset(
+    {"is_archived", "channel_not_found", "message_not_found", "cant_update_message"}
+)
 
 
 @attrs.frozen
@@ -107,6 +83,11 @@ class Delivery:
         """The dedup key of this event's message of ``kind``."""
         return MessageKey(self.incident.id, self.event.position, kind)
 
+    @property
+    def summary_key(self) -> MessageKey:
+        """The dedup key of the incident's summary message (one per incident, not per event)."""
+        return MessageKey(self.incident.id, _SUMMARY_POSITION, "summary")
+
     def post(self, channel_id: str, kind: str, message: Message, *, fresh: bool = False) -> str:
         """Post this event's ``kind`` message in ``channel_id`` once; returns its ts."""
         return self.workspace.post_once(
@@ -131,12 +112,12 @@ class Delivery:
         """Post a line in each announcement channel; returns the channels that refused, why."""
         problems: dict[str, str] = {}
         for channel_id in self.config.announcement_channels:
-            code = self._announce_in(channel_id, kind, text)
+            code = self.announce_in(channel_id, kind, text)
             if code is not None:
                 problems[channel_id] = code
         return problems
 
-    def _announce_in(
+    def announce_in(
         self, channel_id: str, kind: str, text: str, *, fresh: bool = False
     ) -> str | None:
         """Post a line in one announcement channel; Slack's reason when it refused, or None."""
@@ -155,11 +136,10 @@ class Delivery:
             return
         ts = summary.external_id.rpartition("/")[2]
         message = self.summary(channel_id)
-        key = MessageKey(self.incident.id, _SUMMARY_POSITION, "summary")
         try:
-            self.workspace.update_message(channel_id, ts, key, message)
+            self.workspace.update_message(channel_id, ts, self.summary_key, message)
         except SlackApiError as error:
-            if api_error_code(error) not in _GONE:
+            if api_error_code(error) not in GONE_ERRORS:
                 raise
             log.info("summary of %s can no longer be updated", self.incident.id)
 
@@ -173,179 +153,6 @@ class Delivery:
             announcement_channels=self.config.announcement_channels,
             announce_updates=self.config.announce_updates,
         )
-
-    # -- incident.created ------------------------------------------------------------------
-
-    def created(self, link_now: LinkNow) -> list[Link]:
-        """Open the channel and link it at once, then set it up.
-
-        The plugins that wait for Slack's ``incident.created`` (the pager, the post-mortem) need
-        only the channel's link: ``link_now`` lets them start while the set-up runs. A retry
-        finds the linked channel and sets it up again, looking before each post.
-        """
-        team = self.workspace.team()
-        channel = ensure_channel(self.workspace, self.incident, self.config.channel_prefix)
-        link = Link("channel", channel.id, team.channel_url(channel.id), f"#{channel.name}")
-        if self.channel_id is None:
-            # First: the pager and the post-mortem, which wait for it, take as long as the set-up.
-            link_now(link)
-        return [link, *self.set_up(channel)]
-
-    def set_up(self, channel: IncidentChannel) -> list[Link]:
-        """Set up the incident channel: topic, invites, bookmarks, summary, DM, announcements."""
-        ws, incident, config = self.workspace, self.incident, self.config
-        team = ws.team()
-        invitees = [incident.reporter] if is_user_id(incident.reporter) else []
-        invitees += config.responders
-        summary_key = MessageKey(incident.id, _SUMMARY_POSITION, "summary")
-        announced = announcement_new(incident, channel.id, config.cc_usergroups)
-        links: list[Link] = []
-        # Everything below needs only the channel, and nothing here needs anything else here:
-        # the calls go side by side, so the set-up takes the longest of them (a lookup and a
-        # post) instead of the sum of a dozen round trips to Slack.
-        announcements = config.announcement_channels
-        # The runbook, and what other plugins linked already: their own deliveries bookmark
-        # them too (they come after this one, and both look first), but one that ran while
-        # Slack was failing found no channel.
-        runbook = (
-            [Resource("slack", _RUNBOOK_KIND, "runbook", config.runbook_url)]
-            if config.runbook_url
-            else []
-        )
-        linked = linked_resources(incident)
-        with ThreadPoolExecutor(
-            max_workers=_SETUP_CALLS + len(runbook) + len(linked) + len(announcements),
-            thread_name_prefix="firebell-slack",
-        ) as pool:
-            purpose = pool.submit(
-                ws.set_purpose, channel.id, purpose_for(incident), fresh=channel.fresh
-            )
-            topic = pool.submit(
-                ws.set_topic,
-                channel.id,
-                truncate(topic_text(incident), TOPIC_LIMIT),
-                fresh=channel.fresh,
-            )
-            invited = pool.submit(ws.invite, channel.id, invitees)
-            bookmarked = [
-                pool.submit(self._bookmark, channel.id, r, fresh=channel.fresh) for r in runbook
-            ] + [pool.submit(self._bookmark, channel.id, r) for r in linked]
-            summary = pool.submit(
-                ws.post_once,
-                channel.id,
-                summary_key,
-                self.summary(channel.id),
-                since=self.event.occurred_at,
-                fresh=channel.fresh,
-            )
-            dm = pool.submit(self._direct_message, channel.id, fresh=channel.fresh)
-            announcing = {
-                target: pool.submit(
-                    self._announce_in, target, "announce", announced, fresh=channel.fresh
-                )
-                for target in announcements
-            }
-        # Failures surface in the order the calls used to run in, once every call has ended.
-        purpose.result()
-        topic.result()
-        problems = [
-            f"could not invite <@{user}> ({code})" for user, code in invited.result().items()
-        ]
-        for done in bookmarked:
-            done.result()
-        ts = summary.result()
-        if incident.resource(SUMMARY_KIND, plugin="slack") is None:
-            links.append(
-                Link(
-                    SUMMARY_KIND,
-                    f"{channel.id}/{ts}",
-                    team.message_url(channel.id, ts),
-                    "Incident summary",
-                )
-            )
-        dm.result()
-        for target, future in announcing.items():
-            code = future.result()
-            if code is not None:
-                problems.append(f"could not post in <#{target}> ({code})")
-        if problems:
-            self._setup_warning(channel.id, problems, fresh=channel.fresh)
-        return links
-
-    def _bookmark(self, channel_id: str, resource: Resource, *, fresh: bool = False) -> None:
-        if not resource.url or not resource.url.startswith(("http://", "https://")):
-            return
-        if resource.kind == _RUNBOOK_KIND:
-            self.workspace.bookmark(channel_id, "Runbook", resource.url, ":book:", fresh=fresh)
-            return
-        emoji, label = RESOURCE_KINDS.get(resource.kind, (":link:", resource.kind))
-        title = (
-            truncate(resource.title or label, 80) if resource.kind not in RESOURCE_KINDS else label
-        )
-        self.workspace.bookmark(channel_id, title, resource.url, emoji, fresh=fresh)
-
-    def _direct_message(self, channel_id: str, *, fresh: bool = False) -> None:
-        reporter = self.incident.reporter
-        if not is_user_id(reporter):
-            return
-        text = (
-            f"I've created <#{channel_id}> for incident `{self.incident.id}` "
-            f"({safe(self.incident.title, 300)}) and invited you to it."
-        )
-        if fresh:
-            # Nothing to look for yet: posting to the user's id opens the DM on the way, one
-            # round trip instead of conversations.open and then the post.
-            try:
-                self.post(reporter, "dm", section_message(text), fresh=True)
-            except ChannelUnavailable as problem:
-                log.info("cannot send %s a DM: %s", reporter, problem)
-            return
-        dm = self.workspace.open_dm(reporter)
-        if dm is None:
-            return
-        self.post(dm, "dm", section_message(text))
-
-    def _setup_warning(self, channel_id: str, problems: Sequence[str], *, fresh: bool) -> None:
-        text = (
-            ":warning: Setting up this incident mostly worked, but Firebell "
-            + "; ".join(problems)
-            + ". Check `responders` and `announcement_channels` in [plugins.slack] of "
-            "plugins.toml, and that the Firebell app is in those channels."
-        )
-        try:
-            self.post(channel_id, "setup-warning", section_message(text), fresh=fresh)
-        except ChannelUnavailable as problem:
-            log.warning("cannot warn in %s: %s", channel_id, problem)
-
-    # -- other plugins' resources ----------------------------------------------------------
-
-    def resource_linked(self) -> list[Link]:
-        """Bookmark another plugin's resource, say so, and update the summary."""
-        data = self.event.data
-        assert isinstance(data, ResourceLinked)
-        channel_id = self.channel_id
-        if data.plugin == "slack" or channel_id is None:
-            return []  # the channel and its summary: set up on incident.created
-        resource = Resource(data.plugin, data.kind, data.external_id, data.url, data.title)
-        # The bookmark, the line and the summary need only the channel: side by side.
-        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="firebell-slack") as pool:
-            bookmarked = pool.submit(self._bookmark, channel_id, resource)
-            told = pool.submit(
-                self.tell_channel,
-                "linked",
-                f"{resource_label(resource)} (from {plugin_label(data.plugin)})",
-                fresh=self.first_attempt,
-            )
-            refreshed = pool.submit(self.refresh_summary)
-        # Failures surface in the order the calls used to run in.
-        try:
-            bookmarked.result()
-        except SlackApiError as error:
-            if api_error_code(error) not in _GONE:
-                raise
-        told.result()
-        refreshed.result()
-        return []
 
     # -- the incident's course -------------------------------------------------------------
 
