@@ -8,13 +8,13 @@ an incident without follow-ups (:func:`confirm_close`). See docs/timeline.md.
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import click
+from firebell.adapters.cli.cli_state import actor_id
 from firebell.adapters.cli.people import follow_up_json, person_id, person_text
 from firebell.core import timeline_commands
 from firebell.core.incident import FollowUp, Incident, IncidentState
@@ -44,15 +44,6 @@ FORMATS = ("text", "markdown", "json")
 def _firebell(ctx: click.Context) -> Firebell:
     firebell: Firebell = ctx.obj.open()
     return firebell
-
-
-def _actor(actor: str | None) -> str:
-    if actor:
-        return person_id(actor)
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:
-        return "cli:unknown"
 
 
 def _options(function: F) -> F:
@@ -161,7 +152,7 @@ def note(
 ) -> None:
     """Write TEXT on the timeline of incident NAME, now."""
     result = timeline_commands.add_note(
-        _firebell(ctx).engine, name, text, actor=_actor(actor), idempotency_key=idempotency_key
+        _firebell(ctx).engine, name, text, actor=actor_id(actor), idempotency_key=idempotency_key
     )
     incident = _delivered(ctx, result)
     if as_json:
@@ -195,7 +186,7 @@ def followup(
         name,
         text,
         owner=person_id(owner) if owner is not None else None,
-        actor=_actor(actor),
+        actor=actor_id(actor),
         idempotency_key=idempotency_key,
     )
     incident = _delivered(ctx, result)
@@ -232,7 +223,7 @@ def followup_done(
 ) -> None:
     """Mark follow-up NUMBER of incident NAME done."""
     result = timeline_commands.complete_follow_up(
-        _firebell(ctx).engine, name, number, actor=_actor(actor), idempotency_key=idempotency_key
+        _firebell(ctx).engine, name, number, actor=actor_id(actor), idempotency_key=idempotency_key
     )
     incident = _delivered(ctx, result)
     left = sum(1 for task in incident.follow_ups if not task.done)
