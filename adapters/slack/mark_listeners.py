@@ -15,7 +15,9 @@ waits, a 5xx, a timeout, a refusal) must not lose the mark: a pin or reaction is
 from what its event carries (a reaction's text as a placeholder) and the lookup is retried with
 backoff until the timeline matches Slack (:mod:`~firebell.adapters.slack.mark_lookups`), or
 until the incident is closed: then once more, and a message Slack still cannot show is left as
-a linked "could not be read" line rather than a placeholder.
+a linked "could not be read" line rather than a placeholder. An unpin or a reaction taken back
+whose lookup fails takes the entry off at once (the retry puts it back if the message is still
+marked otherwise): the log holds the change, so a restart does not leave it on.
 """
 
 from __future__ import annotations
@@ -121,14 +123,45 @@ class MarkListeners(TimelineParts):
             "could not read the marked message on %s: %s; %s, and Slack is asked again later.%s",
             incident.id,
             problem,
-            "recorded from the event" if kind.endswith("_added") else "the entry stays for now",
+            "recorded from the event"
+            if kind.endswith("_added")
+            else "the entry is taken off now and comes back if the message is still marked",
             advice,
         )
-        # Scheduled first: should the append fail too, the retry still records the mark.
         lookup = PendingLookup(incident.id, channel_id, ts, actor)
-        self.retries.schedule(lookup, wait=self.retries.delay(0, error))
         if kind.endswith("_added"):
+            # Scheduled first: should the append fail too, the retry still records the mark.
+            self.retries.schedule(lookup, wait=self.retries.delay(0, error))
             self._add_from_event(incident, kind, channel_id, ts, actor, body, event)
+            return
+        try:
+            self._take_off_now(incident, channel_id, ts, actor, body)
+        finally:
+            # Scheduled after the removal, so that its answer comes after it, and whatever
+            # the removal's fate.
+            self.retries.schedule(lookup, wait=self.retries.delay(0, error))
+
+    def _take_off_now(
+        self, incident: Incident, channel_id: str, ts: str, actor: str, body: Mapping[str, Any]
+    ) -> None:
+        """Take an unmarked message's entry off before Slack has shown the message.
+
+        Recorded in the log, not held with the retry (a restart loses that): the usual unmark
+        takes the message's only mark. A message still marked otherwise (pinned and reacted to)
+        gets its entry back when the retry finds it so.
+        """
+        if incident.timeline_entry(message_entry_id(channel_id, ts)) is None:
+            return
+        timeline_commands.remove_timeline_entry(
+            self.engine,
+            incident.id,
+            actor=actor,
+            channel_id=channel_id,
+            message_ts=ts,
+            idempotency_key=_event_key(body),
+            actor_groups=self.groups.groups_for("timeline", actor),
+            names=self.people.names([actor], incident=incident, look_up=False),
+        )
 
     def _add_from_event(
         self,

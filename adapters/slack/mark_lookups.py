@@ -22,8 +22,8 @@ refreshed by the entry's event as ever.
 
 What survives a restart is the log itself: :meth:`LookupRetries.start` schedules every entry
 whose text is still the placeholder, closed incidents' included (those get their last try). A
-failed lookup after an *unmark* leaves the entry until the retry answers; that retry is held in
-memory only.
+failed lookup after an *unmark* takes the entry off at once, in the log; its retry, which puts
+the entry back if the message is still marked otherwise, is held in memory only.
 """
 
 from __future__ import annotations

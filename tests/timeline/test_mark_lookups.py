@@ -298,3 +298,51 @@ def test_a_reaction_taken_back_before_the_close_leaves_no_entry_after_it(
 
     wait_for(lambda: not entries(harness, incident_id), what="the entry to go")
     assert [e.type for e in harness.events(incident_id, ADDED, REMOVED)] == [ADDED, REMOVED]
+
+
+def test_an_unpin_slack_cannot_show_takes_the_entry_off_at_once_and_a_restart_keeps_it_off(
+    make_harness: Callable[..., SlackHarness], fake: FakeSlack
+) -> None:
+    # The first adapter would try again only in an hour: it stops before that (a restart).
+    first = make_harness(retry_base=3600.0)
+    incident, channel = first.declare()
+    ts = fake.post_user_message(channel, ANA, "Pinned by mistake")
+    first.event(fake.pin_message(channel, ts, RESPONDER))
+    assert wait_for(lambda: entries(first, incident.id), what="the entry") == [
+        (message_entry_id(channel, ts), "Pinned by mistake")
+    ]
+    fake.fail_next(LOOKUPS, RATE_LIMITED, times=ALWAYS)
+
+    first.event(fake.unpin_message(channel, ts, RESPONDER))
+
+    wait_for(lambda: not entries(first, incident.id), what="the entry to go")
+    first.stop()
+    fake.clear_faults()
+    second = make_harness()
+    time.sleep(0.5)  # the restarted adapter's looks at the log
+    assert entries(second, incident.id) == []
+    assert [e.type for e in second.events(incident.id, ADDED, REMOVED)] == [ADDED, REMOVED]
+
+
+def test_an_unpin_of_a_message_still_reacted_to_puts_its_entry_back_when_slack_answers(
+    harness: SlackHarness, fake: FakeSlack
+) -> None:
+    incident, channel = harness.declare()
+    ts = fake.post_user_message(channel, ANA, "Cache flushed on all nodes")
+    harness.event(fake.pin_message(channel, ts, RESPONDER))
+    harness.event(fake.react(channel, ts, RESPONDER, "pushpin"))
+    wait_for(lambda: entries(harness, incident.id), what="the entry")
+    fake.fail_next(LOOKUPS, SERVER_ERROR, times=ALWAYS)
+
+    harness.event(fake.unpin_message(channel, ts, RESPONDER))
+
+    wait_for(lambda: not entries(harness, incident.id), what="the entry to go for now")
+    fake.clear_faults()
+    assert wait_for(lambda: entries(harness, incident.id), what="the entry back") == [
+        (message_entry_id(channel, ts), "Cache flushed on all nodes")
+    ]
+    assert [e.type for e in harness.events(incident.id, ADDED, REMOVED)] == [
+        ADDED,
+        REMOVED,
+        ADDED,
+    ]
