@@ -3,6 +3,8 @@ and ``plugins``, each with ``--json`` for scripts."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import attrs
 import click
 from firebell.adapters.cli.cli_state import CliState, json_option, pass_state
@@ -13,7 +15,9 @@ from firebell.adapters.cli.output import (
     print_incident_table,
 )
 from firebell.core import Firebell, IncidentState
+from firebell.core.hung_calls import HUNG_AFTER
 from firebell.core.plugin_host import create_plugin_manager
+from firebell.core.timeline import format_duration
 
 __all__ = ["list_incidents", "plugins", "show"]
 
@@ -136,6 +140,10 @@ def plugins(state: CliState, as_json: bool) -> None:
                 if figures and figures.last_error
                 else None,
                 "skip_reason": figures.skip_reason if figures else None,
+                "under_way": figures.under_way if figures else 0,
+                "under_way_since": figures.under_way_since.isoformat()
+                if figures and figures.under_way_since
+                else None,
                 "after": list(firebell.host.enabled[name].after)
                 if name in firebell.host.enabled
                 else [],
@@ -158,3 +166,21 @@ def plugins(state: CliState, as_json: bool) -> None:
             click.secho(f"{'':<12} last error: {row['last_error']}", fg="yellow")
         if row["skip_reason"]:
             click.secho(f"{'':<12} last {row['skip_reason']}", fg="yellow")
+        figures = backlog.get(str(row["name"]))
+        if figures and figures.under_way_since:
+            click.secho(f"{'':<12} {_under_way(figures.under_way, figures.under_way_since)}")
+
+
+def _under_way(calls: int, since: datetime) -> str:
+    """``under way: 2 calls, the oldest started 4m ago (…)``: claimed, their lease held."""
+    running = datetime.now(UTC) - since
+    text = (
+        f"under way: {calls} call{'s' if calls != 1 else ''}, the oldest started "
+        f"{format_duration(running)} ago"
+    )
+    if running >= HUNG_AFTER:
+        text += (
+            f" (no answer for over {format_duration(HUNG_AFTER)}: the service may be hanging; "
+            "see `firebell run`'s log)"
+        )
+    return text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 from cli_support import FIREBELL_BIN, install_plugin, write_config
 from firebell.core import open_firebell
 from firebell.core.config import load_config
+from firebell.core.schema import deliveries
 
 HANGING_PLUGIN = textwrap.dedent(
     """
@@ -65,20 +67,9 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_a_hung_plugin_call_does_not_hold_the_command_and_is_delivered_after_its_lease(
     config: Path, tmp_path: Path
 ) -> None:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("FIREBELL_")}
-    environ["PYTHONPATH"] = os.pathsep.join([str(tmp_path / "site"), environ.get("PYTHONPATH", "")])
+    environ = environment(tmp_path)
     started = time.monotonic()
-    try:
-        declared = subprocess.run(
-            [FIREBELL_BIN, "--config", str(config), "--deliver-timeout", "1", "declare", "Stuck"],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            env=environ,
-            timeout=60,
-        )
-    except subprocess.TimeoutExpired as hung:
-        pytest.fail(f"firebell declare did not exit with a plugin call hanging: {hung.stderr!r}")
+    declared = declare_stuck(config, environ)
     took = time.monotonic() - started
     claimed_by = datetime.now(UTC)
 
@@ -99,6 +90,12 @@ def test_a_hung_plugin_call_does_not_hold_the_command_and_is_delivered_after_its
     # order).
     assert "note: plugin hang: 1 pending, 0 failed" in note
     assert (tmp_path / "postmortems" / f"{name}.md").exists(), "the others were not held up"
+    # Its lease is held (the call may still run): `firebell plugins` says since when.
+    listed = run_plugins(config, environ)
+    assert listed["hang"]["pending"] == 1 and listed["hang"]["under_way"] == 1
+    started = datetime.fromisoformat(listed["hang"]["under_way_since"])
+    assert claimed_by - timedelta(seconds=30) < started <= claimed_by
+    assert listed["markdown"]["under_way"] == 0 and listed["markdown"]["under_way_since"] is None
 
     (tmp_path / "hanging").unlink()  # the vendor answers again
     settings = load_config(config, environ={})
@@ -121,3 +118,63 @@ def test_a_hung_plugin_call_does_not_hold_the_command_and_is_delivered_after_its
         assert later.deliverer.outbox.lease_owners() == []
     finally:
         later.close()
+
+
+def test_plugins_tells_of_a_call_with_no_answer_for_minutes(config: Path, tmp_path: Path) -> None:
+    environ = environment(tmp_path)
+    assert declare_stuck(config, environ).returncode == 0
+    text = run_firebell(config, environ, "plugins").stdout
+    assert re.search(r"^ +under way: 1 call, the oldest started \d+s ago$", text, re.M), text
+    settings = load_config(config, environ={})
+    firebell = open_firebell(settings)
+    try:
+        # As if the call had started four minutes ago, its lease renewed since.
+        with firebell.store.write() as connection:
+            connection.execute(
+                deliveries.update()
+                .where(deliveries.c.plugin == "hang")
+                .values(updated_at=datetime.now(UTC) - timedelta(minutes=4))
+            )
+    finally:
+        firebell.close()
+    text = " ".join(run_firebell(config, environ, "plugins").stdout.split())
+    assert (
+        "under way: 1 call, the oldest started 4m ago (no answer for over 3m: the service may "
+        "be hanging; see `firebell run`'s log)"
+    ) in text
+
+
+def environment(tmp_path: Path) -> dict[str, str]:
+    """The tests' environment, with the ``hang`` plugin's package on the path."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("FIREBELL_")}
+    environ["PYTHONPATH"] = os.pathsep.join([str(tmp_path / "site"), environ.get("PYTHONPATH", "")])
+    return environ
+
+
+def declare_stuck(config: Path, environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``firebell declare Stuck`` with ``--deliver-timeout 1``, the ``hang`` plugin hanging."""
+    try:
+        return run_firebell(config, environ, "--deliver-timeout", "1", "declare", "Stuck")
+    except subprocess.TimeoutExpired as hung:
+        pytest.fail(f"firebell declare did not exit with a plugin call hanging: {hung.stderr!r}")
+
+
+def run_firebell(
+    config: Path, environ: dict[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    """``firebell --config config *args``, its output captured."""
+    return subprocess.run(
+        [FIREBELL_BIN, "--config", str(config), *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=60,
+    )
+
+
+def run_plugins(config: Path, environ: dict[str, str]) -> dict[str, dict[str, object]]:
+    """``firebell plugins --json``, by plugin name."""
+    listed = run_firebell(config, environ, "plugins", "--json")
+    assert listed.returncode == 0, listed.stderr
+    return {row["name"]: row for row in json.loads(listed.stdout)}
