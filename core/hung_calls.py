@@ -154,10 +154,10 @@ class HungCallNotices:
             self._limited_told &= set(hung)
         for plugin in told:
             log.warning(
-                "plugin %s has %d %s hung (%d under way, its limit while it hangs: "
-                "hung_plugin_calls %d); its other deliveries wait until one of them ends, "
-                "the other plugins go on. Restart firebell run to cut the hung calls off "
-                "(they are delivered again)",
+                "plugin %s has %d %s hung, %d under way in all; while it hangs, no call of "
+                "its own starts until fewer than %d are under way (hung_plugin_calls): its "
+                "other deliveries wait, the other plugins go on. Restart firebell run to cut "
+                "the hung calls off (they are delivered again)",
                 plugin,
                 hung[plugin],
                 "call" if hung[plugin] == 1 else "calls",
