@@ -29,6 +29,26 @@ class Hanging:
         self.release.wait(60)
 
 
+HangAndQuick = tuple[Firebell, list[tuple[str, int]], Recorder]
+
+
+@pytest.fixture
+def hang_and_quick(
+    make_firebell: MakeFirebell, clock: FixedClock, release: threading.Event
+) -> HangAndQuick:
+    """A Firebell with a plugin that hangs on created (its calls written down) and one that
+    answers at once."""
+    calls: list[tuple[str, int]] = []
+    quick = Recorder()
+    fb = make_firebell(
+        {"plugins": {"hang": {}, "quick": {}}},
+        entry_points=False,
+        extra_plugins={"hang": Hanging(release, calls), "quick": quick},
+        clock=clock,
+    )
+    return fb, calls, quick
+
+
 def lease_of(fb: Firebell, plugin: str) -> tuple[str | None, object]:
     with fb.store.read() as connection:
         row = connection.execute(
@@ -136,16 +156,9 @@ def test_a_lease_lost_while_the_call_runs_does_not_start_it_again_here(
 
 
 def test_a_drain_with_a_timeout_returns_and_names_the_call_left_running(
-    make_firebell: MakeFirebell, clock: FixedClock, release: threading.Event
+    hang_and_quick: HangAndQuick,
 ) -> None:
-    calls: list[tuple[str, int]] = []
-    quick = Recorder()
-    fb = make_firebell(
-        {"plugins": {"hang": {}, "quick": {}}},
-        entry_points=False,
-        extra_plugins={"hang": Hanging(release, calls), "quick": quick},
-        clock=clock,
-    )
+    fb, calls, quick = hang_and_quick
     name = fb.engine.declare(title="x", reporter="U1").incident.id
     started = time.monotonic()
     fb.deliverer.drain(timeout=0.5)
@@ -170,16 +183,12 @@ def test_a_drain_with_a_timeout_returns_and_names_the_call_left_running(
 
 
 def test_the_backlog_shows_a_call_under_way_since_it_began_across_renewals(
-    make_firebell: MakeFirebell, clock: FixedClock, release: threading.Event
+    make_firebell: MakeFirebell,
+    clock: FixedClock,
+    release: threading.Event,
+    hang_and_quick: HangAndQuick,
 ) -> None:
-    calls: list[tuple[str, int]] = []
-    quick = Recorder()
-    fb = make_firebell(
-        {"plugins": {"hang": {}, "quick": {}}},
-        entry_points=False,
-        extra_plugins={"hang": Hanging(release, calls), "quick": quick},
-        clock=clock,
-    )
+    fb, calls, quick = hang_and_quick
     name = fb.engine.declare(title="x", reporter="U1").incident.id
     # Another process on the same log (the `firebell plugins` command) reads the backlog.
     reader = make_firebell(
