@@ -133,6 +133,19 @@ class DeliveryAttempts:
                 claim.incident_id,
                 exc_info=error,
             )
+        if retry_at is not None and not _rate_limited(error):
+            # The cause, in the log of the process that fails: a warning when the delivery
+            # starts failing, then a line per attempt (the channel hears once, at the start).
+            log.log(
+                logging.WARNING if claim.attempt == 1 else logging.INFO,
+                "plugin %s failed on %s for %s (attempt %d): %s Next attempt at %s.",
+                claim.plugin,
+                claim.event_type,
+                claim.incident_id,
+                claim.attempt,
+                message if message.endswith(".") else message + ".",
+                f"{retry_at:%H:%M:%S} UTC",
+            )
         if retry_at is None:
             # Nothing retries it now: whoever runs Firebell must hear of it, not only the
             # incident's channel (which a refused Slack token cannot reach).

@@ -128,6 +128,40 @@ def test_retries_back_off_on_the_clock_and_the_failure_is_reported_once(
     assert fb.deliverer.outbox.backlog()["boom"].pending == 0
 
 
+def test_a_failing_delivery_logs_its_cause_a_warning_when_it_starts_failing(
+    make_firebell: MakeFirebell, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="firebell.delivery")
+    pager = Recorder(
+        fail={"incident.created": lambda n: RetryLater(f"PagerDuty answers 503 ({n})")}
+    )
+    fb = make_firebell(
+        {"plugins": {"pager": {}}},
+        entry_points=False,
+        extra_plugins={"pager": pager},
+        clock=clock,
+        retry_base=2.0,
+    )
+    name = fb.engine.declare(title="x", reporter="U1").incident.id
+    fb.deliverer.drain()
+    clock.advance(3)
+    fb.deliverer.drain()
+    assert attempts(pager, "incident.created") == [1, 2]
+    said = [
+        (r.levelname, r.getMessage())
+        for r in caplog.records
+        if r.getMessage().startswith("plugin pager failed on")
+    ]
+    assert [level for level, _ in said] == ["WARNING", "INFO"]
+    first, second = (text for _, text in said)
+    assert first.startswith(
+        f"plugin pager failed on incident.created for {name} (attempt 1): "
+        "RetryLater: PagerDuty answers 503 (1). Next attempt at 14:02:0"
+    ), first
+    assert first.endswith(" UTC.")
+    assert "(attempt 2): RetryLater: PagerDuty answers 503 (2). Next attempt at" in second
+
+
 def test_retry_later_is_honoured(make_firebell: MakeFirebell, clock: FixedClock) -> None:
     limited = Recorder(
         fail={
