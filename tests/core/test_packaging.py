@@ -40,14 +40,31 @@ def package_folders() -> dict[str, Path]:
     return found
 
 
+def folder_of(package: str) -> Path:
+    """Where a package of the ``firebell`` namespace lives in the repository."""
+    folder, name = max(
+        ((f, n) for f, n in FOLDERS.items() if package == n or package.startswith(n + ".")),
+        key=lambda found: len(found[1]),
+    )
+    return ROOT / folder / Path(*package[len(name) :].split(".")[1:])
+
+
+def data_folders() -> dict[str, Path]:
+    """The folders of data files pyproject lists as packages (no ``__init__.py``), by name."""
+    folders = {package: folder_of(package) for package in setuptools_table()["package-data"]}
+    return {package: f for package, f in folders.items() if not (f / "__init__.py").exists()}
+
+
 def test_every_package_folder_is_listed_with_its_mapping() -> None:
     table = setuptools_table()
     listed = set(table["packages"])
     folders = package_folders()
     missing = sorted(set(folders) - listed)
     assert not missing, f"add these to [tool.setuptools] packages in pyproject.toml: {missing}"
-    stale = sorted(listed - set(folders))
+    stale = sorted(listed - set(folders) - set(data_folders()))
     assert not stale, f"listed in pyproject.toml but no folder with __init__.py: {stale}"
+    for package, folder in data_folders().items():
+        assert package in listed and folder.is_dir(), f"data folder {package} ({folder})"
     mapping = table["package-dir"]
     for folder, package in FOLDERS.items():
         assert mapping.get(package) == folder, f'package-dir needs "{package}" = "{folder}"'
@@ -68,7 +85,7 @@ def test_every_entry_point_names_a_listed_package_or_module() -> None:
 
 
 def test_package_data_globs_match_files() -> None:
-    folders = package_folders()
+    folders = {**package_folders(), **data_folders()}
     for package, patterns in setuptools_table()["package-data"].items():
         for pattern in patterns:
             assert list(folders[package].glob(pattern)), f"{package}: {pattern} matches nothing"
@@ -93,6 +110,8 @@ def test_a_built_wheel_holds_every_package_and_data_file(tmp_path: Path) -> None
         timeout=300,
     )
     assert built.returncode == 0, built.stdout + built.stderr
+    # setuptools warns (even under --quiet) of data folders missing from `packages`.
+    assert "would be ignored" not in built.stdout + built.stderr, built.stderr
     (wheel,) = out.glob("firebell-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
 
@@ -103,7 +122,7 @@ def test_a_built_wheel_holds_every_package_and_data_file(tmp_path: Path) -> None
         path = package.replace(".", "/")
         for module in package_folder.glob("*.py"):
             assert f"{path}/{module.name}" in names, f"{path}/{module.name} is not in the wheel"
-    folders = package_folders()
+    folders = {**package_folders(), **data_folders()}
     for package, patterns in setuptools_table()["package-data"].items():
         for pattern in patterns:
             for data in folders[package].glob(pattern):
