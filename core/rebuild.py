@@ -203,7 +203,7 @@ class DraftFold:
     def incident_rows(self) -> list[tuple[Any, ...]]:
         """The incidents table's rows, in the order the incidents were created."""
         to_json, to_column = self._state.times.to_json, self._state.times.to_column
-        # json.dumps(data, separators=(",", ":")) as store_appends.py's _incident_row writes it,
+        # json.dumps(data, separators=(",", ":")) as store_appends.py's incident_row writes it,
         # with one encoder for all.
         encode = json.JSONEncoder(separators=(",", ":")).encode
         rows = []

@@ -24,7 +24,7 @@ from firebell.core.store_queries import StoreQueries, incident_from_json, row_to
 from firebell.core.subscribers import Subscribers, as_subscribers
 from sqlalchemy.exc import IntegrityError
 
-__all__ = ["AppendResult", "StoreAppends"]
+__all__ = ["AppendResult", "StoreAppends", "incident_row"]
 
 # Statements built once (an append runs its own on the driver's cursor: core/driver_sql.py).
 _SELECT_COMMAND = sa.select(commands).where(commands.c.idempotency_key == sa.bindparam("key"))
@@ -39,7 +39,8 @@ class AppendResult:
     duplicate: bool = False
 
 
-def _incident_row(incident: Incident) -> dict[str, Any]:
+def incident_row(incident: Incident) -> dict[str, Any]:
+    """The read model's row of ``incident`` (the ``incidents`` table), as appends write it."""
     return {
         "id": incident.id,
         "version": incident.version,
@@ -222,7 +223,7 @@ class StoreAppends(StoreQueries):
         """Insert or update the incident's row; ``times`` is the append's time and its bound
         value, which its updated_at (and a new incident's declared_at) usually is."""
         sql = self._sql
-        row = _incident_row(incident)
+        row = incident_row(incident)
         occurred_at, at = times
 
         def bind(moment: datetime) -> Any:

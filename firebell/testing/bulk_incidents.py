@@ -20,7 +20,7 @@ from firebell.core.incident import replay
 from firebell.core.schema import events, incidents
 from firebell.core.serialization import dump_event
 from firebell.core.store import EventStore
-from firebell.core.store_appends import _incident_row
+from firebell.core.store_appends import incident_row
 
 __all__ = ["FIRST_DECLARED", "SEVERITIES", "bulk_name", "fill_incidents"]
 
@@ -79,7 +79,7 @@ def _rows(
             )
         incident = replay(recorded)
         assert incident is not None
-        row = _incident_row(incident)
+        row = incident_row(incident)
         row["declared_at"] = _bound(row["declared_at"], postgres=postgres)
         row["updated_at"] = _bound(row["updated_at"], postgres=postgres)
         incident_rows.append(tuple(row[column] for column in _INCIDENT_COLUMNS))

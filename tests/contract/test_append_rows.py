@@ -17,7 +17,7 @@ from firebell.core.driver_sql import AppendSql
 from firebell.core.schema import UTCDateTime, commands, deliveries, events, incidents, resources
 from firebell.core.serialization import dump_event
 from firebell.core.store import EventStore
-from firebell.core.store_appends import _incident_row
+from firebell.core.store_appends import incident_row
 
 
 def _stored(store: EventStore, sql: str) -> list[tuple[object, ...]]:
@@ -36,7 +36,7 @@ def test_the_statements_write_every_column_the_schema_has(store: EventStore) -> 
     sql = AppendSql.for_dialect(store.engine.dialect.name)
     incident = declare(store, "a").incident
 
-    assert _inserted(sql.insert_incident) == set(_incident_row(incident)) == set(incidents.c.keys())
+    assert _inserted(sql.insert_incident) == set(incident_row(incident)) == set(incidents.c.keys())
     written = {
         events: _inserted(sql.insert_event),
         resources: _inserted(sql.insert_resource),

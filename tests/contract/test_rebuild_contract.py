@@ -29,7 +29,7 @@ from firebell.core.events import (
 from firebell.core.incident import Incident, apply
 from firebell.core.schema import events, incidents, resources
 from firebell.core.store import EventStore
-from firebell.core.store_appends import _incident_row
+from firebell.core.store_appends import incident_row
 from firebell.core.timeline_events import (
     FollowUpAdded,
     FollowUpDone,
@@ -156,5 +156,5 @@ def test_payloads_the_steps_do_not_read_as_written_are_rebuilt_the_exact_way(
     with store.read() as connection:
         rows = {row.id: row._asdict() for row in connection.execute(sa.select(incidents))}
         kept = {tuple(row) for row in connection.execute(sa.select(resources))}
-    assert rows == {name: _incident_row(state) for name, state in states.items()}
+    assert rows == {name: incident_row(state) for name, state in states.items()}
     assert kept == linked

@@ -2,9 +2,9 @@
 
 The reference is the exact way, as the rebuild went before it had steps: each row decoded by
 :func:`load_event` into a :class:`RecordedEvent`, applied by :func:`apply`, and written by the
-store's ``_incident_row``. Rows are given as each database's driver returns them (SQLite: the
-time as stored text; PostgreSQL: an aware datetime in the session's zone), and compared as each
-driver would be handed them.
+store's ``incident_row`` (``firebell.core.store_appends``). Rows are given as each database's
+driver returns them (SQLite: the time as stored text; PostgreSQL: an aware datetime in the
+session's zone), and compared as each driver would be handed them.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from firebell.core.incident import Incident, apply
 from firebell.core.rebuild import DraftFold
 from firebell.core.rebuild_steps import CREATED_VERSION, STEPS, StoredTimes
 from firebell.core.serialization import converter, dump_event, load_event
-from firebell.core.store_appends import _incident_row
+from firebell.core.store_appends import incident_row
 from firebell.core.timeline_events import (
     FollowUpAdded,
     FollowUpDone,
@@ -172,7 +172,7 @@ def _exactly(
             linked[key] = (*key, incident_id, data.url)
     incident_rows = []
     for incident in states.values():
-        row = _incident_row(incident)
+        row = incident_row(incident)
         incident_rows.append(
             (
                 row["id"],

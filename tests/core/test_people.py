@@ -12,7 +12,7 @@ from firebell.core import CommandRefused, Firebell, Person, PersonNamed
 from firebell.core.engine import MAX_PERSON_NAME
 from firebell.core.incident import Incident, replay
 from firebell.core.serialization import converter, dump_event, load_event
-from firebell.core.store_appends import _incident_row
+from firebell.core.store_appends import incident_row
 from firebell.core.timeline_commands import add_follow_up, add_note
 
 NAMED = "person.named"
@@ -120,7 +120,7 @@ def test_the_record_commands_take_names_too(fb: Firebell) -> None:
 
 def test_a_read_model_row_from_before_names_loads_without_people(fb: Firebell) -> None:
     name = declare(fb, names={"U0ANA": "Ana Lima"})
-    row = json.loads(_incident_row(fb.engine.get(name))["data"])
+    row = json.loads(incident_row(fb.engine.get(name))["data"])
     del row["people"]
 
     old = converter.structure(row, Incident)
