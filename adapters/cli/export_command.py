@@ -29,6 +29,7 @@ from typing import IO
 
 import attrs
 import click
+from firebell.adapters.cli.incident_names import find_incident
 from firebell.adapters.cli.output import event_json
 from firebell.adapters.cli.problems import writing
 from firebell.core.config import load_config
@@ -146,7 +147,7 @@ def export(
     try:
         store.create_tables()
         engine = Engine(store, settings)
-        names = [engine.get(name).id for name in incidents]
+        names = [find_incident(engine, name).id for name in incidents]
         events = iter_export(store, since=start, incidents=names)
         if output is None:
             count = _write(events, sys.stdout)

@@ -17,6 +17,7 @@ from firebell.adapters.cli.cli_state import (
     json_option,
     pass_state,
 )
+from firebell.adapters.cli.incident_names import find_incident
 from firebell.adapters.cli.output import echo_json, incident_json
 from firebell.adapters.cli.people import person_id, person_text
 from firebell.core import AppendResult
@@ -57,6 +58,11 @@ def _report(
     if as_json:
         incident = state.open().store.get_incident(incident.id) or incident
         echo_json({"incident": incident_json(incident), "duplicate": result.duplicate})
+
+
+def _named(state: CliState, name: str) -> str:
+    """The name of the incident ``name`` stands for (its channel's name copied from Slack too)."""
+    return find_incident(state.open().engine, name).id
 
 
 @click.command()
@@ -101,7 +107,9 @@ def declare(
 @pass_state
 def resolve(state: CliState, name: str, summary: str, actor: str | None, as_json: bool) -> None:
     """Mark incident NAME resolved."""
-    result = state.open().engine.resolve(name, actor=actor_id(actor), summary=summary)
+    result = state.open().engine.resolve(
+        _named(state, name), actor=actor_id(actor), summary=summary
+    )
     _report(state, result, as_json, "resolved")
 
 
@@ -113,7 +121,7 @@ def resolve(state: CliState, name: str, summary: str, actor: str | None, as_json
 @pass_state
 def reopen(state: CliState, name: str, reason: str, actor: str | None, as_json: bool) -> None:
     """Reopen resolved incident NAME."""
-    result = state.open().engine.reopen(name, actor=actor_id(actor), reason=reason)
+    result = state.open().engine.reopen(_named(state, name), actor=actor_id(actor), reason=reason)
     _report(state, result, as_json, "reopened")
 
 
@@ -130,6 +138,7 @@ def close(
     """Close resolved incident NAME after its post-mortem."""
     from firebell.adapters.cli.timeline_command import confirm_close
 
+    name = _named(state, name)
     confirm_close(state.open(), name, yes=yes)
     result = state.open().engine.close(name, actor=actor_id(actor), summary=summary)
     _report(state, result, as_json, "closed")
@@ -143,7 +152,7 @@ def close(
 @pass_state
 def severity(state: CliState, name: str, level: str, actor: str | None, as_json: bool) -> None:
     """Change the severity of incident NAME to LEVEL."""
-    result = state.open().engine.change_severity(name, level, actor=actor_id(actor))
+    result = state.open().engine.change_severity(_named(state, name), level, actor=actor_id(actor))
     now = result.incident.severity
     _report(state, result, as_json, f"severity is now {now}", f"is now {now}")
 
@@ -159,7 +168,9 @@ def update(
     state: CliState, name: str, text: str, public: bool, actor: str | None, as_json: bool
 ) -> None:
     """Post a status update TEXT on incident NAME."""
-    result = state.open().engine.post_update(name, text, actor=actor_id(actor), public=public)
+    result = state.open().engine.post_update(
+        _named(state, name), text, actor=actor_id(actor), public=public
+    )
     _report(state, result, as_json, "update posted", "has the update")
 
 
@@ -172,6 +183,8 @@ def update(
 def commander(state: CliState, name: str, person: str, actor: str | None, as_json: bool) -> None:
     """Make PERSON (a Slack user id, or a mention pasted from Slack) the commander of NAME."""
     person = person_id(person)
-    result = state.open().engine.assign_commander(name, person, actor=actor_id(actor))
+    result = state.open().engine.assign_commander(
+        _named(state, name), person, actor=actor_id(actor)
+    )
     shown = person_text(person, result.incident.names)
     _report(state, result, as_json, f"{shown} is commander", f"has {shown} as commander")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import attrs
 import click
 from firebell.adapters.cli.cli_state import CliState, json_option, pass_state
+from firebell.adapters.cli.incident_names import find_incident
 from firebell.adapters.cli.output import (
     echo_json,
     incident_json,
@@ -87,7 +88,7 @@ def _configured_severity(firebell: Firebell, name: str | None) -> str | None:
 def show(state: CliState, name: str, as_json: bool) -> None:
     """Show incident NAME: state, links and full timeline."""
     firebell = state.open()
-    incident = firebell.engine.get(name)
+    incident = find_incident(firebell.engine, name)
     events = firebell.store.select_events(incident.id)
     # What the plugins have not done of it: pending, parked, skipped (with why).
     undone = [

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 from firebell.adapters.cli.cli_state import actor_id
+from firebell.adapters.cli.incident_names import find_incident
 from firebell.adapters.cli.people import follow_up_json, person_id, person_text
 from firebell.core import timeline_commands
 from firebell.core.incident import FollowUp, Incident, IncidentState
@@ -57,6 +58,11 @@ def _options(function: F) -> F:
     return click.option(
         "--as", "actor", default=None, help="Who is acting (default cli:<your login>)."
     )(function)
+
+
+def _named(ctx: click.Context, name: str) -> str:
+    """The name of the incident ``name`` stands for (its channel's name copied from Slack too)."""
+    return find_incident(_firebell(ctx).engine, name).id
 
 
 def _echo_json(value: Any) -> None:
@@ -123,7 +129,7 @@ def print_follow_ups(incident: Incident) -> None:
 def timeline(ctx: click.Context, name: str, output_format: str) -> None:
     """Print the timeline of incident NAME: events and marked messages, by time (UTC)."""
     firebell = _firebell(ctx)
-    incident = firebell.engine.get(name)
+    incident = find_incident(firebell.engine, name)
     entries = incident_timeline(firebell.store.select_events(incident.id))
     if output_format == "json":
         _echo_json({"incident": incident.id, "timeline": [timeline_json(e) for e in entries]})
@@ -152,7 +158,11 @@ def note(
 ) -> None:
     """Write TEXT on the timeline of incident NAME, now."""
     result = timeline_commands.add_note(
-        _firebell(ctx).engine, name, text, actor=actor_id(actor), idempotency_key=idempotency_key
+        _firebell(ctx).engine,
+        _named(ctx, name),
+        text,
+        actor=actor_id(actor),
+        idempotency_key=idempotency_key,
     )
     incident = _delivered(ctx, result)
     if as_json:
@@ -183,7 +193,7 @@ def followup(
     """Record TEXT as a follow-up (mitigation task) of incident NAME."""
     result = timeline_commands.add_follow_up(
         _firebell(ctx).engine,
-        name,
+        _named(ctx, name),
         text,
         owner=person_id(owner) if owner is not None else None,
         actor=actor_id(actor),
@@ -223,7 +233,11 @@ def followup_done(
 ) -> None:
     """Mark follow-up NUMBER of incident NAME done."""
     result = timeline_commands.complete_follow_up(
-        _firebell(ctx).engine, name, number, actor=actor_id(actor), idempotency_key=idempotency_key
+        _firebell(ctx).engine,
+        _named(ctx, name),
+        number,
+        actor=actor_id(actor),
+        idempotency_key=idempotency_key,
     )
     incident = _delivered(ctx, result)
     left = sum(1 for task in incident.follow_ups if not task.done)
