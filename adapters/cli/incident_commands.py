@@ -19,7 +19,7 @@ from firebell.adapters.cli.cli_state import (
 )
 from firebell.adapters.cli.incident_names import find_incident
 from firebell.adapters.cli.output import echo_json, incident_json
-from firebell.adapters.cli.people import person_id, person_text
+from firebell.adapters.cli.people import commander_id, person_text
 from firebell.core import AppendResult
 
 __all__ = ["close", "commander", "declare", "reopen", "resolve", "severity", "update"]
@@ -181,8 +181,9 @@ def update(
 @json_option
 @pass_state
 def commander(state: CliState, name: str, person: str, actor: str | None, as_json: bool) -> None:
-    """Make PERSON (a Slack user id, or a mention pasted from Slack) the commander of NAME."""
-    person = person_id(person)
+    """Make PERSON the commander of NAME: a Slack user id, a mention pasted from Slack, `me`
+    (whoever --as names) or cli:<login>."""
+    person = commander_id(person, me=actor_id(actor))
     result = state.open().engine.assign_commander(
         _named(state, name), person, actor=actor_id(actor)
     )

@@ -177,7 +177,8 @@ def note(
 @click.option(
     "--owner",
     default=None,
-    help="Who will do it: a Slack user id (or a mention pasted from Slack) or a name.",
+    help="Who will do it: a Slack user id (or a mention pasted from Slack), `me` (whoever "
+    "acts) or a name.",
 )
 @_options
 @click.pass_context
@@ -195,7 +196,7 @@ def followup(
         _firebell(ctx).engine,
         _named(ctx, name),
         text,
-        owner=person_id(owner) if owner is not None else None,
+        owner=person_id(owner, me=actor_id(actor)) if owner is not None else None,
         actor=actor_id(actor),
         idempotency_key=idempotency_key,
     )

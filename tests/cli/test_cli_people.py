@@ -186,3 +186,49 @@ def test_a_slack_mention_pasted_as_a_person_is_taken_as_its_id(
     # What is not a mention is kept as given: a name, an id, a cli: login.
     fb(config, "followup", name, "Tell support", "--owner", "Dee from support")
     assert "  #4 [ ] Tell support — Dee from support\n" in fb(config, "followups").stdout
+
+
+def test_commander_me_is_whoever_acts_and_a_word_is_refused(config: Path) -> None:
+    name = fb(config, "declare", "Checkout failing", "--as", "cli:ana", "--json").json()
+    name = name["incident"]["id"]
+
+    assert fb(config, "commander", name, "me", "--as", "<@U0BEN|ben>").stdout == (
+        f"{name}: U0BEN is commander. State: open, SEV2.\n"
+    )
+    assert (
+        fb(config, "commander", name, "Me", "--as", "cli:ana", "--json").json()["incident"][
+            "commander"
+        ]
+        == "cli:ana"
+    )
+    by_login = fb(config, "commander", name, "@me", "--json").json()["incident"]["commander"]
+    assert by_login.startswith("cli:") and by_login != "cli:ana", "no --as: the login"
+    assert fb(config, "commander", name, "@U0CAL", "--json").json()["incident"]["commander"] == (
+        "U0CAL"
+    )
+
+    for word in ("nobody", "Dee from support", "WHOEVER", "cli:"):
+        refused = run_firebell(["--config", str(config), "commander", name, word])
+        assert refused.code == 1, (word, refused)
+        assert refused.stderr == (
+            f"error: {word!r} is not a person Firebell knows. Give a Slack user id (U0123ABCDEF), "
+            "a mention pasted from Slack (<@U0123ABCDEF>), `me` (whoever acts: "
+            f"{by_login}) or cli:<login>.\n"
+        )
+    incident = fb(config, "show", name, "--json").json()
+    assert incident["incident"]["commander"] == "U0CAL", "nothing was recorded"
+    assigned = [e for e in incident["events"] if e["type"] == "incident.commander_assigned"]
+    assert len(assigned) == 4
+
+
+def test_a_follow_up_owned_by_me_is_owned_by_whoever_acts(config: Path) -> None:
+    name = fb(config, "declare", "Checkout failing", "--json").json()["incident"]["id"]
+
+    fb(config, "followup", name, "Write RCA", "--owner", "me", "--as", "<@U0ANA>")
+    fb(config, "followup", name, "Alert on 502s", "--owner", "myself", "--as", "cli:ben")
+
+    tasks = fb(config, "show", name, "--json").json()["incident"]["follow_ups"]
+    assert [(t["owner"], t["added_by"]) for t in tasks] == [
+        ("U0ANA", "U0ANA"),
+        ("cli:ben", "cli:ben"),
+    ]
