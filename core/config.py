@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,6 +32,7 @@ __all__ = [
     "Severity",
     "load_config",
     "parse_config",
+    "read_config_file",
     "structure_plugin_config",
 ]
 
@@ -127,13 +129,19 @@ def load_config(
                 "existing plugins.toml (the repository has an example)."
             )
         return parse_config({}, path=None, environ=env)
+    return parse_config(read_config_file(chosen), path=chosen, environ=env)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The TOML document in ``path``, or a :class:`ConfigError` saying why it cannot be read."""
     try:
-        raw = tomllib.loads(chosen.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{chosen}: not valid TOML: {error}. Fix the syntax there.") from error
+        raise ConfigError(f"{path}: not valid TOML: {error}. Fix the syntax there.") from error
     except UnicodeDecodeError as error:
-        raise ConfigError(f"{chosen}: not UTF-8 text ({error}).") from error
-    return parse_config(raw, path=chosen, environ=env)
+        raise ConfigError(f"{path}: not UTF-8 text ({error}).") from error
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read ({error}).") from error
 
 
 def parse_config(
@@ -345,17 +353,21 @@ def _strict_str(value: Any, _: type) -> str:
 def _strict_int(value: Any, _: type) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str):
-        raise ValueError(value)  # cattrs' own "invalid value for type, expected int", as before
-    raise _ReadableError(f"expected a whole number, got {value!r}")
+    raise _ReadableError(f"expected a whole number{_unquoted(value)}, got {value!r}")
 
 
 def _strict_float(value: Any, _: type) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
-    if isinstance(value, str):
-        raise ValueError(value)  # cattrs' own "invalid value for type, expected float", as before
-    raise _ReadableError(f"expected a number, got {value!r}")
+    raise _ReadableError(f"expected a number{_unquoted(value)}, got {value!r}")
+
+
+def _unquoted(value: Any) -> str:
+    # timeout = "10" is the likely slip: say what to change.
+    try:
+        return " without quotes" if isinstance(value, str) and float(value) == float(value) else ""
+    except ValueError:
+        return ""
 
 
 _plugin_converter.register_structure_hook(str, _strict_str)
@@ -382,13 +394,14 @@ def structure_plugin_config(
         return _plugin_converter.structure(dict(options), cls)
     except cattrs.BaseValidationError as error:
         lines = cattrs.transform_error(error, path="key", format_exception=_format_exception)
-        details = "; ".join(_describe(line) for line in lines)
+        details = "; ".join(_describe(line) for line in lines).rstrip(".")
+        # The valid keys help with a key that is not one of them, not with a valid key's value.
+        unknown = error.subgroup(lambda e: isinstance(e, cattrs.ForbiddenExtraKeysError))
         valid = ", ".join(a.name for a in attrs.fields(cls)) if attrs.has(cls) else "?"
-        raise ConfigError(
-            f"{source}: [plugins.{plugin}] {details}. Valid keys: {valid}."
-        ) from error
+        listed = f" Valid keys: {valid}." if unknown is not None else ""
+        raise ConfigError(f"{source}: [plugins.{plugin}] {details}.{listed}") from error
     except (TypeError, ValueError) as error:
-        raise ConfigError(f"{source}: [plugins.{plugin}] {error}.") from error
+        raise ConfigError(f"{source}: [plugins.{plugin}] {str(error).rstrip('.')}.") from error
 
 
 def _format_exception(exc: BaseException, type_: type | None) -> str:
@@ -406,7 +419,36 @@ def _format_exception(exc: BaseException, type_: type | None) -> str:
         # str() of that is a tuple with the attribute's repr; the message alone is for people.
         first = exc.args[0] if exc.args else ""
         return first if len(exc.args) > 1 and isinstance(first, str) else str(exc)
-    return cattrs.v.format_exception(exc, type_)
+    return _plain_words(exc, type_) or cattrs.v.format_exception(exc, type_)
+
+
+def _plain_words(exc: BaseException, type_: type | None) -> str | None:
+    """What cattrs would say in its own terms ("invalid value for type, expected
+    tuple[str, ...] | None"), in the words of plugins.toml; None for anything else."""
+    expected = _without_none(type_)
+    origin = typing.get_origin(expected)
+    if origin is typing.Literal:
+        choices = [_toml_value(choice) for choice in typing.get_args(expected)]
+        return f"expected {', '.join(choices[:-1])} or {choices[-1]}" if choices else None
+    if isinstance(exc, AttributeError) and "'items'" in str(exc):
+        return 'expected a table, like { name = "value" }'
+    if isinstance(exc, TypeError | ValueError) and origin in (list, tuple, set, frozenset):
+        return 'expected a list, like ["a", "b"]'
+    return None
+
+
+def _without_none(type_: type | None) -> Any:
+    """``X`` for ``X | None`` (an optional key), else ``type_`` itself."""
+    arguments = [a for a in typing.get_args(type_) if a is not type(None)]
+    if type_ is not None and type(None) in typing.get_args(type_) and len(arguments) == 1:
+        return arguments[0]
+    return type_
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
 def _describe(line: str) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import click
 from firebell.adapters.cli.doctor_plugin_checks import check_plugin
 from firebell.adapters.cli.doctor_report import Check, print_report
 from firebell.adapters.cli.doctor_slack_manifest import manifest_bot_scopes, manifest_problems
-from firebell.core.config import FirebellConfig, parse_config
+from firebell.core.config import FirebellConfig, parse_config, read_config_file
 from firebell.core.database import redact_url, sqlite_write_problem
 from firebell.core.errors import ConfigError, DatabaseUnavailable
 from firebell.core.plugin_host import PluginHost, create_plugin_manager
@@ -114,11 +113,9 @@ def _read(
         )
         return {}, None
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8")), path
-    except tomllib.TOMLDecodeError as error:
-        checks.append(Check("fail", "config", f"{path}: not valid TOML: {error}. Fix the syntax."))
-    except (OSError, UnicodeDecodeError) as error:
-        checks.append(Check("fail", "config", f"{path}: cannot be read ({error})."))
+        return read_config_file(path), path
+    except ConfigError as error:
+        checks.append(Check("fail", "config", str(error)))
     return None, None
 
 

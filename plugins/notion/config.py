@@ -38,7 +38,7 @@ def normalize_database_id(value: str) -> str:
         return _dashed(text.replace("-", ""))
     raise ValueError(
         f"database_id = {value!r} is not a Notion database id; copy the database's link "
-        "from Notion (Share → Copy link) and use the 32 hexadecimal digits before '?v='."
+        "from Notion (Share → Copy link) and use the 32 hexadecimal digits before '?v='"
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import attrs
 from firebell.core.secrets import Secret
@@ -37,10 +37,6 @@ URGENCIES: Final = ("high", "low")
 
 DEFAULT_URGENCY: Final = {"SEV0": "high", "SEV1": "high"}
 """Severities paged with high urgency by default; every other severity is low."""
-
-# Literal, not bool: the settings converter turns any string into a bool, so "false" would
-# become True; a Literal refuses everything but true and false.
-StrictBool = Literal[True, False]
 
 _EMAIL: Final = re.compile(r"^[^@\s]+@[^@\s]+$")
 
@@ -144,8 +140,8 @@ class PagerDutyConfig:
     api_url: str | None = attrs.field(default=None, validator=_check_api_url)
     severities: tuple[str, ...] | None = attrs.field(default=None, validator=_check_severities)
     urgency: dict[str, str] = attrs.field(factory=dict, validator=_check_urgency)
-    resolve_on_resolved: StrictBool = True
-    notes_for_updates: StrictBool = False
+    resolve_on_resolved: bool = True
+    notes_for_updates: bool = False
     timeout: float = attrs.field(default=10.0, validator=_check_timeout)
     ca_bundle: str | None = attrs.field(default=None, validator=_check_ca_bundle)
 

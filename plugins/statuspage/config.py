@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Mapping
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import attrs
 from firebell.core.secrets import Secret
@@ -59,10 +59,6 @@ DEFAULT_REOPENED_MESSAGE: Final = (
 )
 
 _ID: Final = re.compile(r"^[A-Za-z0-9_-]+$")
-
-# Literal, not bool: the settings converter turns any string into a bool, so "false" would
-# become True (and notify every subscriber); a Literal refuses everything but true and false.
-StrictBool = Literal[True, False]
 
 
 class InvalidSetting(ValueError):
@@ -190,7 +186,7 @@ class StatuspageConfig:
         factory=lambda: dict(DEFAULT_IMPACT), validator=_check_impact
     )
     components: dict[str, str] = attrs.field(factory=dict, validator=_check_components)
-    deliver_notifications: StrictBool = attrs.field(default=True, validator=_check_bool)
+    deliver_notifications: bool = attrs.field(default=True, validator=_check_bool)
     initial_message: str = attrs.field(default=DEFAULT_INITIAL_MESSAGE, validator=_check_template)
     update_status: str | None = attrs.field(default=None, validator=_check_update_status)
     resolved_message: str = attrs.field(default=DEFAULT_RESOLVED_MESSAGE, validator=_check_template)

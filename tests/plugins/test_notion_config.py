@@ -110,7 +110,7 @@ def test_properties_and_status_values_can_be_renamed_or_switched_off(
             "api_url = 'api.notion.com' must be an http(s) URL",
         ),
         ({"requests_per_second": 0}, ENVIRON, "requests_per_second must be more than 0"),
-        ({"requests_per_second": "fast"}, ENVIRON, "requests_per_second: invalid value"),
+        ({"requests_per_second": "fast"}, ENVIRON, "requests_per_second: expected a number"),
         ({"timeout_seconds": -1}, ENVIRON, "timeout_seconds must be more than 0"),
         ({"databse_id": NOTION_DATABASE_ID}, ENVIRON, "unknown key 'databse_id'"),
         ({"properties": {"severty": "Sev"}}, ENVIRON, "properties: unknown key 'severty'"),

@@ -130,7 +130,7 @@ def test_every_key(make_firebell: MakeFirebell) -> None:
         pytest.param(
             {"components": ["fbcompapi001"]},
             ENVIRON,
-            "components: expected a mapping",
+            'components: expected a table, like { name = "value" }',
             id="components-list",
         ),
         pytest.param(
@@ -179,7 +179,7 @@ def test_every_key(make_firebell: MakeFirebell) -> None:
         pytest.param(
             {"timeout": "soon"},
             ENVIRON,
-            r"timeout: (invalid value for type, expected float|expected a number)",
+            "timeout: expected a number, got 'soon'",
             id="timeout",
         ),
     ],
