@@ -8,6 +8,9 @@ the plugins linked. Ctrl-C during that wait ends it at once: the events are in t
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import click
 from firebell.adapters.cli.cli_state import (
     CliState,
@@ -20,7 +23,9 @@ from firebell.adapters.cli.cli_state import (
 from firebell.adapters.cli.incident_names import find_incident
 from firebell.adapters.cli.output import echo_json, incident_json
 from firebell.adapters.cli.people import commander_id, person_text
-from firebell.core import AppendResult
+from firebell.core import AppendResult, CommandRefused
+from firebell.core.events import IncidentCreated
+from firebell.core.text import clean_text
 
 __all__ = ["close", "commander", "declare", "reopen", "resolve", "severity", "update"]
 
@@ -87,7 +92,8 @@ def declare(
     as_json: bool,
 ) -> None:
     """Declare an incident called TITLE."""
-    result = state.open().engine.declare(
+    firebell = state.open()
+    result = firebell.engine.declare(
         title=title,
         description=description,
         severity=severity,
@@ -96,7 +102,49 @@ def declare(
         source="cli",
         idempotency_key=idempotency_key,
     )
+    if result.duplicate and idempotency_key is not None:
+        level = firebell.settings.severity(severity or firebell.settings.default_severity)
+        asked = {
+            "title": clean_text(title),
+            "severity": level.name if level is not None else severity,
+            "description": clean_text(description),
+            "customer_facing": customer_facing,
+        }
+        _check_same_declaration(idempotency_key, result, asked)
     _report(state, result, as_json, "declared")
+
+
+def _check_same_declaration(key: str, earlier: AppendResult, asked: Mapping[str, object]) -> None:
+    """Refuse (:class:`CommandRefused`) a declaration whose ``--key`` was used before for
+    another one (``asked``: its title, severity, description and customer facing), saying what
+    differs: it is a new incident, which the key would silently turn into the earlier one. The
+    same request again passes: that is what the key is for."""
+    name = earlier.incident.id
+    first = earlier.events[0].data if earlier.events else None
+    if not isinstance(first, IncidentCreated):
+        what = earlier.events[0].type if earlier.events else "another command"
+        raise CommandRefused(
+            f"The idempotency key {key!r} was used for {what} on {name}, not to declare an "
+            "incident. Use another --key."
+        )
+    shown: dict[str, Callable[[Any], str]] = {
+        "title": repr,
+        "description": lambda text: repr(text) if text else "none",
+        "severity": str,
+        "customer_facing": lambda flag: "yes" if flag else "no",
+    }
+    differences = [
+        f"{field.replace('_', ' ')} ({show(getattr(first, field))}, not {show(asked[field])})"
+        for field, show in shown.items()
+        if getattr(first, field) != asked[field]
+    ]
+    if differences:
+        listed = ", ".join(differences[:-1]) + (" and " if len(differences) > 1 else "")
+        raise CommandRefused(
+            f"The idempotency key {key!r} belongs to {name}, which was declared with another "
+            f"{listed}{differences[-1]}. Use another --key to declare a new incident; the "
+            f"same request with this key gives {name} again."
+        )
 
 
 @click.command()

@@ -281,3 +281,40 @@ def test_firebell_config_and_database_url_come_from_the_environment(tmp_path: Pa
         ["--config", str(elsewhere), "list", "--json"], env={"FIREBELL_CONFIG": str(config)}
     )
     assert outcome.code == 0 and outcome.json() == []
+
+
+def test_a_key_reused_for_another_declaration_is_refused(config: Path) -> None:
+    first = fb(config, "declare", "Key test", "--key", "abc123", "--json").json()["incident"]
+    name = first["id"]
+
+    again = fb(config, "declare", " Key test ", "--key", "abc123", "-s", "sev2")
+    assert again.stdout == (
+        f"{name}: declared (already done earlier with the same idempotency key). "
+        "State: open, SEV2.\n"
+    ), "the same request (the default severity named, spaces around the title) is a repeat"
+
+    other = run_firebell(
+        ["--config", str(config), "declare", "Other title", "--key", "abc123", "-s", "SEV0"]
+    )
+    assert other.code == 1, other
+    assert other.stdout == ""
+    assert other.stderr == (
+        f"error: The idempotency key 'abc123' belongs to {name}, which was declared with another "
+        "title ('Key test', not 'Other title') and severity (SEV2, not SEV0). Use another --key "
+        f"to declare a new incident; the same request with this key gives {name} again.\n"
+    )
+    facing_args = ["declare", "Key test", "--key", "abc123", "--customer-facing"]
+    facing = run_firebell(["--config", str(config), *facing_args, "-d", "Card payments fail"])
+    assert facing.code == 1
+    assert (
+        "another description (none, not 'Card payments fail') and customer facing (no, not yes)."
+    ) in facing.stderr
+
+    fb(config, "note", name, "Rolled back", "--key", "note-1")
+    used = run_firebell(["--config", str(config), "declare", "Key test", "--key", "note-1"])
+    assert used.code == 1
+    assert used.stderr == (
+        f"error: The idempotency key 'note-1' was used for timeline.entry_added on {name}, not "
+        "to declare an incident. Use another --key.\n"
+    )
+    assert [i["id"] for i in fb(config, "list", "--json").json()] == [name], "nothing declared"
