@@ -23,6 +23,7 @@ from firebell.adapters.cli.cli_state import (
 from firebell.adapters.cli.incident_names import find_incident
 from firebell.adapters.cli.output import echo_json, incident_json
 from firebell.adapters.cli.people import commander_id, person_text
+from firebell.adapters.cli.public_updates import internal_only_note
 from firebell.core import AppendResult, CommandRefused
 from firebell.core.events import IncidentCreated
 from firebell.core.text import clean_text
@@ -208,7 +209,12 @@ def severity(state: CliState, name: str, level: str, actor: str | None, as_json:
 @click.command()
 @click.argument("name")
 @click.argument("text")
-@click.option("--public", is_flag=True, help="Also publish it on the status page.")
+@click.option(
+    "--public",
+    is_flag=True,
+    help="Also publish it on the incident's status page incident (Statuspage; a note says "
+    "when the incident has none).",
+)
 @actor_option
 @json_option
 @pass_state
@@ -220,6 +226,9 @@ def update(
         _named(state, name), text, actor=actor_id(actor), public=public
     )
     _report(state, result, as_json, "update posted", "has the update")
+    note = internal_only_note(state.open(), result.incident.id) if public else None
+    if note is not None:
+        click.secho(note, fg="yellow", err=True)
 
 
 @click.command()
