@@ -3,7 +3,9 @@ and ``plugins``, each with ``--json`` for scripts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import attrs
 import click
@@ -15,9 +17,13 @@ from firebell.adapters.cli.output import (
     print_incident,
     print_incident_table,
 )
-from firebell.core import Firebell, IncidentState
+from firebell.core import ConfigError, Firebell, IncidentState
+from firebell.core.config import FirebellConfig, load_config
 from firebell.core.hung_calls import HUNG_AFTER
-from firebell.core.plugin_host import create_plugin_manager
+from firebell.core.outbox import Outbox, PluginBacklog
+from firebell.core.plugin_host import InstalledPlugin, create_plugin_manager
+from firebell.core.runtime import redact_secrets
+from firebell.core.store import EventStore
 from firebell.core.timeline import format_duration
 
 __all__ = ["list_incidents", "plugins", "show"]
@@ -117,59 +123,120 @@ def show(state: CliState, name: str, as_json: bool) -> None:
 @json_option
 @pass_state
 def plugins(state: CliState, as_json: bool) -> None:
-    """List plugins: enabled or not, where from, backlog and last error."""
-    firebell = state.open()
-    backlog = firebell.deliverer.outbox.backlog()
-    # The host imported only the enabled plugins; import the others too, to report their errors.
-    _, everything = create_plugin_manager()
-    rows = []
-    for name, installed in sorted({**everything, **firebell.host.installed}.items()):
-        if name not in firebell.host.enabled and name in everything:
-            installed = everything[name]
-        figures = backlog.get(name)
-        rows.append(
-            {
-                "name": name,
-                "enabled": name in firebell.host.enabled,
-                "source": installed.source,
-                "import_error": installed.error,
-                "pending": figures.pending if figures else 0,
-                "failed": figures.failed if figures else 0,
-                "delivered": figures.done if figures else 0,
-                "skipped": figures.skipped if figures else 0,
-                "last_error": firebell.redact(figures.last_error)
-                if figures and figures.last_error
-                else None,
-                "skip_reason": figures.skip_reason if figures else None,
-                "under_way": figures.under_way if figures else 0,
-                "under_way_since": figures.under_way_since.isoformat()
-                if figures and figures.under_way_since
-                else None,
-                "after": list(firebell.host.enabled[name].after)
-                if name in firebell.host.enabled
-                else [],
-            }
-        )
+    """List plugins: enabled or not, where from, import error, backlog and last error.
+
+    A plugin that cannot be imported or configured stops every other command; this one lists
+    the plugins all the same (with the import errors), and says why Firebell cannot start.
+    """
+    try:
+        listing = _Listing.of(state.open())
+        problem = None
+    except ConfigError as error:
+        # plugins.toml itself reads (a problem there is raised again here); what stops Firebell
+        # is one of the plugins it switches on, which is what this command is for.
+        listing = _Listing.without_host(load_config(state.config))
+        problem = error
+    rows = listing.rows()
     if as_json:
         echo_json(rows)
-        return
-    for row in rows:
-        status = "enabled " if row["enabled"] else "disabled"
-        skipped = f" skipped={row['skipped']}" if row["skipped"] else ""
-        click.echo(
-            f"{row['name']:<12} {status} {row['source']:<24} "
-            f"pending={row['pending']} failed={row['failed']} delivered={row['delivered']}"
-            f"{skipped}"
+    else:
+        for row in rows:
+            _print_row(row, listing.backlog.get(str(row["name"])))
+    if problem is not None:
+        click.secho(
+            f"note: Firebell cannot start with this configuration: {problem}",
+            fg="yellow",
+            err=True,
         )
-        if row["import_error"]:
-            click.secho(f"{'':<12} import error: {row['import_error']}", fg="red")
-        if row["last_error"]:
-            click.secho(f"{'':<12} last error: {row['last_error']}", fg="yellow")
-        if row["skip_reason"]:
-            click.secho(f"{'':<12} last {row['skip_reason']}", fg="yellow")
-        figures = backlog.get(str(row["name"]))
-        if figures and figures.under_way_since:
-            click.secho(f"{'':<12} {_under_way(figures.under_way, figures.under_way_since)}")
+
+
+@attrs.frozen
+class _Listing:
+    """What ``firebell plugins`` lists: every installed plugin (each imported, to report its
+    import error), which are on and whom they wait for, and the outbox's figures."""
+
+    installed: Mapping[str, InstalledPlugin]
+    enabled: Mapping[str, tuple[str, ...]]
+    backlog: Mapping[str, PluginBacklog]
+    redact: Callable[[str], str]
+
+    @classmethod
+    def of(cls, firebell: Firebell) -> _Listing:
+        """The listing of an opened Firebell: its plugin host says what is on."""
+        # The host imported only the enabled plugins; import the others too, for their errors.
+        _, everything = create_plugin_manager()
+        installed = {**everything, **firebell.host.installed}
+        installed.update({n: p for n, p in everything.items() if n not in firebell.host.enabled})
+        return cls(
+            installed,
+            {name: plugin.after for name, plugin in firebell.host.enabled.items()},
+            firebell.deliverer.outbox.backlog(),
+            firebell.redact,
+        )
+
+    @classmethod
+    def without_host(cls, settings: FirebellConfig) -> _Listing:
+        """The listing when the plugin host cannot start (an enabled plugin that fails to
+        import): the plugins ``settings`` switch on, and the log's figures read directly."""
+        _, everything = create_plugin_manager()
+        store = EventStore(settings.database_url)
+        try:
+            store.create_tables()
+            backlog = Outbox(store, ()).backlog()
+        finally:
+            store.dispose()
+        return cls(
+            everything,
+            {name: settings.plugins[name].after or () for name in settings.enabled_plugins()},
+            backlog,
+            lambda text: redact_secrets(text, settings),
+        )
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One JSON-ready row per installed plugin, by name."""
+        return [self._row(name, found) for name, found in sorted(self.installed.items())]
+
+    def _row(self, name: str, installed: InstalledPlugin) -> dict[str, Any]:
+        figures = self.backlog.get(name)
+        return {
+            "name": name,
+            "enabled": name in self.enabled,
+            "source": installed.source,
+            "import_error": installed.error,
+            "pending": figures.pending if figures else 0,
+            "failed": figures.failed if figures else 0,
+            "delivered": figures.done if figures else 0,
+            "skipped": figures.skipped if figures else 0,
+            "last_error": self.redact(figures.last_error)
+            if figures and figures.last_error
+            else None,
+            "skip_reason": figures.skip_reason if figures else None,
+            "under_way": figures.under_way if figures else 0,
+            "under_way_since": figures.under_way_since.isoformat()
+            if figures and figures.under_way_since
+            else None,
+            "after": list(self.enabled.get(name, ())),
+        }
+
+
+def _print_row(row: Mapping[str, Any], figures: PluginBacklog | None) -> None:
+    """A plugin's line (with its import error, so that ``grep NAME`` shows it), then its notes."""
+    status = "enabled " if row["enabled"] else "disabled"
+    skipped = f" skipped={row['skipped']}" if row["skipped"] else ""
+    line = (
+        f"{row['name']:<12} {status} {row['source']:<24} "
+        f"pending={row['pending']} failed={row['failed']} delivered={row['delivered']}"
+        f"{skipped}"
+    )
+    if row["import_error"]:
+        line += click.style(f" import error: {row['import_error']}", fg="red")
+    click.echo(line)
+    if row["last_error"]:
+        click.secho(f"{'':<12} last error: {row['last_error']}", fg="yellow")
+    if row["skip_reason"]:
+        click.secho(f"{'':<12} last {row['skip_reason']}", fg="yellow")
+    if figures and figures.under_way_since:
+        click.secho(f"{'':<12} {_under_way(figures.under_way, figures.under_way_since)}")
 
 
 def _under_way(calls: int, since: datetime) -> str:

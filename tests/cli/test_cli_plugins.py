@@ -136,3 +136,43 @@ def test_an_installed_plugin_with_a_misspelt_hook_does_not_break_firebell(
     assert outcome.code == 2
     assert f"{config}: [plugins.misspelt]: the plugin from fbtest-misspelt 0.1" in outcome.stderr
     assert "firebell_incident_created(incidnet)" in outcome.stderr
+
+
+BROKEN = "import nonexistent_module_xyz\n"
+
+
+def test_plugins_lists_a_plugin_that_fails_to_import_enabled_or_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(install_plugin(site, "broken", "fbtest_broken", BROKEN, "0.1")))
+    config = write_config(tmp_path)
+    error = "ModuleNotFoundError: No module named 'nonexistent_module_xyz'"
+    assert run_firebell(["--config", str(config), "declare", "x"]).code == 0
+
+    for enabled in (False, True):
+        if enabled:
+            config.write_text(config.read_text() + "\n[plugins.broken]\n")
+            assert run_firebell(["--config", str(config), "list"]).code == 2, "it stops Firebell"
+        text = run_firebell(["--config", str(config), "plugins"])
+        listed = run_firebell(["--config", str(config), "plugins", "--json"])
+
+        assert (text.code, listed.code) == (0, 0), (text, listed)
+        # On the plugin's own line: `firebell plugins | grep broken` shows it.
+        [line] = [line for line in text.stdout.splitlines() if line.startswith("broken ")]
+        status = "enabled " if enabled else "disabled"
+        assert line == (
+            f"broken       {status} fbtest-broken 0.1        pending=0 failed=0 delivered=0 "
+            f"import error: {error}"
+        )
+        rows = {row["name"]: row for row in listed.json()}
+        assert (rows["broken"]["enabled"], rows["broken"]["import_error"]) == (enabled, error)
+        assert rows["markdown"]["enabled"] and rows["markdown"]["delivered"] > 0, "from the log"
+        assert "markdown     enabled  built-in" in text.stdout
+        why = (
+            f"note: Firebell cannot start with this configuration: {config}: [plugins.broken]: "
+            f"the plugin from fbtest-broken 0.1 failed to import: {error}\n"
+        )
+        for outcome in (text, listed):
+            assert outcome.stderr == (why if enabled else "")
