@@ -6,9 +6,11 @@ environment-variable references (``{ env = "NAME" }``) resolved here, when read.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 import typing
+from collections import abc
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -373,6 +375,28 @@ def _unquoted(value: Any) -> str:
 _plugin_converter.register_structure_hook(str, _strict_str)
 _plugin_converter.register_structure_hook(int, _strict_int)
 _plugin_converter.register_structure_hook(float, _strict_float)
+
+_LISTS = (list, tuple, set, frozenset, abc.Sequence, abc.MutableSequence, abc.Set)
+# Lists are structured by this copy; the converter itself first refuses a string for one.
+_list_converter = _plugin_converter.copy()
+
+
+def _is_list(type_: Any) -> bool:
+    return typing.get_origin(type_) in _LISTS or type_ in _LISTS
+
+
+def _strict_list(value: Any, type_: Any) -> Any:
+    # cattrs takes a string for a list of its letters: `responders = "U0ANA"` would be checked,
+    # or matched, letter by letter.
+    if isinstance(value, str):
+        raise _ReadableError(
+            f"expected a list such as [{json.dumps(value, ensure_ascii=False)}], not a string "
+            f"({value!r})"
+        )
+    return _list_converter.structure(value, type_)
+
+
+_plugin_converter.register_structure_hook_func(_is_list, _strict_list)
 
 
 def _require_secret(value: Any) -> Secret:

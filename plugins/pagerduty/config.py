@@ -84,13 +84,7 @@ def _check_severities(
 ) -> None:
     if value is None:
         return
-    # cattrs turns the string "SEV1" into the list ["S", "E", "V", "1"]: refuse what looks like
-    # it, or the filter would silently never match and nobody would be paged.
-    if len(value) > 1 and all(len(name) == 1 for name in value):
-        raise InvalidSetting(
-            f'{attribute.name} must be a list of severity names such as ["SEV0", "SEV1"], '
-            f"not a string ({''.join(value)!r})"
-        )
+    # A string instead of a list ("SEV1") is refused when the table is read, for every plugin.
     for name in value:
         if not name.strip():
             raise InvalidSetting(f"{attribute.name} holds an empty severity name")

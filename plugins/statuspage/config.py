@@ -87,13 +87,7 @@ def _check_api_url(_: Any, attribute: attrs.Attribute[str], value: str) -> None:
 
 
 def _check_severities(_: Any, attribute: attrs.Attribute[list[str]], value: list[str]) -> None:
-    # The converter turns the string "SEV0" into ["S", "E", "V", "0"]: refuse what looks like
-    # it, or the filter would silently never match.
-    if len(value) > 1 and all(len(name) == 1 for name in value):
-        raise InvalidSetting(
-            f'{attribute.name} must be a list of severity names such as ["SEV0"], not a '
-            f"string ({''.join(value)!r})"
-        )
+    # A string instead of a list ("SEV0") is refused when the table is read, for every plugin.
     for name in value:
         if not name.strip():
             raise InvalidSetting(f"{attribute.name} holds an empty severity name")

@@ -220,6 +220,11 @@ def test_a_bad_plugins_toml_is_an_error_naming_file_table_and_key(
         ("timeout = [1]", "timeout: expected a number, got [1]."),
         ("timeout = 3\nsealed = 'yes'", "sealed: expected true or false, got 'yes'."),
         ("timeout = 3\nmounts = 4", 'mounts: expected a list, like ["a", "b"].'),
+        (
+            "timeout = 3\nmounts = 'kv'",
+            """mounts: expected a list such as ["kv"], not a string ('kv').""",
+        ),
+        ("timeout = 3\nmounts = ['kv', 2]", "mounts.1: expected a string in quotes, got 2."),
         ("timeout = 3\npaths = 'kv'", 'paths: expected a table, like { name = "value" }.'),
         ("timeout = 3\nengine = 'v3'", 'engine: expected "v1" or "v2".'),
         ("timeout = 3\nurl = 'vault'", "url: 'vault' is not an https URL."),

@@ -121,7 +121,7 @@ def test_an_unknown_key_is_refused_with_the_valid_ones(make_firebell: MakeFirebe
         ({"severities": 5}, "severities"),
         ({"mode": "pager"}, "mode = 'pager' is not a mode"),
         ({"urgency": {"SEV1": "urgent"}}, "urgency.SEV1 = 'urgent' is not a PagerDuty urgency"),
-        ({"severities": "SEV1"}, 'severities must be a list of severity names such as ["SEV0"'),
+        ({"severities": "SEV1"}, 'severities: expected a list such as ["SEV1"], not a string'),
         ({"api_url": "http://api.pagerduty.com"}, "api_url = 'http://api.pagerduty.com' is not"),
         ({"requester_email": "oncall"}, "requester_email = 'oncall' is not an email address"),
         ({"service_id": "P-1 2"}, "service_id = 'P-1 2' is not a PagerDuty id"),
