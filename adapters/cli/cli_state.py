@@ -99,7 +99,8 @@ class CliState:
                     what_next.append(
                         "`firebell run` (or `firebell deliver`) delivers the pending ones"
                     )
-                if figures.failed:
+                # A plugin's own message may say it already ("…, then run `firebell retry …`").
+                if figures.failed and "firebell retry" not in error:
                     what_next.append(
                         f"run `firebell retry --plugin {figures.plugin}` after fixing the cause "
                         "of the failed ones"
@@ -107,8 +108,8 @@ class CliState:
                 advice = "; ".join(what_next)
                 click.secho(
                     f"note: plugin {figures.plugin}: {figures.pending} pending, "
-                    f"{figures.failed} failed; last error: {error}. "
-                    f"{advice[0].upper()}{advice[1:]}.",
+                    f"{figures.failed} failed; last error: {error}."
+                    + (f" {advice[0].upper()}{advice[1:]}." if advice else ""),
                     fg="yellow",
                     err=True,
                 )

@@ -66,7 +66,7 @@ def retry(state: CliState, plugin: str | None, skipped: bool) -> None:
         count = firebell.deliverer.stale.requeue_skipped(plugin=plugin, now=now)
     else:
         count = firebell.deliverer.outbox.requeue_failed(plugin=plugin, now=now)
-    click.echo(f"Queued {count} deliveries again.")
+    click.echo(f"Queued {count} {'delivery' if count == 1 else 'deliveries'} again.")
     state.deliver()
 
 
