@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from firebell.adapters.cli.delivery_notes import left_to_deliver
 from firebell.adapters.cli.people import person_id
 from firebell.core import Firebell, open_firebell
 
@@ -67,67 +68,8 @@ class CliState:
             ) from None
 
     def _say_what_is_left(self, firebell: Firebell) -> None:
-        for running in firebell.deliverer.running():
-            claim = running.claim
-            click.secho(
-                f"note: plugin {claim.plugin} is still delivering {claim.event_type} of "
-                f"{claim.incident_id} after --deliver-timeout {self.deliver_timeout:g}s; "
-                "not waiting for it any longer. Nothing is lost: its lease ends at "
-                f"{running.lease_until:%H:%M:%S} UTC, then `firebell run` (or the next command) "
-                "delivers it again; on this machine sooner: `firebell deliver` at once, a "
-                "running `firebell run` within 10 s.",
-                fg="yellow",
-                err=True,
-            )
-        backlog = firebell.deliverer.outbox.backlog()
-        for figures in backlog.values():
-            if figures.pending or figures.failed:
-                error = firebell.redact(figures.last_error or "-").rstrip(".")
-                if figures.plugin not in firebell.host.enabled:
-                    # No command delivers to a plugin that is off: advising one would mislead.
-                    last = f"; last error: {error}" if figures.last_error else ""
-                    click.secho(
-                        f"note: plugin {figures.plugin} is switched off: {figures.pending} "
-                        f"pending, {figures.failed} failed{last}. "
-                        f"{_waiting_for(firebell, figures.plugin)}",
-                        fg="yellow",
-                        err=True,
-                    )
-                    continue
-                what_next = []
-                if figures.pending:
-                    what_next.append(
-                        "`firebell run` (or `firebell deliver`) delivers the pending ones"
-                    )
-                # A plugin's own message may say it already ("…, then run `firebell retry …`").
-                if figures.failed and "firebell retry" not in error:
-                    what_next.append(
-                        f"run `firebell retry --plugin {figures.plugin}` after fixing the cause "
-                        "of the failed ones"
-                    )
-                advice = "; ".join(what_next)
-                click.secho(
-                    f"note: plugin {figures.plugin}: {figures.pending} pending, "
-                    f"{figures.failed} failed; last error: {error}."
-                    + (f" {advice[0].upper()}{advice[1:]}." if advice else ""),
-                    fg="yellow",
-                    err=True,
-                )
-
-
-def _waiting_for(firebell: Firebell, plugin: str) -> str:
-    """What a switched-off plugin's deliveries wait for, since no command makes them."""
-    table = firebell.settings.plugins.get(plugin)
-    switch = (
-        f"`enabled = true` in [plugins.{plugin}]"
-        if table is not None
-        else f"its [plugins.{plugin}] table back"
-    )
-    where = firebell.settings.path or "plugins.toml"
-    return (
-        f"They wait until it is switched on again in {where} ({switch}); "
-        "no command delivers to it before."
-    )
+        for note in left_to_deliver(firebell, self.deliver_timeout):
+            click.secho(note, fg="yellow", err=True)
 
 
 class Interrupted(click.ClickException):
