@@ -11,7 +11,7 @@ import os
 import tomllib
 import typing
 from collections import abc
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -97,6 +97,17 @@ class FirebellConfig:
             if severity.name.lower() == name.lower():
                 return severity
         return None
+
+    def severity_problems(self, key: str, names: Iterable[str]) -> list[str]:
+        """A line for each of ``names`` that is not one of the severities (ignoring case), as
+        a plugin's ``firebell_check_settings`` returns it: ``"severities: 'SEV-1' is not one of
+        the severities (SEV0, SEV1, SEV2)"``. ``key`` is the plugin's key that names them."""
+        known = ", ".join(severity.name for severity in self.severities)
+        return [
+            f"{key}: {name!r} is not one of the severities ({known})"
+            for name in names
+            if self.severity(name) is None
+        ]
 
     def enabled_plugins(self) -> list[str]:
         """Names of the plugins switched on, in the file's order."""

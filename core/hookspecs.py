@@ -25,8 +25,8 @@ __all__ = ["HOOKSPEC_VERSION", "Link", "LinkNow", "PluginSpec", "hookimpl", "hoo
 #: Bumped when a hook is added; a plugin may check it to use newer hooks when present.
 #: 1: the setup and incident-event hooks. 2: ``firebell_doctor``. 3: the record hooks
 #: (timeline entries, follow-ups, reminders). 4: the ``link_now`` parameter. 5:
-#: ``firebell_person_named``.
-HOOKSPEC_VERSION = 5
+#: ``firebell_person_named``. 6: ``firebell_check_settings``.
+HOOKSPEC_VERSION = 6
 
 hookspec = pluggy.HookspecMarker("firebell")
 hookimpl = pluggy.HookimplMarker("firebell")
@@ -77,6 +77,20 @@ def firebell_plugin_spec() -> PluginSpec | None:
 
     Return a :class:`PluginSpec`, or None for a plugin without settings. Every plugin may
     implement it; it is called for each plugin on its own.
+    """
+
+
+@hookspec
+def firebell_check_settings(config: Any, settings: FirebellConfig) -> Sequence[str] | None:
+    """Check the plugin's settings against Firebell's own when ``plugins.toml`` is loaded.
+
+    Called once per enabled plugin whenever Firebell loads its configuration (every command,
+    ``firebell run``, ``firebell doctor``), after ``config`` was built from the plugin's table;
+    ``settings`` is the whole FirebellConfig. For what the table alone cannot show and no
+    service needs asking: a severity name that is not one of ``settings.severities``
+    (:meth:`FirebellConfig.severity_problems` words it). Return one line per problem, starting
+    with the key (``"severities: 'SEV-1' is not one of the severities (SEV0, SEV1, SEV2)"``);
+    Firebell then refuses to start, naming the file and the table. Never call a service here.
     """
 
 

@@ -8,7 +8,7 @@ exception in one never stops another (pluggy would stop at the first raising imp
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -247,11 +247,36 @@ class PluginHost:
                 config = structure_plugin_config(
                     spec.config_class, table.options, source=source, plugin=name
                 )
+            self._check_settings(name, config)
             after = table.after if table.after is not None else spec.after
             self.enabled[name] = EnabledPlugin(
                 name, found.source, spec, config, tuple(a for a in after if a in names)
             )
         self._check_order()
+
+    def _check_settings(self, name: str, config: Any) -> None:
+        """Refuse what the plugin's ``firebell_check_settings`` finds wrong with its settings."""
+        where = f"{self.settings.source}: [plugins.{name}]"
+        values = {"config": config, "settings": self.settings}
+        problems: list[str] = []
+        for impl in self.manager.hook.firebell_check_settings.get_hookimpls():
+            if impl.plugin_name != name:
+                continue
+            try:
+                result = impl.function(**{arg: values[arg] for arg in impl.argnames})
+            except Exception as error:
+                raise ConfigError(
+                    f"{where}: the plugin's firebell_check_settings raised "
+                    f"{type(error).__name__}: {error}"
+                ) from error
+            if isinstance(result, str) or not isinstance(result, Sequence | None):
+                raise ConfigError(
+                    f"{where}: the plugin's firebell_check_settings returned {result!r}, not a "
+                    "list of str"
+                )
+            problems.extend(str(line).rstrip(".") for line in result or ())
+        if problems:
+            raise ConfigError(f"{where} {'; '.join(problems)}.")
 
     def _spec(self, name: str) -> PluginSpec:
         for impl in self.manager.hook.firebell_plugin_spec.get_hookimpls():

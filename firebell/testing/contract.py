@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 #: Hooks that are not called per event (and so are not called twice).
-SETUP_HOOKS = frozenset({"firebell_plugin_spec", "firebell_doctor"})
+SETUP_HOOKS = frozenset({"firebell_plugin_spec", "firebell_check_settings", "firebell_doctor"})
 
 
 class PluginContractError(AssertionError):

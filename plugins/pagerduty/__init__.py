@@ -33,7 +33,7 @@ from firebell.core import (
     hookimpl,
 )
 from firebell.plugins.pagerduty import events, rest
-from firebell.plugins.pagerduty.checks import check
+from firebell.plugins.pagerduty.checks import check, severity_problems
 from firebell.plugins.pagerduty.client import rest_client_for, translate_errors
 from firebell.plugins.pagerduty.config import PagerDutyConfig
 
@@ -51,6 +51,12 @@ def firebell_plugin_spec() -> PluginSpec:
         after=("slack",),
         description="Pages on-call in PagerDuty (REST API or Events API v2).",
     )
+
+
+@hookimpl
+def firebell_check_settings(config: PagerDutyConfig, settings: FirebellConfig) -> list[str]:
+    """Refuse severity names in ``severities`` and ``urgency`` that Firebell does not have."""
+    return severity_problems(config, settings)
 
 
 @hookimpl
@@ -222,6 +228,6 @@ def _details(incident: Incident, severity: str, channel: Resource | None) -> str
 
 
 @hookimpl
-def firebell_doctor(config: PagerDutyConfig, settings: FirebellConfig) -> list[str]:
+def firebell_doctor(config: PagerDutyConfig) -> list[str]:
     """Look up the service, escalation policy and requester (REST) or the routing key's shape."""
-    return check(config, settings)
+    return check(config)

@@ -14,16 +14,16 @@ from firebell.core.config import FirebellConfig
 from firebell.plugins.pagerduty.client import failure, rest_client
 from firebell.plugins.pagerduty.config import PagerDutyConfig
 
-__all__ = ["check"]
+__all__ = ["check", "severity_problems"]
 
 
-def check(config: PagerDutyConfig, settings: FirebellConfig | None = None) -> list[str]:
+def check(config: PagerDutyConfig) -> list[str]:
     """What is wrong with ``config`` (an empty list when PagerDuty accepts it all).
 
-    With ``settings``, severity names in ``severities`` and ``urgency`` that are not Firebell
-    severities are reported too (they would never match).
+    Severity names that Firebell does not have are refused when the settings are loaded
+    (:func:`severity_problems`), before any check of PagerDuty.
     """
-    problems = _unknown_severities(config, settings) if settings is not None else []
+    problems: list[str] = []
     if config.mode == "events":
         assert config.routing_key is not None
         if not re.fullmatch(r"[A-Za-z0-9]{32}", config.routing_key.reveal()):
@@ -88,14 +88,10 @@ def _check_requester(
         )
 
 
-def _unknown_severities(config: PagerDutyConfig, settings: FirebellConfig) -> list[str]:
-    known = {severity.name.casefold() for severity in settings.severities}
-    problems = []
-    for key, names in (("severities", config.severities or ()), ("urgency", config.urgency)):
-        for name in names:
-            if name.casefold() not in known:
-                problems.append(
-                    f"{key} names {name!r}, which is not a Firebell severity "
-                    f"({', '.join(s.name for s in settings.severities)})"
-                )
-    return problems
+def severity_problems(config: PagerDutyConfig, settings: FirebellConfig) -> list[str]:
+    """Names in ``severities`` and ``urgency`` that are not Firebell severities: they would
+    never match, and nobody would be paged (the plugin's ``firebell_check_settings``)."""
+    return [
+        *settings.severity_problems("severities", config.severities or ()),
+        *settings.severity_problems("urgency", config.urgency),
+    ]

@@ -37,6 +37,8 @@ __all__ = [
     "LINK_KIND",
     "PLUGIN_NAME",
     "check",
+    "firebell_check_settings",
+    "firebell_doctor",
     "firebell_incident_created",
     "firebell_incident_reopened",
     "firebell_incident_resolved",
@@ -193,23 +195,14 @@ def firebell_incident_reopened(
 # ---------------------------------------------------------------------------------------------
 
 
-def check(config: StatuspageConfig, settings: FirebellConfig | None = None) -> list[str]:
+def check(config: StatuspageConfig) -> list[str]:
     """What is wrong with ``config`` as Statuspage sees it (an empty list when nothing is).
 
     Reads the page (the key and page id work) and its components (the configured ids belong to
-    it); with ``settings``, also names severities in ``severities``/``impact`` that Firebell does
-    not have. For ``firebell doctor``.
+    it). For ``firebell doctor``; severities Firebell does not have are refused earlier, when
+    the settings are loaded (:func:`firebell_check_settings`).
     """
     problems: list[str] = []
-    if settings is not None:
-        known = {severity.name.lower() for severity in settings.severities}
-        for key, names in (("severities", config.severities), ("impact", list(config.impact))):
-            problems.extend(
-                f"[plugins.statuspage] {key}: {name!r} is not one of Firebell's severities "
-                f"({', '.join(s.name for s in settings.severities)})"
-                for name in names
-                if name.lower() not in known
-            )
     api = api_for(config)
     try:
         api.page()
@@ -378,6 +371,16 @@ def _timestamp(value: Any) -> datetime | None:
 
 
 @hookimpl
-def firebell_doctor(config: StatuspageConfig, settings: FirebellConfig) -> list[str]:
+def firebell_check_settings(config: StatuspageConfig, settings: FirebellConfig) -> list[str]:
+    """Refuse severity names in ``severities`` and ``impact`` that Firebell does not have: they
+    would never match, and customers would never hear of those incidents."""
+    return [
+        *settings.severity_problems("severities", config.severities),
+        *settings.severity_problems("impact", config.impact),
+    ]
+
+
+@hookimpl
+def firebell_doctor(config: StatuspageConfig) -> list[str]:
     """Read the page and its components and list what does not fit the settings."""
-    return check(config, settings)
+    return check(config)

@@ -369,3 +369,55 @@ def test_one_severity_twice_in_update_after_minutes_is_refused(tmp_path: Path) -
         f"{path}: [firebell.reminders] update_after_minutes names 'sev1' and 'SEV1', one "
         "severity (SEV1); keep one of them."
     )
+
+
+class Checking:
+    """A plugin whose ``firebell_check_settings`` answers what it is given."""
+
+    def __init__(self, answer: object) -> None:
+        self.answer = answer
+
+    @hookimpl
+    def firebell_check_settings(self, settings: object) -> object:
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        (None, None),
+        ([], None),
+        (["colour: 'red.' is not a colour."], "[plugins.checking] colour: 'red.' is not a colour."),
+        (
+            ["a: one", "b: two"],
+            "[plugins.checking] a: one; b: two.",
+        ),
+        (
+            RuntimeError("boom"),
+            "[plugins.checking]: the plugin's firebell_check_settings raised RuntimeError: boom",
+        ),
+        (
+            "a: one",
+            "[plugins.checking]: the plugin's firebell_check_settings returned 'a: one', not a "
+            "list of str",
+        ),
+    ],
+)
+def test_what_a_plugins_settings_check_finds_stops_firebell_at_start(
+    tmp_path: Path, answer: object, said: str | None
+) -> None:
+    path = tmp_path / "plugins.toml"
+    path.write_text(
+        f'[firebell]\ndatabase_url = "sqlite:///{tmp_path / "x.db"}"\n[plugins.checking]\n',
+        encoding="utf-8",
+    )
+    plugins = {"checking": Checking(answer)}
+
+    if said is None:
+        open_firebell(path, entry_points=False, extra_plugins=plugins).close()
+        return
+    with pytest.raises(ConfigError) as error:
+        open_firebell(path, entry_points=False, extra_plugins=plugins)
+    assert str(error.value) == f"{path}: {said}"

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from firebell.core import ConfigError
 from firebell.plugins.pagerduty import PagerDutyConfig, check
 
 from firebell.testing.fake_http import Fault
@@ -93,15 +94,16 @@ def test_an_outage_is_reported(configure: Any, fake: FakePagerDuty) -> None:
     assert "PagerDuty answered 503" in problem
 
 
-def test_severity_names_are_checked_against_firebell(
-    configure: Any, make_firebell: MakeFirebell
+def test_severity_names_firebell_does_not_have_are_refused_when_loading(
+    configure: Any,
 ) -> None:
-    config = configure(severities=["SEV1", "SEV9"], urgency={"P1": "high"})
-    settings = make_firebell({}).settings
-    assert check(config, settings) == [
-        "severities names 'SEV9', which is not a Firebell severity (SEV0, SEV1, SEV2)",
-        "urgency names 'P1', which is not a Firebell severity (SEV0, SEV1, SEV2)",
-    ]
+    with pytest.raises(ConfigError) as refused:
+        configure(severities=["sev0", "SEV9"], urgency={"P1": "high", "Sev1": "low"})
+
+    assert str(refused.value).endswith(
+        "plugins.toml: [plugins.pagerduty] severities: 'SEV9' is not one of the severities "
+        "(SEV0, SEV1, SEV2); urgency: 'P1' is not one of the severities (SEV0, SEV1, SEV2)."
+    )
 
 
 def test_events_mode_checks_the_routing_key_shape(configure: Any, fake: FakePagerDuty) -> None:

@@ -176,6 +176,19 @@ def test_every_key(make_firebell: MakeFirebell) -> None:
             id="notifications-string",
         ),
         pytest.param(
+            {"severities": ["sev0", "SEV9"]},
+            ENVIRON,
+            "[plugins.statuspage] severities: 'SEV9' is not one of the severities (SEV0, SEV1, "
+            "SEV2).",
+            id="severities-not-firebells",
+        ),
+        pytest.param(
+            {"impact": {"Sev1": "major", "P1": "minor"}},
+            ENVIRON,
+            "[plugins.statuspage] impact: 'P1' is not one of the severities (SEV0, SEV1, SEV2).",
+            id="impact-not-firebells",
+        ),
+        pytest.param(
             {"timeout": "soon"},
             ENVIRON,
             "timeout: expected a number, got 'soon'",
@@ -214,7 +227,7 @@ def test_check_passes_a_working_setup(
         ),
         environ=ENVIRON,
     )
-    assert check(config_of(firebell), firebell.settings) == []
+    assert check(config_of(firebell)) == []
     assert [c.path for c in statuspage.calls] == [
         f"/v1/pages/{STATUSPAGE_PAGE_ID}",
         f"/v1/pages/{STATUSPAGE_PAGE_ID}/components",
@@ -226,18 +239,13 @@ def test_check_names_what_is_wrong(make_firebell: MakeFirebell, statuspage: Fake
         table(
             api_url=statuspage.url + "/v1",
             components={"nosuchcomp01": "major_outage"},
-            severities=["SEV9"],
-            impact={"SEV0": "critical", "P1": "major"},
             requests_per_second=1000.0,
         ),
         environ=ENVIRON,
     )
-    problems = check(config_of(firebell), firebell.settings)
+    problems = check(config_of(firebell))
 
     assert problems == [
-        "[plugins.statuspage] severities: 'SEV9' is not one of Firebell's severities "
-        "(SEV0, SEV1, SEV2)",
-        "[plugins.statuspage] impact: 'P1' is not one of Firebell's severities (SEV0, SEV1, SEV2)",
         "[plugins.statuspage] components: 'nosuchcomp01' is not a component of page "
         f"'{STATUSPAGE_PAGE_ID}' (its components: fbcompapi001 (API), fbcompweb001 (Website))",
     ]
