@@ -73,6 +73,9 @@ class PluginBacklog:
     #: those calls began: a vendor that does not answer shows here, not as an error.
     under_way: int = 0
     under_way_since: datetime | None = None
+    #: When the soonest of the pending deliveries that failed before (a plugin backing off) is
+    #: tried again; calls under way are left out. None when none is waiting for a retry.
+    next_attempt_at: datetime | None = None
 
 
 _NONE_UNDER_WAY: tuple[int, datetime | None] = (0, None)
@@ -422,12 +425,28 @@ class Outbox:
             )
         return int(result.rowcount or 0)
 
+    def retry_now(self, *, plugins: Sequence[str] | None = None, now: datetime) -> int:
+        """Make the pending deliveries of ``plugins`` (by default all) that wait for their next
+        attempt (a plugin failing, backing off) due at ``now`` (after the cause was fixed);
+        returns how many. A delivery whose call is under way (its lease held) is left alone:
+        its outcome decides what comes next."""
+        query = deliveries.update().where(
+            deliveries.c.status == "pending",
+            deliveries.c.next_attempt_at > now,
+            sa.or_(deliveries.c.lease_expires_at.is_(None), deliveries.c.lease_expires_at <= now),
+        )
+        if plugins is not None:
+            query = query.where(deliveries.c.plugin.in_(list(plugins)))
+        with self.store.write() as connection:
+            result = connection.execute(query.values(next_attempt_at=now, updated_at=now))
+        return int(result.rowcount or 0)
+
     def backlog(
         self, *, incident_id: str | None = None, now: datetime | None = None
     ) -> dict[str, PluginBacklog]:
         """Pending, failed, done and skipped counts, the last error, the last reason for a
-        skip and the calls under way at ``now`` (by default the wall clock), per plugin (of one
-        incident's deliveries with ``incident_id``)."""
+        skip, the calls under way at ``now`` (by default the wall clock) and the next retry, per
+        plugin (of one incident's deliveries with ``incident_id``)."""
         now = datetime.now(UTC) if now is None else now
         counts_query = sa.select(deliveries.c.plugin, deliveries.c.status, sa.func.count())
         notes_query = (
@@ -443,6 +462,13 @@ class Outbox:
             deliveries.c.lease_owner.is_not(None),
             deliveries.c.lease_expires_at > now,
         )
+        next_attempt_query = sa.select(
+            deliveries.c.plugin, sa.func.min(deliveries.c.next_attempt_at)
+        ).where(
+            deliveries.c.status == "pending",
+            deliveries.c.last_error.is_not(None),
+            sa.or_(deliveries.c.lease_expires_at.is_(None), deliveries.c.lease_expires_at <= now),
+        )
         if incident_id is not None:
             # Through the incident's events' positions (the deliveries' primary key leads with
             # the position): no index of the deliveries starts with the incident, and reading
@@ -456,6 +482,7 @@ class Outbox:
             counts_query = counts_query.where(*of_incident)
             notes_query = notes_query.where(*of_incident)
             under_way_query = under_way_query.where(*of_incident)
+            next_attempt_query = next_attempt_query.where(*of_incident)
         with self.store.read() as connection:
             counts = connection.execute(
                 counts_query.group_by(deliveries.c.plugin, deliveries.c.status)
@@ -465,6 +492,12 @@ class Outbox:
                 plugin: (int(count), since)
                 for plugin, count, since in connection.execute(
                     under_way_query.group_by(deliveries.c.plugin)
+                )
+            }
+            next_attempt: dict[str, datetime] = {
+                plugin: at
+                for plugin, at in connection.execute(
+                    next_attempt_query.group_by(deliveries.c.plugin)
                 )
             }
         figures: dict[str, dict[str, int]] = {}
@@ -483,6 +516,7 @@ class Outbox:
                 skip_reason=skip_reason.get(plugin),
                 under_way=under_way.get(plugin, _NONE_UNDER_WAY)[0],
                 under_way_since=under_way.get(plugin, _NONE_UNDER_WAY)[1],
+                next_attempt_at=next_attempt.get(plugin),
             )
             for plugin, f in figures.items()
         }

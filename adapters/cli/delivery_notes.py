@@ -9,13 +9,23 @@ deliver`` makes, share one line: with ``--deliver-timeout 0`` that is every plug
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 
 from firebell.core import Firebell
 from firebell.core.outbox import PluginBacklog
+from firebell.core.timeline import format_duration
 
-__all__ = ["left_to_deliver"]
+__all__ = ["left_to_deliver", "next_attempt_text"]
 
 _DELIVERS_PENDING = "`firebell run` (or `firebell deliver`) delivers"
+
+
+def next_attempt_text(at: datetime, now: datetime | None = None) -> str:
+    """``next attempt 23:22:35 UTC (in 17s)``, or ``next attempt due now`` once it is due."""
+    now = datetime.now(UTC) if now is None else now
+    if at <= now:
+        return "next attempt due now"
+    return f"next attempt {at:%H:%M:%S} UTC (in {format_duration(at - now)})"
 
 
 def left_to_deliver(firebell: Firebell, deliver_timeout: float) -> Iterator[str]:
@@ -67,7 +77,14 @@ def _failing(firebell: Firebell, figures: PluginBacklog) -> str:
     """A note on a plugin with failed deliveries, or pending ones that failed before."""
     error = firebell.redact(figures.last_error).rstrip(".") if figures.last_error else None
     what_next = []
-    if figures.pending:
+    at = figures.next_attempt_at
+    if figures.pending and at is not None and at > datetime.now(UTC):
+        # Backing off: rerunning `firebell deliver` now would do nothing.
+        what_next.append(
+            f"{next_attempt_text(at)} by `firebell run` (or `firebell deliver`); once the cause "
+            f"is fixed, `firebell retry --plugin {figures.plugin}` tries now"
+        )
+    elif figures.pending:
         what_next.append(f"{_DELIVERS_PENDING} the pending ones")
     # A plugin's own message may say it already ("…, then run `firebell retry …`").
     if figures.failed and "firebell retry" not in (error or ""):

@@ -1,6 +1,6 @@
 """The commands that look after the log and the deliveries: ``replay`` rebuilds the read model
-from the event log, ``retry`` queues parked deliveries again, ``deliver`` delivers what is due
-now (what ``firebell run`` does continuously)."""
+from the event log, ``retry`` queues parked deliveries again and makes retrying ones due now,
+``deliver`` delivers what is due now (what ``firebell run`` does continuously)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ def replay(state: CliState, as_json: bool) -> None:
 )
 @pass_state
 def retry(state: CliState, plugin: str | None, skipped: bool) -> None:
-    """Queue parked (failed) deliveries again, after fixing their cause, and deliver.
+    """Queue failed (parked) deliveries again after fixing their cause, make retrying ones
+    (backing off) due now, and deliver.
 
     With --skipped: deliver anyway what was skipped because the incident ended while the
     plugin was switched off; the plugin also gets the events it missed, so it hears the end.
@@ -64,10 +65,31 @@ def retry(state: CliState, plugin: str | None, skipped: bool) -> None:
     now = firebell.engine.clock()
     if skipped:
         count = firebell.deliverer.stale.requeue_skipped(plugin=plugin, now=now)
+        click.echo(f"Queued {count} {_deliveries(count)} again.")
     else:
-        count = firebell.deliverer.outbox.requeue_failed(plugin=plugin, now=now)
-    click.echo(f"Queued {count} {'delivery' if count == 1 else 'deliveries'} again.")
+        outbox = firebell.deliverer.outbox
+        failed = outbox.requeue_failed(plugin=plugin, now=now)
+        # Those backing off too (the plugin failed, the next attempt is minutes away): the
+        # cause is fixed, so now. Only the plugins on: a plugin that is off delivers nothing.
+        plugins = [plugin] if plugin is not None else list(firebell.host.enabled)
+        retrying = outbox.retry_now(plugins=plugins, now=now)
+        click.echo(_queued(failed, retrying))
     state.deliver()
+
+
+def _deliveries(count: int) -> str:
+    return "delivery" if count == 1 else "deliveries"
+
+
+def _queued(failed: int, retrying: int) -> str:
+    """``Queued 3 deliveries again: 1 failed, 2 retrying (due now, not at their next attempt).``"""
+    total = failed + retrying
+    if not total:
+        return "Queued 0 deliveries again."
+    later = " (due now, not at their next attempt)" if retrying else ""
+    return (
+        f"Queued {total} {_deliveries(total)} again: {failed} failed, {retrying} retrying{later}."
+    )
 
 
 @click.command()

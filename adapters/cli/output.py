@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import click
+from firebell.adapters.cli.delivery_notes import next_attempt_text
 from firebell.adapters.cli.people import follow_up_json, person_text
 from firebell.adapters.cli.timeline_command import print_follow_ups, print_timeline
 from firebell.core import Incident, RecordedEvent
@@ -60,7 +61,7 @@ def print_incident(
     undone: Sequence[PluginBacklog] = (),
 ) -> None:
     """State, people, links, the plugins' deliveries not done (``undone``: pending, parked or
-    skipped) and the full timeline of one incident."""
+    skipped, with the last error and the next attempt) and the full timeline of one incident."""
     names = incident.names
     commander = person_text(incident.commander, names) if incident.commander else "(none yet)"
     click.secho(f"{incident.id}  {incident.title}", bold=True)
@@ -96,6 +97,7 @@ def print_incident(
         click.secho(f"  undone:    {backlog.plugin}: {counts}", fg="yellow")
         for note in (
             backlog.last_error and f"last error: {backlog.last_error}",
+            backlog.next_attempt_at and next_attempt_text(backlog.next_attempt_at),
             backlog.skip_reason,
         ):
             if note:

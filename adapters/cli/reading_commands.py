@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 import click
 from firebell.adapters.cli.cli_state import CliState, json_option, pass_state
+from firebell.adapters.cli.delivery_notes import next_attempt_text
 from firebell.adapters.cli.incident_names import find_incident
 from firebell.adapters.cli.output import (
     echo_json,
@@ -123,7 +124,8 @@ def show(state: CliState, name: str, as_json: bool) -> None:
 @json_option
 @pass_state
 def plugins(state: CliState, as_json: bool) -> None:
-    """List plugins: enabled or not, where from, import error, backlog and last error.
+    """List plugins: enabled or not, where from, import error, backlog, last error and when
+    the next attempt is.
 
     A plugin that cannot be imported or configured stops every other command; this one lists
     the plugins all the same (with the import errors), and says why Firebell cannot start.
@@ -215,6 +217,9 @@ class _Listing:
             "under_way_since": figures.under_way_since.isoformat()
             if figures and figures.under_way_since
             else None,
+            "next_attempt_at": figures.next_attempt_at.isoformat()
+            if figures and figures.next_attempt_at
+            else None,
             "after": list(self.enabled.get(name, ())),
         }
 
@@ -233,6 +238,8 @@ def _print_row(row: Mapping[str, Any], figures: PluginBacklog | None) -> None:
     click.echo(line)
     if row["last_error"]:
         click.secho(f"{'':<12} last error: {row['last_error']}", fg="yellow")
+    if figures and figures.next_attempt_at:
+        click.secho(f"{'':<12} {next_attempt_text(figures.next_attempt_at)}", fg="yellow")
     if row["skip_reason"]:
         click.secho(f"{'':<12} last {row['skip_reason']}", fg="yellow")
     if figures and figures.under_way_since:

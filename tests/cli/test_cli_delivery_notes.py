@@ -1,11 +1,17 @@
 """What a command says about the deliveries it left undone: one line for the plugins that only
-have pending deliveries, and a plugin's last error only when there is one."""
+have pending deliveries, a plugin's last error only when there is one, and when a retrying
+delivery's next attempt is (also in ``plugins`` and ``show``), which ``retry`` brings forward."""
 
 from __future__ import annotations
 
+import re
+import textwrap
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from cli_support import Outcome, run_firebell, write_config
+import pytest
+from cli_support import Outcome, install_plugin, run_firebell, write_config
 
 
 def fb(config: Path, *args: str) -> Outcome:
@@ -35,3 +41,88 @@ def test_with_no_time_to_deliver_one_line_says_what_is_pending(tmp_path: Path) -
     assert pending.startswith("note: pending deliveries: console 2, markdown ")
     assert "last error" not in declared.stderr + updated.stderr
     assert notes(fb(config, "deliver")) == []
+
+
+DOWN_VENDOR = textwrap.dedent(
+    """
+    '''A third-party plugin for the tests: its vendor is down while the switch file exists.'''
+    from pathlib import Path
+
+    import attrs
+    from firebell.core import Link, PluginSpec, RetryLater, hookimpl
+
+
+    @attrs.frozen
+    class VendorConfig:
+        switch: str
+
+
+    @hookimpl
+    def firebell_plugin_spec():
+        return PluginSpec(config_class=VendorConfig, description="Down while switched.")
+
+
+    @hookimpl
+    def firebell_incident_created(incident, config):
+        if Path(config.switch).exists():
+            raise RetryLater("could not reach the vendor", retry_after=600)
+        return Link("document", f"vendor-{incident.id}", None, "Vendor doc")
+    """
+)
+
+
+def vendor_row(config: Path) -> dict[str, Any]:
+    """The vendor plugin's row of ``firebell plugins --json``."""
+    [row] = [row for row in fb(config, "plugins", "--json").json() if row["name"] == "vendor"]
+    return row
+
+
+def test_retry_makes_a_retrying_delivery_due_now_and_its_next_attempt_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(
+        str(install_plugin(site, "vendor", "fbtest_vendor", DOWN_VENDOR, "0.1"))
+    )
+    down = tmp_path / "down"
+    down.touch()
+    config = write_config(tmp_path, f'\n[plugins.vendor]\nswitch = "{down.as_posix()}"\n')
+
+    declared = fb(config, "declare", "Checkout failing", "--json")
+    at = datetime.now(UTC) + timedelta(seconds=600)
+    name = declared.json()["incident"]["id"]
+
+    # The vendor asked for 10 minutes: when, and how not to wait for it.
+    [note] = notes(declared)
+    assert re.fullmatch(
+        r"note: plugin vendor: 1 pending, 0 failed; last error: RetryLater: could not reach the "
+        r"vendor\. Next attempt (\d\d:\d\d:\d\d) UTC \(in (9|10)m\) by `firebell run` \(or "
+        r"`firebell deliver`\); once the cause is fixed, `firebell retry --plugin vendor` "
+        r"tries now\.",
+        note,
+    ), note
+    row = vendor_row(config)
+    next_attempt = datetime.fromisoformat(row["next_attempt_at"])
+    assert abs(next_attempt - at) < timedelta(seconds=30)
+    assert f"next attempt {next_attempt:%H:%M:%S} UTC (in " in fb(config, "plugins").stdout
+    shown = fb(config, "show", name).stdout
+    assert "  undone:    vendor: 1 pending\n" in shown
+    assert f"             next attempt {next_attempt:%H:%M:%S} UTC (in " in shown
+    undone = fb(config, "show", name, "--json").json()["deliveries"]["vendor"]
+    assert datetime.fromisoformat(undone["next_attempt_at"]) == next_attempt
+
+    down.unlink()  # the vendor is back
+    fb(config, "deliver")
+    assert vendor_row(config)["pending"] == 1, "not due yet: deliver leaves it"
+    retried = fb(config, "retry", "--plugin", "vendor")
+
+    assert retried.stdout == (
+        "Queued 1 delivery again: 0 failed, 1 retrying (due now, not at their next attempt).\n"
+    )
+    assert notes(retried) == []
+    row = vendor_row(config)
+    assert (row["pending"], row["next_attempt_at"]) == (0, None)
+    resources = fb(config, "show", name, "--json").json()["incident"]["resources"]
+    assert ("vendor", f"vendor-{name}") in {(r["plugin"], r["external_id"]) for r in resources}
+    assert fb(config, "retry").stdout == "Queued 0 deliveries again.\n"

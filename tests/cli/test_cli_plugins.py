@@ -73,7 +73,7 @@ def test_a_parked_plugin_is_reported_and_retried_without_showing_its_secret(
 
     (tmp_path / "broken").unlink()  # the cause is fixed
     retried = firebell("retry", "--plugin", "flaky")
-    assert "Queued 1 delivery again." in retried
+    assert "Queued 1 delivery again: 1 failed, 0 retrying." in retried
     rows = {
         row["name"]: row
         for row in run_firebell(["--config", str(config), "plugins", "--json"], env=env).json()

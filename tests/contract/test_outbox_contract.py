@@ -323,6 +323,30 @@ def test_a_parked_plugin_is_not_recovered_until_the_parked_delivery_is_done(
     assert store.get_incident("a").failing_plugins == ()  # type: ignore[union-attr]
 
 
+def test_retry_now_makes_the_retrying_deliveries_due_but_not_one_under_way(
+    store: EventStore, outbox: Outbox
+) -> None:
+    a = declare(store, "a", subscribers=PLUGINS).events[0].position
+    b = declare(store, "b", subscribers=PLUGINS).events[0].position
+    pager = {c.position: c for c in claim(outbox, plugins=["pager"])}
+    outbox.fail(pager[a], "503", now=T0, retry_at=T0 + timedelta(minutes=5), announce=False)
+    outbox.fail(pager[b], "503", now=T0, retry_at=T0 + timedelta(minutes=10), announce=False)
+    assert outbox.backlog(now=T0)["pager"].next_attempt_at == T0 + timedelta(minutes=5)
+    assert outbox.backlog(now=T0)["slack"].next_attempt_at is None, "never failed"
+    # Another process, its clock 6 minutes ahead, is trying a's creation again (lease held).
+    [under_way] = claim(outbox, owner="w2", at=timedelta(minutes=6), plugins=["pager"])
+    assert under_way.position == a
+
+    assert outbox.retry_now(plugins=["slack"], now=T0) == 0
+    assert outbox.retry_now(plugins=["pager"], now=T0 + timedelta(minutes=1)) == 1
+    assert outbox.backlog(now=T0 + timedelta(minutes=1))["pager"].next_attempt_at == (
+        T0 + timedelta(minutes=1)
+    ), "b due now; a, under way, is not waiting for a retry"
+    [retried] = claim(outbox, owner="w3", at=timedelta(minutes=1), plugins=["pager"])
+    assert (retried.position, retried.attempt) == (b, 2)
+    assert outbox.retry_now(now=T0 + timedelta(minutes=1)) == 0, "nothing else waits"
+
+
 def test_backlog_counts_each_plugins_deliveries(store: EventStore, outbox: Outbox) -> None:
     declare(store, "a", subscribers=PLUGINS)
     declare(store, "b", subscribers=PLUGINS)
