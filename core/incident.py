@@ -195,7 +195,11 @@ class Incident:
     # -- guards --------------------------------------------------------------------------------
 
     def check_not_closed(self, action: str) -> None:
-        """Refuse ``action`` on a closed incident."""
+        """Refuse ``action`` on a closed incident.
+
+        Everything but its follow-ups is refused: they are worked through after the close
+        (:mod:`firebell.core.timeline_commands`).
+        """
         if self.state is IncidentState.CLOSED:
             raise CommandRefused(
                 f"{self.id} is closed (by {self.closed_by} at {_at(self.closed_at)}); "

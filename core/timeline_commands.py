@@ -1,10 +1,13 @@
 """Commands on an incident's record: timeline entries, notes and follow-ups.
 
 Each runs through :meth:`Engine.append <firebell.core.engine.Engine.append>`, so it gets the
-same conflict retries, permissions and idempotency as the lifecycle commands. They are allowed
-while the incident is open or resolved (the post-mortem is written after the resolve) and
-refused once it is closed. Permissions: ``timeline`` (entries and notes) and ``followup``
-(follow-ups) in ``[firebell.permissions]``.
+same conflict retries, permissions and idempotency as the lifecycle commands. Timeline entries
+and notes are allowed while the incident is open or resolved (the post-mortem is written after
+the resolve) and refused once it is closed. Follow-ups are allowed in every state, a closed
+incident's included: the incident is closed after the post-mortem meeting, where its mitigation
+tasks are agreed, and those tasks are done (and found to need another) in the weeks after.
+Permissions: ``timeline`` (entries and notes) and ``followup`` (follow-ups) in
+``[firebell.permissions]``.
 
 Each takes ``names``, the display names of the people involved by id, as the engine's commands
 do (:mod:`firebell.core.engine`).
@@ -186,13 +189,13 @@ def add_follow_up(
 ) -> AppendResult:
     """Record a mitigation task (``followup.added``), numbered 1, 2, … within the incident.
 
+    Allowed on a closed incident too (a task agreed after the close still belongs to it).
     The new follow-up is ``result.incident.follow_ups[-1]`` (its number also in the event).
     """
     body = require_text(text, field="follow-up", limit=MAX_UPDATE)
     who = clean_text(owner or "") or None
 
     def decide(incident: Incident) -> list[Event]:
-        incident.check_not_closed("given follow-ups")
         number = max((f.id for f in incident.follow_ups), default=0) + 1
         return [FollowUpAdded(number, body, who)]
 
@@ -217,11 +220,13 @@ def complete_follow_up(
     actor_groups: Sequence[str] = (),
     names: Mapping[str, str] | None = None,
 ) -> AppendResult:
-    """Mark follow-up ``follow_up_id`` done (``followup.done``); ``"#2"`` and ``"2"`` work too."""
+    """Mark follow-up ``follow_up_id`` done (``followup.done``); ``"#2"`` and ``"2"`` work too.
+
+    Allowed on a closed incident too: its tasks are done after the close.
+    """
     number = _number(follow_up_id)
 
     def decide(incident: Incident) -> list[Event]:
-        incident.check_not_closed("changed")
         task = incident.follow_up(number)
         if task is None:
             open_ones = ", ".join(f"#{f.id}" for f in incident.follow_ups if not f.done)

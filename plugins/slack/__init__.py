@@ -9,6 +9,9 @@ dropped, and closing archives the channel.
 Other plugins' documents, pages and status incidents are bookmarked as they are linked, and a
 failing integration is reported in the channel once, as is its recovery. Notes, follow-ups and
 reminders get one line each in the channel (:mod:`.record`; pins and reactions none).
+After the close the channel is archived and the plugin posts nothing more: follow-ups recorded
+or done then, and the integration notices they may cause, are left to the post-mortem and
+``firebell show`` (:func:`_after_close`).
 
 Every hook is safe to run again for the same event (see :mod:`.workspace`). Slack errors become
 ``RetryLater`` (outages, rate limits past the client's own retries) or ``PermanentPluginError``
@@ -21,7 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from firebell.core.config import FirebellConfig
-from firebell.core.events import IntegrationFailed, RecordedEvent
+from firebell.core.events import IncidentClosed, IntegrationFailed, RecordedEvent
 from firebell.core.hookspecs import Link, LinkNow, PluginSpec, hookimpl
 from firebell.core.incident import Incident
 from firebell.plugins.slack.channel_setup import created, resource_linked
@@ -76,6 +79,12 @@ def _failed_before(history: Sequence[RecordedEvent]) -> bool:
     return any(
         isinstance(e.data, IntegrationFailed) and e.data.plugin == PLUGIN_NAME for e in history
     )
+
+
+def _after_close(event: RecordedEvent, history: Sequence[RecordedEvent]) -> bool:
+    """Whether ``event`` came after the incident was closed: its channel is archived (or about
+    to be, by the close's own delivery, which comes first), so there is nowhere to post."""
+    return any(isinstance(e.data, IncidentClosed) and e.position < event.position for e in history)
 
 
 @hookimpl
@@ -176,17 +185,30 @@ def firebell_incident_status_update_posted(
 
 @hookimpl
 def firebell_incident_integration_failed(
-    event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
+    event: RecordedEvent,
+    incident: Incident,
+    config: SlackConfig,
+    settings: FirebellConfig,
+    history: Sequence[RecordedEvent],
 ) -> None:
-    """Warn the channel, once, that a plugin is failing for this incident."""
+    """Warn the channel, once, that a plugin is failing for this incident (not after the
+    close: ``firebell show`` and ``firebell plugins`` tell it then)."""
+    if _after_close(event, history):
+        return
     _run(Delivery.integration_failed, event, incident, config, settings)
 
 
 @hookimpl
 def firebell_incident_integration_recovered(
-    event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
+    event: RecordedEvent,
+    incident: Incident,
+    config: SlackConfig,
+    settings: FirebellConfig,
+    history: Sequence[RecordedEvent],
 ) -> None:
-    """Tell the channel the failing plugin works again."""
+    """Tell the channel the failing plugin works again (not after the close)."""
+    if _after_close(event, history):
+        return
     _run(Delivery.integration_recovered, event, incident, config, settings)
 
 
@@ -200,17 +222,31 @@ def firebell_timeline_entry_added(
 
 @hookimpl
 def firebell_followup_added(
-    event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
+    event: RecordedEvent,
+    incident: Incident,
+    config: SlackConfig,
+    settings: FirebellConfig,
+    history: Sequence[RecordedEvent],
 ) -> None:
-    """Say in the channel that a follow-up was recorded, naming its owner."""
+    """Say in the channel that a follow-up was recorded, naming its owner (nothing after the
+    close: the channel is archived)."""
+    if _after_close(event, history):
+        return
     _run(follow_up_added, event, incident, config, settings)
 
 
 @hookimpl
 def firebell_followup_done(
-    event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
+    event: RecordedEvent,
+    incident: Incident,
+    config: SlackConfig,
+    settings: FirebellConfig,
+    history: Sequence[RecordedEvent],
 ) -> None:
-    """Say in the channel that a follow-up was done."""
+    """Say in the channel that a follow-up was done (nothing after the close: the channel is
+    archived)."""
+    if _after_close(event, history):
+        return
     _run(follow_up_done, event, incident, config, settings)
 
 

@@ -1,6 +1,7 @@
 """Hypothesis drives the engine through random commands and checks it against a simple model.
 
-Commands come one at a time, several at once from threads, and repeated with the same
+The commands are the lifecycle's and the follow-ups' (added and done, allowed after the close
+too, unlike everything else). Commands come one at a time, several at once from threads, and repeated with the same
 idempotency key (also at once). After every step the log must replay to the read model,
 versions must be contiguous, positions increasing, and no idempotency key may have written twice.
 """
@@ -19,6 +20,7 @@ import pytest
 from core_support import Linker, assert_log_consistent
 from firebell.core import AppendResult, CommandRefused, Engine, IncidentState, open_firebell
 from firebell.core.config import parse_config
+from firebell.core.timeline_commands import add_follow_up, complete_follow_up
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -37,6 +39,8 @@ COMMANDS = st.one_of(
     st.tuples(st.just("severity"), st.sampled_from(SEVERITIES)),
     st.tuples(st.just("commander"), st.sampled_from(PEOPLE)),
     st.tuples(st.just("update"), st.sampled_from(["Rolled back", "Still looking", "Better"])),
+    st.tuples(st.just("followup"), st.sampled_from(["Add an alert", "Write the runbook"])),
+    st.tuples(st.just("done"), st.sampled_from(["1", "2", "3"])),
 )
 
 
@@ -47,9 +51,17 @@ class Model:
     state: IncidentState
     severity: str
     commander: str | None = None
+    #: Whether each follow-up (by number) is done.
+    follow_ups: dict[int, bool] = attrs.Factory(dict)
 
     def allows(self, kind: str, arg: str | None) -> bool:
         """Whether the engine should accept ``kind`` now."""
+        # Follow-ups go on after the close (the tasks of the post-mortem meeting).
+        if kind == "followup":
+            return True
+        if kind == "done":
+            assert arg is not None
+            return self.follow_ups.get(int(arg)) is False
         if self.state is IncidentState.CLOSED:
             return False
         return {
@@ -74,6 +86,11 @@ class Model:
             self.severity = arg
         elif kind == "commander":
             self.commander = arg
+        elif kind == "followup":
+            self.follow_ups[len(self.follow_ups) + 1] = False
+        elif kind == "done":
+            assert arg is not None
+            self.follow_ups[int(arg)] = True
 
 
 def run(engine: Engine, incident: str, kind: str, arg: str | None, key: str | None) -> AppendResult:
@@ -89,6 +106,10 @@ def run(engine: Engine, incident: str, kind: str, arg: str | None, key: str | No
         return engine.change_severity(incident, arg, actor="U_ANA", idempotency_key=key)
     if kind == "commander":
         return engine.assign_commander(incident, arg, actor="U_ANA", idempotency_key=key)
+    if kind == "followup":
+        return add_follow_up(engine, incident, arg, actor="U_ANA", idempotency_key=key)
+    if kind == "done":
+        return complete_follow_up(engine, incident, arg, actor="U_ANA", idempotency_key=key)
     return engine.post_update(incident, arg, actor="U_ANA", idempotency_key=key)
 
 
@@ -201,6 +222,16 @@ class EngineMachine(RuleBasedStateMachine):
             assert incident in str(refused.value)
             assert self.store.count_events() == before
 
+    @rule(incident=incidents)
+    def wrap_up(self, incident: str) -> None:
+        """Resolve and close it, as far as it allows: closed incidents come up often enough to
+        try every command on them (follow-ups, which go on, and the rest, refused)."""
+        model = self.model[incident]
+        for kind in ("resolve", "close"):
+            if model.allows(kind, None):
+                run(self.engine, incident, kind, None, None)
+                model.apply(kind, None)
+
     @rule(incident=incidents, commands=st.lists(COMMANDS, min_size=2, max_size=4))
     def concurrent_commands(self, incident: str, commands: list[tuple[str, str | None]]) -> None:
         keys = [self.fresh_key() for _ in commands]
@@ -279,6 +310,7 @@ class EngineMachine(RuleBasedStateMachine):
                 model.severity,
                 model.commander,
             )
+            assert {f.id: f.done for f in incident.follow_ups} == model.follow_ups
 
     @invariant()
     def an_idempotency_key_writes_once(self) -> None:

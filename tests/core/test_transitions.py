@@ -17,6 +17,7 @@ from firebell.core import (
     InvalidInput,
     SeverityChanged,
 )
+from firebell.core.timeline_commands import add_follow_up, complete_follow_up
 
 from firebell.testing.pytest_plugin import MakeFirebell
 
@@ -29,6 +30,8 @@ COMMANDS: dict[str, Command] = {
     "severity": lambda e, i: e.change_severity(i, "SEV0", actor="U_DAN"),
     "update": lambda e, i: e.post_update(i, "Rolled back the deploy", actor="U_DAN"),
     "commander": lambda e, i: e.assign_commander(i, "U_CAROL", actor="U_DAN"),
+    "followup": lambda e, i: add_follow_up(e, i, "Alert on 5xx", actor="U_DAN"),
+    "done": lambda e, i: complete_follow_up(e, i, 1, actor="U_DAN"),
 }
 
 #: What each command appends when allowed.
@@ -39,12 +42,17 @@ EVENT_OF = {
     "severity": "incident.severity_changed",
     "update": "incident.status_update_posted",
     "commander": "incident.commander_assigned",
+    "followup": "followup.added",
+    "done": "followup.done",
 }
 
+#: Follow-ups go on after the close: the tasks agreed at the post-mortem meeting are done later.
+FOLLOW_UPS = {"followup", "done"}
+
 ALLOWED = {
-    IncidentState.OPEN: {"resolve", "severity", "update", "commander"},
-    IncidentState.RESOLVED: {"reopen", "close", "severity", "update", "commander"},
-    IncidentState.CLOSED: set(),
+    IncidentState.OPEN: {"resolve", "severity", "update", "commander", *FOLLOW_UPS},
+    IncidentState.RESOLVED: {"reopen", "close", "severity", "update", "commander", *FOLLOW_UPS},
+    IncidentState.CLOSED: FOLLOW_UPS,
 }
 
 #: The state each allowed command leaves the incident in.
@@ -65,9 +73,14 @@ CLOSED_VERB = {
 }
 
 
-def incident_in(fb: Firebell, clock: FixedClock, state: IncidentState) -> str:
-    """Declare an incident (14:02) and resolve it (U_ANA, 14:10) and close it (U_BOB, 15:00)."""
+def incident_in(
+    fb: Firebell, clock: FixedClock, state: IncidentState, *, follow_up: bool = False
+) -> str:
+    """Declare an incident (14:02), with a follow-up if asked, and resolve it (U_ANA, 14:10)
+    and close it (U_BOB, 15:00)."""
     name = fb.engine.declare(title="Checkout failing", reporter="U_REPORTER").incident.id
+    if follow_up:
+        add_follow_up(fb.engine, name, "Write the runbook", actor="U_REPORTER")
     if state is IncidentState.OPEN:
         return name
     clock.advance(8 * 60)
@@ -84,7 +97,7 @@ def incident_in(fb: Firebell, clock: FixedClock, state: IncidentState) -> str:
 def test_every_command_in_every_state(
     fb: Firebell, clock: FixedClock, state: IncidentState, command: str
 ) -> None:
-    name = incident_in(fb, clock, state)
+    name = incident_in(fb, clock, state, follow_up=command == "done")
     before = fb.engine.get(name)
     clock.advance(60)
 

@@ -111,7 +111,7 @@ def test_a_message_is_on_the_timeline_once_and_off_it_only_when_it_is_on(
         unpin(firebell, name, "1780000000.000999", "k3")
 
 
-def test_entries_and_follow_ups_are_allowed_after_the_resolve_and_refused_once_closed(
+def test_entries_and_notes_are_allowed_after_the_resolve_and_refused_once_closed(
     firebell: Firebell,
 ) -> None:
     name = declare(firebell)
@@ -125,11 +125,40 @@ def test_entries_and_follow_ups_are_allowed_after_the_resolve_and_refused_once_c
         lambda: pin(firebell, name, "1780000000.000200", "k2"),
         lambda: unpin(firebell, name, "1780000000.000100", "k3"),
         lambda: add_note(firebell.engine, name, "too late", actor="U0REPORTER"),
-        lambda: add_follow_up(firebell.engine, name, "too late", actor="U0REPORTER"),
-        lambda: complete_follow_up(firebell.engine, name, 1, actor="U0REPORTER"),
     ):
         with pytest.raises(CommandRefused, match="is closed"):
             attempt()
+
+
+def test_follow_ups_are_added_and_done_after_the_close_and_nothing_else_moves(
+    firebell: Firebell,
+) -> None:
+    """The incident is closed after the post-mortem meeting; its tasks are done in the weeks
+    after, and one agreed later still belongs to it."""
+    name = declare(firebell)
+    add_follow_up(firebell.engine, name, "Alert earlier", actor="U0REPORTER", owner="U0ANA")
+    firebell.engine.resolve(name, actor="U0REPORTER")
+    firebell.engine.close(name, actor="U0REPORTER")
+    closed = firebell.engine.get(name)
+
+    complete_follow_up(firebell.engine, name, 1, actor="U0ANA")
+    added = add_follow_up(firebell.engine, name, "Load test the gateway", actor="U0BEN")
+    complete_follow_up(firebell.engine, name, "#2", actor="U0BEN")
+    with pytest.raises(CommandRefused, match=r"already done \(by U0ANA\)"):
+        complete_follow_up(firebell.engine, name, 1, actor="U0ANA")
+
+    after = firebell.engine.get(name)
+    assert added.incident.follow_ups[-1].id == 2
+    assert [(t.id, t.done_by) for t in after.follow_ups] == [(1, "U0ANA"), (2, "U0BEN")]
+    unchanged = attrs.evolve(
+        after,
+        version=closed.version,
+        updated_at=closed.updated_at,
+        last_position=closed.last_position,
+        follow_ups=closed.follow_ups,
+    )
+    assert unchanged == closed, "only the follow-ups changed"
+    assert open_follow_ups(firebell.store) == []
 
 
 def test_an_empty_message_and_a_long_one_are_kept_not_refused(firebell: Firebell) -> None:

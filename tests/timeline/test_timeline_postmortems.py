@@ -90,6 +90,19 @@ def run_incident(firebell: Firebell, clock: Clock) -> str:
     return name
 
 
+def work_on_follow_ups_after_the_close(firebell: Firebell, clock: Clock) -> str:
+    """:func:`run_incident`, closed after the post-mortem meeting; two weeks later follow-up #2
+    is done and a new one is agreed (everything delivered)."""
+    name = run_incident(firebell, clock)
+    firebell.engine.close(name, actor="U0BEN")
+    firebell.deliverer.drain()
+    clock.advance(days=14)
+    complete_follow_up(firebell.engine, name, 2, actor="U0BEN")
+    add_follow_up(firebell.engine, name, "Chaos-test the gateway", actor="U0BEN", owner="U0ANA")
+    firebell.deliverer.drain()
+    return name
+
+
 # -- markdown ------------------------------------------------------------------------------------------
 
 
@@ -120,6 +133,24 @@ def test_the_markdown_post_mortem_has_the_merged_timeline_and_the_follow_ups(
     mitigation = section_text(document, "4. Mitigation tasks")
     assert "- [x] Alert on gateway 502s — U0ANA" in mitigation
     assert "- [ ] Runbook &lt;for> failover" in mitigation
+
+
+def test_follow_ups_done_and_added_after_the_close_reach_the_markdown_section_4(
+    markdown: Firebell, clock: Clock, tmp_path: Path
+) -> None:
+    name = work_on_follow_ups_after_the_close(markdown, clock)
+
+    document = (tmp_path / "pm" / f"{name}.md").read_text()
+    mitigation = section_text(document, "4. Mitigation tasks").splitlines()
+    assert [line for line in mitigation if line.startswith("- [")] == [
+        "- [x] Alert on gateway 502s — U0ANA",
+        "- [x] Runbook &lt;for> failover",
+        "- [ ] Chaos-test the gateway — U0ANA",
+    ]
+    timeline = section_text(document, "2. Timeline").splitlines()
+    assert [line for line in timeline if line.startswith("- **")][-1].endswith(
+        "— Closed (U0BEN)"
+    ), "the timeline ends with the close"
 
 
 def test_hand_written_parts_stay_and_each_entry_updates_the_file(
@@ -205,6 +236,20 @@ def test_the_notion_page_gets_the_merged_timeline_and_follow_up_to_dos(
     ]
     to_dos = [(b.text, b.checked) for b in blocks_under(notion, "4. Mitigation tasks")]
     assert to_dos == [("Alert on gateway 502s — U0ANA", True), ("Runbook <for> failover", False)]
+
+
+def test_follow_ups_done_and_added_after_the_close_reach_the_notion_to_dos(
+    with_notion: Firebell, notion: FakeNotion, clock: Clock
+) -> None:
+    work_on_follow_ups_after_the_close(with_notion, clock)
+
+    to_dos = [(b.text, b.checked) for b in blocks_under(notion, "4. Mitigation tasks")]
+    assert to_dos == [
+        ("Alert on gateway 502s — U0ANA", True),
+        ("Runbook <for> failover", True),
+        ("Chaos-test the gateway — U0ANA", False),
+    ]
+    assert notion.page_properties(str(notion.pages[0]["id"]))["Status"] == "Closed"
 
 
 def test_an_entry_marked_after_the_resolve_reaches_the_notion_timeline(
