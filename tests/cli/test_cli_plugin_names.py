@@ -61,7 +61,7 @@ def test_a_package_declaring_a_built_in_name_stops_every_command_naming_both(
     with_slack = write_config(
         tmp_path / "slack", '\n[plugins.slack]\nbot_token = { env = "FB_TEST_SLACK_TOKEN" }\n'
     )
-    for path, command in ((config, "list"), (config, "plugins"), (with_slack, "declare")):
+    for path, command in ((config, "list"), (with_slack, "declare")):
         outcome = run_firebell(
             ["--config", str(path), command, *(["x"] if command == "declare" else [])],
             env={"FB_TEST_SLACK_TOKEN": "xoxb-1"},
@@ -69,6 +69,13 @@ def test_a_package_declaring_a_built_in_name_stops_every_command_naming_both(
         assert outcome.code == 2, outcome
         assert outcome.stderr.strip() == expected
         assert "bot_token" not in outcome.stderr, "not the impostor's config class"
+    # `firebell plugins`, there to show such problems, lists the plugins and says it.
+    listed = run_firebell(["--config", str(config), "plugins"])
+    assert listed.code == 0, listed
+    reason = expected.removeprefix("error: ")
+    assert listed.stderr == f"note: Firebell cannot start with this configuration: {reason}\n"
+    [slack] = [line for line in listed.stdout.splitlines() if line.startswith("slack ")]
+    assert slack.endswith(f" import error: {reason}")
 
     doctor = run_firebell(["--config", str(config), "doctor"])
     assert doctor.code == 1, doctor
