@@ -7,7 +7,9 @@ exception in one never stops another (pluggy would stop at the first raising imp
 
 from __future__ import annotations
 
+import difflib
 import importlib.metadata
+import logging
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -25,11 +27,34 @@ __all__ = [
     "create_plugin_manager",
     "entry_point_claims",
     "hook_name_for",
+    "unknown_hooks",
 ]
+
+log = logging.getLogger("firebell.plugin_host")
 
 ENTRY_POINT_GROUP = "firebell"
 #: The distribution whose entry points are the built-in plugins.
 BUILT_IN_DISTRIBUTION = "firebell"
+
+
+def unknown_hooks(manager: pluggy.PluginManager, plugin: str) -> list[str]:
+    """What is wrong with each ``@hookimpl`` function of ``plugin`` that is no Firebell hook (a
+    misspelt name: pluggy registers it, and nothing ever calls it), naming the closest hook.
+
+    ``optionalhook=True`` marks a hook of a newer Firebell on purpose; those are left out.
+    """
+    known = [name for name, caller in vars(manager.hook).items() if caller.spec is not None]
+    problems = []
+    for name, caller in sorted(vars(manager.hook).items()):
+        if caller.spec is not None:
+            continue
+        if any(i.plugin_name == plugin and not i.optionalhook for i in caller.get_hookimpls()):
+            closest = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean {closest[0]}?" if closest else "docs/hooks.md lists the hooks."
+            problems.append(
+                f"{name} is not a Firebell hook (misspelt?), so it is never called; {hint}"
+            )
+    return problems
 
 
 def hook_name_for(event_type: str) -> str:
@@ -184,6 +209,9 @@ class PluginHost:
         self.manager = manager
         self.installed = dict(installed)
         self.enabled: dict[str, EnabledPlugin] = {}
+        #: For each enabled plugin, its ``@hookimpl`` functions that are no hook
+        #: (:func:`unknown_hooks`); :meth:`from_config` logs them, ``firebell doctor`` shows them.
+        self.unknown_hooks: dict[str, list[str]] = {}
         self._handles: dict[tuple[str, str], bool] = {}
         self._configure()
 
@@ -195,11 +223,16 @@ class PluginHost:
         entry_points: bool = True,
         extra: Mapping[str, object] | None = None,
     ) -> PluginHost:
-        """Load the installed plugins and configure those ``settings`` switch on."""
+        """Load the installed plugins and configure those ``settings`` switch on; log a warning
+        for each of their functions marked ``@hookimpl`` that is no hook (never called)."""
         manager, installed = create_plugin_manager(
             entry_points=entry_points, extra=extra, load=settings.enabled_plugins()
         )
-        return cls(settings, manager, installed)
+        host = cls(settings, manager, installed)
+        for name, problems in host.unknown_hooks.items():
+            for problem in problems:
+                log.warning("plugin %s (%s): %s", name, host.enabled[name].source, problem)
+        return host
 
     def _configure(self) -> None:
         source = self.settings.source
@@ -248,6 +281,9 @@ class PluginHost:
                     spec.config_class, table.options, source=source, plugin=name
                 )
             self._check_settings(name, config)
+            misspelt = unknown_hooks(self.manager, name)
+            if misspelt:
+                self.unknown_hooks[name] = misspelt
             after = table.after if table.after is not None else spec.after
             self.enabled[name] = EnabledPlugin(
                 name, found.source, spec, config, tuple(a for a in after if a in names)

@@ -45,6 +45,7 @@ def check_plugin(
         return False
     enabled = host.enabled[name]
     checks.append(Check("ok", subject, f"settings are valid ({enabled.source})"))
+    checks.extend(Check("warn", subject, problem) for problem in host.unknown_hooks.get(name, ()))
     try:
         problems = _service_problems(host, name, alone)
     except Exception as error:

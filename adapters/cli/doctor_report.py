@@ -1,5 +1,5 @@
-"""The report of ``firebell doctor``: one :class:`Check` a line (``ok``, ``fail`` or ``skip``),
-printed in colour with a count of the problems, or as JSON."""
+"""The report of ``firebell doctor``: one :class:`Check` a line (``ok``, ``fail``, ``warn`` or
+``skip``), printed in colour with a count of the problems and warnings, or as JSON."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ from typing import Literal
 import attrs
 import click
 
-__all__ = ["Check", "Status", "print_report"]
+__all__ = ["Check", "Status", "print_report", "summary"]
 
-Status = Literal["ok", "fail", "skip"]
+#: ``warn``: works, but likely not as meant (a plugin function that is never called); not a
+#: problem for the exit status.
+Status = Literal["ok", "fail", "warn", "skip"]
 
 
 @attrs.frozen
 class Check:
-    """One line of the report: ``ok``, ``fail`` or ``skip``, what was checked, what was found."""
+    """One line of the report: its status, what was checked, what was found."""
 
     status: Status
     subject: str
@@ -37,9 +39,20 @@ def print_report(checks: Sequence[Check], as_json: bool) -> None:
     colours: dict[str, Callable[[str], str]] = {
         "ok": lambda text: click.style(text, fg="green"),
         "fail": lambda text: click.style(text, fg="red"),
+        "warn": lambda text: click.style(text, fg="yellow"),
         "skip": lambda text: click.style(text, fg="yellow"),
     }
     for check in checks:
         click.echo(colours[check.status](check.line()))
+    click.echo(summary(checks))
+
+
+def summary(checks: Sequence[Check]) -> str:
+    """The report's last line: ``All good.``, or how many problems and warnings there are."""
     failed = sum(check.status == "fail" for check in checks)
-    click.echo(f"{failed} problem{'s' if failed != 1 else ''} found." if failed else "All good.")
+    warned = sum(check.status == "warn" for check in checks)
+    if not failed and not warned:
+        return "All good."
+    problems = f"{failed} problem{'s' if failed != 1 else ''}" if failed else "No problems"
+    warnings = f"{warned} warning{'s' if warned != 1 else ''}" if warned else ""
+    return f"{problems} found{'; ' + warnings if warnings else ''}."

@@ -42,7 +42,7 @@ from firebell.core import hookspecs
 from firebell.core.errors import RetryLater
 from firebell.core.hookspecs import Link, PluginSpec, hookimpl
 from firebell.core.incident import Incident
-from firebell.core.plugin_host import ENTRY_POINT_GROUP, hook_name_for
+from firebell.core.plugin_host import ENTRY_POINT_GROUP, hook_name_for, unknown_hooks
 from firebell.core.runtime import Firebell
 from firebell.testing.lifecycle import FULL_LIFECYCLE, IncidentLifecycle
 from firebell.testing.temporary import temporary_firebell
@@ -146,13 +146,7 @@ def spec_problems(plugin: object, name: str) -> list[str]:
             "subset of its spec's parameters (see docs/hooks.md), no others."
         )
         return problems
-    for hook_name in sorted(set(vars(manager.hook)) - known):
-        caller = getattr(manager.hook, hook_name)
-        if any(impl.plugin_name == name for impl in caller.get_hookimpls()):
-            problems.append(
-                f"{hook_name} is not a Firebell hook (misspelt?); the hooks are: "
-                f"{', '.join(sorted(known))}."
-            )
+    problems.extend(unknown_hooks(manager, name))  # what Firebell warns of when it loads it
     for hook_name in known:
         for impl in getattr(manager.hook, hook_name).get_hookimpls():
             if impl.plugin_name == name and (impl.hookwrapper or impl.wrapper):

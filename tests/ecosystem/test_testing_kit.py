@@ -204,6 +204,23 @@ def test_spec_mistakes_are_named(plugin: object, message: str, tmp_path: Path) -
     assert str(caught.value).startswith("plugin 'mistaken' breaks the Firebell plugin contract:")
 
 
+class Newer:
+    """A plugin that implements a hook of a newer Firebell, marked optional on purpose."""
+
+    @hookimpl(optionalhook=True)
+    def firebell_incident_archived(self) -> None:
+        pass
+
+
+def test_a_hook_marked_optional_is_no_misspelling() -> None:
+    assert spec_problems(Newer(), "newer") == []
+    [problem] = spec_problems(Misspelt(), "misspelt")
+    assert problem == (
+        "firebell_incident_creatd is not a Firebell hook (misspelt?), so it is never called; "
+        "did you mean firebell_incident_created?"
+    )
+
+
 def test_spec_problems_of_a_good_plugin_are_none() -> None:
     from firebell.plugins import markdown
 
