@@ -163,7 +163,7 @@ def firebell_incident_closed(
 def firebell_incident_severity_changed(
     event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
 ) -> None:
-    """Tell the channel about the new severity."""
+    """Tell the channel about the new severity, and show it in the channel topic."""
     _run(Delivery.severity_changed, event, incident, config, settings)
 
 

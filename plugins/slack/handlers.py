@@ -12,7 +12,7 @@ one, or by name), and every message is posted through :meth:`Workspace.post_once
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import attrs
 from firebell.core.config import FirebellConfig
@@ -37,8 +37,9 @@ from firebell.plugins.slack.notices import (
     integration_failed_text,
     integration_recovered_text,
     severity_change_text,
+    topic_text,
 )
-from firebell.plugins.slack.text import escape_mrkdwn, safe
+from firebell.plugins.slack.text import TOPIC_LIMIT, escape_mrkdwn, safe, truncate
 from firebell.plugins.slack.workspace import ChannelUnavailable, Message, MessageKey, Workspace
 from slack_sdk.errors import SlackApiError
 
@@ -213,14 +214,36 @@ class Delivery:
         self.workspace.archive(channel_id)
 
     def severity_changed(self) -> None:
-        """Say the severity changed, and update the summary."""
+        """Say the severity changed, show it in the topic, and update the summary."""
         data = self.event.data
         assert isinstance(data, SeverityChanged)
         self.tell_channel(
             "severity",
             severity_change_text(data.previous, data.severity, self.event.actor, self.settings),
         )
+        self.retopic((data.previous, data.severity))
         self.refresh_summary()
+
+    def retopic(self, severities: Sequence[str] = ()) -> None:
+        """Set the topic again for the incident as it is now (its severity), unless people
+        rewrote it: only a topic Firebell writes for a configured severity, or for one of
+        ``severities``, is replaced."""
+        channel_id = self.channel_id
+        if channel_id is None:
+            return
+        known = [s.name for s in self.settings.severities] if self.settings else []
+        ours = {
+            truncate(topic_text(attrs.evolve(self.incident, severity=name)), TOPIC_LIMIT)
+            for name in (*known, *severities)
+        }
+        wanted = truncate(topic_text(self.incident), TOPIC_LIMIT)
+        try:
+            if not self.workspace.replace_topic(channel_id, wanted, replacing=ours):
+                log.info("left the topic of %s as it is (rewritten, or archived)", channel_id)
+        except SlackApiError as error:
+            if api_error_code(error) not in GONE_ERRORS:
+                raise
+            log.info("the topic of %s can no longer be set", self.incident.id)
 
     def commander_assigned(self) -> None:
         """Invite the new commander, say who it is, and update the summary."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, TypeVar
 
@@ -199,6 +199,21 @@ class Workspace:
         """
         if fresh or self._described(channel_id, "topic") != topic:
             self.client.conversations_setTopic(channel=channel_id, topic=topic)
+
+    def replace_topic(self, channel_id: str, topic: str, *, replacing: Collection[str]) -> bool:
+        """Set the channel's topic to ``topic`` if it is one of ``replacing`` (what Firebell
+        wrote there before) or empty; returns whether the topic is ``topic`` now.
+
+        A topic people wrote themselves stays, and an archived channel is left as it is.
+        """
+        info = self.channel_info(channel_id)
+        current = str((info.get("topic") or {}).get("value") or "")
+        if current == topic:
+            return True
+        if info.get("is_archived") or (current and current not in replacing):
+            return False
+        self.client.conversations_setTopic(channel=channel_id, topic=topic)
+        return True
 
     def _described(self, channel_id: str, field: str) -> str | None:
         """The channel's current ``topic`` or ``purpose`` text."""

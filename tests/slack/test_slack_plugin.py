@@ -512,6 +512,36 @@ def test_updates_severity_and_commander_are_told(
     assert "*SEV0*" in summary
 
 
+def test_the_topic_follows_the_severity_unless_people_rewrote_it(
+    make_firebell: MakeFirebell, fake: FakeSlack
+) -> None:
+    firebell = open_firebell(make_firebell, fake)
+    incident = declare(firebell, "cli:alice", severity="SEV0")
+    channel_id = channel_of(firebell, incident)
+    assert fake.topic(channel_id).startswith("SEV0 | Checkout fails")
+
+    firebell.engine.change_severity(incident.id, "SEV1", actor="cli:alice")
+    firebell.deliverer.drain()
+    set_before = calls(fake, "conversations.setTopic")
+    for command in ("resolve", "reopen", "resolve", "close"):
+        getattr(firebell.engine, command)(incident.id, actor="cli:alice")
+    firebell.deliverer.drain()
+
+    assert fake.channels[channel_id].is_archived
+    assert fake.topic(channel_id) == "SEV1 | Checkout fails | Card payments time out since 14:02."
+    assert calls(fake, "conversations.setTopic") == set_before
+    assert failed_deliveries(firebell) == 0
+
+    # A topic people wrote themselves stays.
+    other = declare(firebell, "cli:alice", severity="SEV0")
+    other_channel = channel_of(firebell, other)
+    fake.channels[other_channel].topic = "Bridge: https://meet.example.com/checkout"
+    firebell.engine.change_severity(other.id, "SEV1", actor="cli:alice")
+    firebell.deliverer.drain()
+    assert fake.topic(other_channel) == "Bridge: https://meet.example.com/checkout"
+    assert texts(fake, other_channel)[-1].startswith(":arrow_down: Severity lowered")
+
+
 def test_updates_stay_in_the_channel_when_announce_updates_is_off(
     make_firebell: MakeFirebell, fake: FakeSlack
 ) -> None:
