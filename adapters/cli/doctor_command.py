@@ -86,10 +86,26 @@ def run_checks(
         except ConfigError as error:
             checks.append(Check("fail", "plugins", str(error)))
         else:
-            order = ", ".join(settings.enabled_plugins()) or "none"
-            checks.append(Check("ok", "plugins", f"enabled: {order}"))
+            checks.append(_check_enabled(settings))
     checks.append(_check_database(base))
     return checks
+
+
+def _check_enabled(settings: FirebellConfig) -> Check:
+    """Which plugins are on; none is not a fault, but incidents would then reach nobody."""
+    enabled = settings.enabled_plugins()
+    if enabled:
+        return Check("ok", "plugins", f"enabled: {', '.join(enabled)}")
+    where = (
+        f"no plugin is enabled in {settings.path}" if settings.path else "no plugin is configured"
+    )
+    return Check(
+        "warn",
+        "plugins",
+        f"{where}: incidents are recorded, but nobody hears of them. `firebell demo` writes a "
+        "plugins.toml to start from (in firebell-demo/); docs/configuration.md describes the "
+        "plugins and their tables",
+    )
 
 
 def _read(
@@ -108,9 +124,7 @@ def _read(
                 )
             )
             return None, None
-        checks.append(
-            Check("ok", "config", "no plugins.toml here: built-in defaults, no plugins enabled")
-        )
+        checks.append(Check("ok", "config", "no plugins.toml here: the built-in defaults apply"))
         return {}, None
     try:
         return read_config_file(path), path
