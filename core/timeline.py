@@ -41,7 +41,7 @@ from firebell.core.timeline_events import (
 __all__ = [
     "RECORD_EVENT_TYPES",
     "TimelineEntry",
-    "after_attempts",
+    "attempts_note",
     "describe",
     "describe_entry",
     "follow_up_line",
@@ -105,9 +105,15 @@ class TimelineEntry:
         return f"- **{self.at}** — {text} ({markdown_inline(self.actor)})"
 
 
-def after_attempts(count: int) -> str:
-    """``after 1 attempt``, ``after 3 attempts``: how long a failing plugin took to work again."""
-    return f"after {count} attempt{'' if count == 1 else 's'}"
+def attempts_note(attempts: int) -> str:
+    """`` (after 3 attempts)``: how many attempts the delivery that worked again took
+    (``IntegrationRecovered.attempts``), or nothing when its first one did.
+
+    A first attempt works again only for a delivery ``firebell retry`` put back in the queue,
+    which counts its attempts from 1 again: "after 1 attempt" would read as if nothing had
+    failed. The Slack plugin's "works again" line and the timelines say it alike.
+    """
+    return f" (after {attempts} attempts)" if attempts > 1 else ""
 
 
 def markdown_inline(text: str) -> str:
@@ -143,7 +149,7 @@ def describe(event: RecordedEvent, names: Names = _NO_NAMES) -> str:
             then = "retrying" if will_retry else "gave up; needs attention"
             return f"{plugin} failed ({then}): {error}"
         case IntegrationRecovered(plugin=plugin, attempts=attempts):
-            return f"{plugin} works again ({after_attempts(attempts)})"
+            return f"{plugin} works again{attempts_note(attempts)}"
         case IntegrationSkipped(plugin=plugin, deliveries=count, reason=reason):
             # A statement of what happened, without the reason's advice to the operator: the
             # line stays in the post-mortem after the advice was followed (firebell show and

@@ -29,7 +29,7 @@ from firebell.core import (
     TimelineItem,
 )
 from firebell.core.incident import replay
-from firebell.core.timeline import after_attempts, describe_entry, timeline_items
+from firebell.core.timeline import attempts_note, describe_entry, timeline_items
 from firebell.plugins.postmortem_header import Header, current_header
 
 __all__ = [
@@ -278,7 +278,7 @@ def _describe(event: RecordedEvent, names: Mapping[str, str]) -> tuple[str, str 
             then = "retrying" if again else "gave up until someone runs `firebell retry`"
             return f"{plugin} failed on {event_type} ({then}): {error}", None
         case IntegrationRecovered(plugin=plugin, attempts=attempts):
-            return f"{plugin} works again ({after_attempts(attempts)})", None
+            return f"{plugin} works again{attempts_note(attempts)}", None
     # Events defined outside the core (timeline entries, follow-ups…): their text if they have one.
     own_text = getattr(event.data, "text", None)
     return (f"{event.type}: {own_text}" if isinstance(own_text, str) else event.type), None

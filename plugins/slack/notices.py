@@ -10,6 +10,7 @@ from typing import Final
 from firebell.core.config import FirebellConfig
 from firebell.core.events import IntegrationFailed, IntegrationRecovered
 from firebell.core.incident import Incident, Resource
+from firebell.core.timeline import attempts_note
 from firebell.plugins.slack.messages import (
     cc_line,
     format_duration,
@@ -134,8 +135,7 @@ def integration_recovered_text(data: IntegrationRecovered, incident: Incident) -
         what = "linked " + ", ".join(resource_label(r) for r in done)
     else:
         what = f"it caught up on {_doing(data.event_type)}"
-    tries = f" (after {data.attempts} attempts)" if data.attempts > 1 else ""
-    return f":white_check_mark: *{name} works again*{tries}; {what}."
+    return f":white_check_mark: *{name} works again*{attempts_note(data.attempts)}; {what}."
 
 
 def closed_text(incident: Incident, actor: str, summary: str, closed_after: timedelta) -> str:

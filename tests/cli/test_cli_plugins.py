@@ -81,7 +81,7 @@ def test_a_parked_plugin_is_reported_and_retried_without_showing_its_secret(
     assert (rows["flaky"]["failed"], rows["flaky"]["pending"]) == (0, 0)
     incident = run_firebell(["--config", str(config), "show", name, "--json"], env=env).json()
     assert incident["incident"]["failing_plugins"] == []
-    assert "flaky works again (after 1 attempt) " in firebell("show", name)
+    assert "flaky works again  — plugin:flaky" in firebell("show", name)
     assert ("flaky", "document", f"flaky-{name}") in {
         (r["plugin"], r["kind"], r["external_id"]) for r in incident["incident"]["resources"]
     }

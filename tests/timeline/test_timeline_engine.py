@@ -10,7 +10,15 @@ from typing import Any
 
 import attrs
 import pytest
-from firebell.core import CommandRefused, ConfigError, Firebell, InvalidInput
+from firebell.core import (
+    CommandRefused,
+    ConfigError,
+    Firebell,
+    InvalidInput,
+    PermanentPluginError,
+    RetryLater,
+    hookimpl,
+)
 from firebell.core.config import parse_config
 from firebell.core.incident import replay
 from firebell.core.timeline import describe, incident_timeline, timeline_items
@@ -384,6 +392,46 @@ def test_describe_names_every_record_event(firebell: Firebell) -> None:
     ]
     items = timeline_items(firebell.store.select_events(name))
     assert [getattr(i, "type", "entry") for i in items] == ["incident.created", "entry"]
+
+
+@attrs.define
+class FailsOnCreated:
+    """A plugin whose first ``incident.created`` delivery fails with ``error``."""
+
+    error: Exception | None
+
+    @hookimpl
+    def firebell_incident_created(self) -> None:
+        error, self.error = self.error, None
+        if error is not None:
+            raise error
+
+
+def test_works_again_says_how_many_attempts_only_when_there_were_several(
+    make_firebell: MakeFirebell, clock: Clock
+) -> None:
+    """A delivery ``firebell retry`` put back counts its attempts from 1 again: its recovery
+    reads "works again", not "works again (after 1 attempt)" as if nothing had failed."""
+    firebell = make_firebell(
+        {"plugins": {"wiki": {}, "pager": {}}},
+        entry_points=False,
+        extra_plugins={
+            "wiki": FailsOnCreated(RetryLater("the wiki answered HTTP 503")),
+            "pager": FailsOnCreated(PermanentPluginError("the pager refused the key")),
+        },
+        clock=clock,
+        retry_base=0.0,
+    )
+    name = declare(firebell)
+    firebell.deliverer.drain()
+    firebell.deliverer.outbox.requeue_failed(plugin="pager", now=clock())
+    firebell.deliverer.drain()
+
+    said = [line.text for line in incident_timeline(firebell.store.select_events(name))]
+    assert [line for line in said if "works again" in line] == [
+        "wiki works again (after 2 attempts)",
+        "pager works again",
+    ]
 
 
 # -- permissions and settings -----------------------------------------------------------------------------
