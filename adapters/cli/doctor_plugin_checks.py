@@ -5,6 +5,7 @@ or the ``check`` of a built-in plugin older than the hook)."""
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from firebell.core.errors import ConfigError
 from firebell.core.plugin_host import InstalledPlugin, PluginHost
 from firebell.core.runtime import redact_secrets
 
-__all__ = ["check_plugin"]
+__all__ = ["check_plugin", "without_delivery_advice"]
 
 
 def check_plugin(
@@ -50,6 +51,7 @@ def check_plugin(
         problems = _service_problems(host, name, alone)
     except Exception as error:
         message = redact_secrets(f"{type(error).__name__}: {error}", alone)
+        message = without_delivery_advice(message)
         checks.append(Check("fail", name, f"the check itself failed: {message}"))
         return True
     if problems is None:
@@ -57,13 +59,32 @@ def check_plugin(
     elif not problems:
         checks.append(Check("ok", name, "the service accepts the settings"))
     for problem in problems or []:
-        text = redact_secrets(str(problem), alone)
+        text = without_delivery_advice(redact_secrets(str(problem), alone))
         if text.lower().startswith(f"{name}: "):  # "slack: …" would read "fail slack: slack: …"
             text = text[len(name) + 2 :]
         checks.append(Check("fail", name, text))
     if name == "slack":
         checks.append(check_manifest(enabled.config, alone))
     return True
+
+
+# What a plugin's delivery errors add for the delivery worker: that it will try again, or how to
+# send a parked delivery again. A doctor check retries nothing, and there may be nothing to
+# send again; its line says what to fix, so the advice is dropped from it.
+_DELIVERY_ADVICE = re.compile(
+    r"(?P<separator>[;,.]?)\s*(?:"
+    r"(?:then\s+|and\s+)?(?:run\s+)?`firebell retry[^`]*`"
+    r"|(?:Firebell\s+)?[Ww]ill retry"
+    r"|(?:trying again|retrying)(?: later| (?:in|after) (?:[\d.]+|a while) s)?"
+    r")"
+)
+
+
+def without_delivery_advice(text: str) -> str:
+    """``text`` without what its delivery would do next ("; Firebell will retry", "trying again
+    later", ", then run `firebell retry --plugin slack`"), for a line of ``firebell doctor``."""
+    text = _DELIVERY_ADVICE.sub(lambda found: "." if found["separator"] == "." else "", text)
+    return re.sub(r"\.(?:\s*\.)+", ".", text)  # a full stop before the advice and one after
 
 
 def _service_problems(host: PluginHost, name: str, settings: FirebellConfig) -> list[str] | None:

@@ -243,7 +243,7 @@ class StatuspageApi:
             ) from error
         except httpx.TransportError as error:
             raise RetryLater(
-                f"Could not reach Statuspage at {self.api_url} to {what} "
+                f"could not reach Statuspage at {self.api_url} to {what} "
                 f"({type(error).__name__}: {error}); trying again later."
             ) from error
         self._check(response, what=what, incident_id=incident_id)

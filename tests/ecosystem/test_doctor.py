@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 import pytest
 from click.testing import CliRunner
+from ecosystem_support import run_firebell
 from firebell.adapters.cli.doctor_command import Check, manifest_bot_scopes, run_checks
 from firebell.adapters.cli.main import cli
 from firebell.core import hookimpl
@@ -338,3 +339,49 @@ def test_the_repository_manifest_is_read_and_the_fake_grants_it() -> None:
     scopes = manifest_bot_scopes(manifest.read_text(encoding="utf-8"))
     assert {"channels:manage", "chat:write", "commands"} <= set(scopes)
     assert set(scopes) <= set(DEFAULT_SCOPES), "the fake Slack should grant what the app asks for"
+
+
+def test_broken_services_are_told_what_to_fix_without_delivery_advice(
+    services: Services,
+) -> None:
+    path = services.write_config(
+        pagerduty=(
+            'api_key = { env = "PAGERDUTY_API_KEY" }\n'
+            f'service_id = "{FakePagerDuty.SERVICE_ID}"\n'
+            f'requester_email = "{FakePagerDuty.USER_EMAIL}"\napi_url = "https://localhost:1"'
+        ),
+        notion=(
+            f'token = {{ env = "NOTION_TOKEN" }}\ndatabase_id = "{"0" * 32}"\n'
+            f'api_url = "{services.notion.url}"'
+        ),
+        statuspage=(
+            f'api_key = {{ env = "STATUSPAGE_API_KEY" }}\npage_id = "{STATUSPAGE_PAGE_ID}"\n'
+            'api_url = "http://127.0.0.1:1/v1"'
+        ),
+    )
+    env = services.environ(SLACK_BOT_TOKEN="xoxb-revoked-token")
+
+    doctor = run_firebell("--config", str(path), "doctor", cwd=services.folder, env=env)
+
+    assert doctor.returncode == 1, doctor
+    failed = {
+        line.split(":")[0].removeprefix("fail "): line.split(": ", 1)[1]
+        for line in doctor.stdout.splitlines()
+        if line.startswith("fail ")
+    }
+    assert set(failed) == {"slack", "pagerduty", "notion", "statuspage"}, doctor.stdout
+    assert failed["pagerduty"] == (
+        "could not reach PagerDuty at https://localhost:1 while reading services/"
+        f"{FakePagerDuty.SERVICE_ID} (ConnectError). Check the network, or api_url if you "
+        "changed it"
+    )
+    assert failed["statuspage"].startswith(
+        "could not reach Statuspage at http://127.0.0.1:1/v1 to read the page (ConnectError"
+    )
+    assert failed["statuspage"].endswith(").")
+    assert failed["slack"].endswith("in SLACK_BOT_TOKEN, restart Firebell.")
+    assert failed["notion"].endswith("(database menu ••• → Connections → add it).")
+    for line in failed.values():  # doctor retries nothing and parks nothing
+        assert "retry" not in line and "trying again" not in line, line
+    # The Notion client's own log lines (a warning per refused request) stay out of the report.
+    assert doctor.stderr == ""

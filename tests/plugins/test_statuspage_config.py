@@ -289,4 +289,4 @@ def test_check_reports_an_unreachable_api(make_firebell: MakeFirebell) -> None:
 
     [problem] = check(config_of(firebell))
 
-    assert problem.startswith(f"Could not reach Statuspage at {url} to read the page")
+    assert problem.startswith(f"could not reach Statuspage at {url} to read the page")

@@ -409,7 +409,7 @@ def test_connection_refused_is_retried(make_firebell: MakeFirebell) -> None:
     _, failed, _, error = backlog(firebell)
     assert failed == 0
     assert linked(firebell, incident_id) is None
-    assert f"Could not reach Statuspage at {url}/v1" in error
+    assert f"could not reach Statuspage at {url}/v1" in error
     assert [f.will_retry for f in failures(firebell, incident_id)] == [True]
 
 
