@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import pytest
 from click.testing import CliRunner
 from firebell.adapters.cli.main import main
 
@@ -19,6 +20,7 @@ __all__ = [
     "FIREBELL_BIN",
     "Outcome",
     "install_flaky_plugin",
+    "install_on_path",
     "install_plugin",
     "run_firebell",
     "run_firebell_process",
@@ -151,3 +153,15 @@ def install_plugin(folder: Path, entry_name: str, module: str, source: str, vers
 def install_flaky_plugin(folder: Path) -> Path:
     """Install the ``flaky`` plugin (distribution ``fbtest-flaky 1.2.3``) in ``folder``."""
     return install_plugin(folder, "flaky", "fbtest_flaky", FLAKY_PLUGIN, "1.2.3")
+
+
+def install_on_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, source: str
+) -> Path:
+    """Install ``source`` as the plugin ``name`` (module ``fbtest_<name>``, distribution
+    ``fbtest-<name> 0.1``) in ``tmp_path/site``, put first on ``sys.path`` for this test;
+    returns the folder, where the module lies."""
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(install_plugin(site, name, f"fbtest_{name}", source, "0.1")))
+    return site

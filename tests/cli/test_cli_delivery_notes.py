@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import Outcome, install_plugin, run_firebell, write_config
+from cli_support import Outcome, install_on_path, run_firebell, write_config
 
 
 def fb(config: Path, *args: str) -> Outcome:
@@ -43,28 +43,19 @@ def test_with_no_time_to_deliver_one_line_says_what_is_pending(tmp_path: Path) -
     assert notes(fb(config, "deliver")) == []
 
 
+#: A third-party plugin whose vendor is down while a file ``down`` lies beside it.
 DOWN_VENDOR = textwrap.dedent(
     """
-    '''A third-party plugin for the tests: its vendor is down while the switch file exists.'''
     from pathlib import Path
 
-    import attrs
-    from firebell.core import Link, PluginSpec, RetryLater, hookimpl
+    from firebell.core import Link, RetryLater, hookimpl
 
-
-    @attrs.frozen
-    class VendorConfig:
-        switch: str
+    DOWN = Path(__file__).with_name("down")
 
 
     @hookimpl
-    def firebell_plugin_spec():
-        return PluginSpec(config_class=VendorConfig, description="Down while switched.")
-
-
-    @hookimpl
-    def firebell_incident_created(incident, config):
-        if Path(config.switch).exists():
+    def firebell_incident_created(incident):
+        if DOWN.exists():
             raise RetryLater("could not reach the vendor", retry_after=600)
         return Link("document", f"vendor-{incident.id}", None, "Vendor doc")
     """
@@ -80,14 +71,10 @@ def vendor_row(config: Path) -> dict[str, Any]:
 def test_retry_makes_a_retrying_delivery_due_now_and_its_next_attempt_shows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    monkeypatch.syspath_prepend(
-        str(install_plugin(site, "vendor", "fbtest_vendor", DOWN_VENDOR, "0.1"))
-    )
-    down = tmp_path / "down"
+    site = install_on_path(tmp_path, monkeypatch, "vendor", DOWN_VENDOR)
+    down = site / "down"
     down.touch()
-    config = write_config(tmp_path, f'\n[plugins.vendor]\nswitch = "{down.as_posix()}"\n')
+    config = write_config(tmp_path, "\n[plugins.vendor]\n")
 
     declared = fb(config, "declare", "Checkout failing", "--json")
     at = datetime.now(UTC) + timedelta(seconds=600)

@@ -6,7 +6,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from cli_support import install_flaky_plugin, install_plugin, run_firebell, write_config
+from cli_support import (
+    install_flaky_plugin,
+    install_on_path,
+    install_plugin,
+    run_firebell,
+    write_config,
+)
 
 TOKEN = "tok-9f8e7d6c5b4a-s3cret"
 
@@ -144,9 +150,7 @@ BROKEN = "import nonexistent_module_xyz\n"
 def test_plugins_lists_a_plugin_that_fails_to_import_enabled_or_not(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    monkeypatch.syspath_prepend(str(install_plugin(site, "broken", "fbtest_broken", BROKEN, "0.1")))
+    install_on_path(tmp_path, monkeypatch, "broken", BROKEN)
     config = write_config(tmp_path)
     error = "ModuleNotFoundError: No module named 'nonexistent_module_xyz'"
     assert run_firebell(["--config", str(config), "declare", "x"]).code == 0
