@@ -38,6 +38,8 @@ from firebell.core.timeline_events import (
 )
 
 __all__ = [
+    "IF_THE_PROBLEM_IS_BACK",
+    "WRITE_IT_IN_THE_POSTMORTEM",
     "FollowUp",
     "Incident",
     "IncidentState",
@@ -122,6 +124,16 @@ class Person:
     name: str
 
 
+#: What the refusal of a change to a closed incident advises by default: a closed incident's
+#: story is over, and a problem that came back is a new one.
+IF_THE_PROBLEM_IS_BACK = "If the problem is back, declare a new incident."
+
+#: What the refusal of a timeline entry or note on a closed incident advises.
+WRITE_IT_IN_THE_POSTMORTEM = (
+    "Write it in the post-mortem instead, or declare a new incident if the problem is back."
+)
+
+
 def _at(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "an unknown time"
 
@@ -194,8 +206,8 @@ class Incident:
 
     # -- guards --------------------------------------------------------------------------------
 
-    def check_not_closed(self, action: str) -> None:
-        """Refuse ``action`` on a closed incident.
+    def check_not_closed(self, action: str, advice: str = IF_THE_PROBLEM_IS_BACK) -> None:
+        """Refuse ``action`` on a closed incident, saying ``advice`` (what to do instead).
 
         Everything but its follow-ups is refused: they are worked through after the close
         (:mod:`firebell.core.timeline_commands`).
@@ -203,16 +215,20 @@ class Incident:
         if self.state is IncidentState.CLOSED:
             raise CommandRefused(
                 f"{self.id} is closed (by {self.closed_by} at {_at(self.closed_at)}); "
-                f"a closed incident cannot be {action}. Declare a new incident instead."
+                f"a closed incident cannot be {action}. {advice}".rstrip()
             )
 
-    def check_can_resolve(self) -> None:
-        """Refuse to resolve unless the incident is open."""
-        self.check_not_closed("resolved")
+    def check_can_resolve(self, *, if_not_over: str = "Reopen it first if it is not over.") -> None:
+        """Refuse to resolve unless the incident is open.
+
+        ``if_not_over`` is the advice for a resolved one: an adapter that cannot reopen (the
+        web console) says where to do it.
+        """
+        self.check_not_closed("resolved", "It was resolved before the close; nothing to do.")
         if self.state is IncidentState.RESOLVED:
             raise CommandRefused(
                 f"{self.id} is already resolved, by {self.resolved_by} at {_at(self.resolved_at)}."
-                " Reopen it first if it is not over."
+                f" {if_not_over}".rstrip()
             )
 
     def check_can_reopen(self) -> None:
@@ -223,7 +239,10 @@ class Incident:
 
     def check_can_close(self) -> None:
         """Refuse to close unless the incident is resolved."""
-        self.check_not_closed("closed again")
+        if self.state is IncidentState.CLOSED:
+            raise CommandRefused(
+                f"{self.id} is already closed, by {self.closed_by} at {_at(self.closed_at)}."
+            )
         if self.state is IncidentState.OPEN:
             raise CommandRefused(
                 f"{self.id} is still open. Resolve it first, then close it after the post-mortem."

@@ -27,7 +27,12 @@ import sqlalchemy as sa
 from firebell.core.engine import Engine
 from firebell.core.errors import CommandRefused, InvalidInput
 from firebell.core.events import Event
-from firebell.core.incident import FollowUp, Incident, IncidentState
+from firebell.core.incident import (
+    WRITE_IT_IN_THE_POSTMORTEM,
+    FollowUp,
+    Incident,
+    IncidentState,
+)
 from firebell.core.schema import incidents
 from firebell.core.serialization import converter
 from firebell.core.store import AppendResult, EventStore
@@ -89,7 +94,7 @@ def add_timeline_entry(
     body = _cut(text) or EMPTY_MESSAGE
 
     def decide(incident: Incident) -> list[Event]:
-        incident.check_not_closed("given timeline entries")
+        incident.check_not_closed("given timeline entries", WRITE_IT_IN_THE_POSTMORTEM)
         if incident.timeline_entry(entry_id) is not None:
             raise CommandRefused(f"That message is already on the timeline of {incident.id}.")
         return [
@@ -131,7 +136,7 @@ def remove_timeline_entry(
     entry_id = message_entry_id(channel_id, message_ts)
 
     def decide(incident: Incident) -> list[Event]:
-        incident.check_not_closed("changed")
+        incident.check_not_closed("changed", WRITE_IT_IN_THE_POSTMORTEM)
         if incident.timeline_entry(entry_id) is None:
             raise CommandRefused(f"That message is not on the timeline of {incident.id}.")
         return [TimelineEntryRemoved(entry_id, message_ts=message_ts, channel_id=channel_id)]
@@ -161,7 +166,7 @@ def add_note(
     body = require_text(text, field="note", limit=MAX_UPDATE)
 
     def decide(incident: Incident) -> list[Event]:
-        incident.check_not_closed("given notes")
+        incident.check_not_closed("given notes", WRITE_IT_IN_THE_POSTMORTEM)
         # The stream's next version is unique to this append, whatever else is added meanwhile.
         return [TimelineEntryAdded(f"note:{incident.version + 1}", actor, body)]
 

@@ -12,6 +12,7 @@ from firebell.adapters.web.access import Visitor
 from firebell.adapters.web.console import Console, root_path
 from firebell.adapters.web.pages import Pages
 from firebell.core.errors import CommandRefused, IncidentNotFound, InvalidInput
+from firebell.core.incident import IncidentState
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -77,10 +78,30 @@ class Actions:
             )
         except (InvalidInput, CommandRefused) as error:
             problem, status = str(error), _status_of(error)
+            if isinstance(error, CommandRefused):
+                problem = await run_in_threadpool(lambda: self._resolve_refused(name, problem))
             return await run_in_threadpool(
                 lambda: self.pages.incident_page(request, problem=problem, status=status)
             )
         return RedirectResponse(f"{root_path(request)}/incidents/{result.incident.id}", 303)
+
+    def _resolve_refused(self, name: str, problem: str) -> str:
+        """The refusal of a resolve as the console says it: for an incident resolved already,
+        where to reopen it (the engine's advice, "reopen it first", names what the console
+        cannot do)."""
+        incident = self.firebell.engine.get(name)
+        if incident.state is not IncidentState.RESOLVED:
+            return problem
+        slack = incident.resource("channel", plugin="slack") is not None
+        in_slack = "with `/incident reopen` in its Slack channel or " if slack else ""
+        try:
+            incident.check_can_resolve(
+                if_not_over=f"If it is not over, reopen it {in_slack}with "
+                f"`firebell reopen {incident.id}`: the console cannot reopen incidents."
+            )
+        except CommandRefused as refused:
+            return str(refused)
+        return problem
 
     async def _form(self, request: Request) -> tuple[dict[str, str], Response | None]:
         if not self.settings.allow_actions:

@@ -62,14 +62,14 @@ STATE_AFTER = {
     "close": IncidentState.CLOSED,
 }
 
-#: How the closed-incident refusal words each command.
-CLOSED_VERB = {
-    "resolve": "resolved",
-    "reopen": "reopened",
-    "close": "closed again",
-    "severity": "changed",
-    "update": "updated",
-    "commander": "changed",
+#: How the closed-incident refusal words each command, and what it advises.
+IF_BACK = "If the problem is back, declare a new incident."
+CLOSED_REFUSAL = {
+    "resolve": "cannot be resolved. It was resolved before the close; nothing to do.",
+    "reopen": f"cannot be reopened. {IF_BACK}",
+    "severity": f"cannot be changed. {IF_BACK}",
+    "update": f"cannot be updated. {IF_BACK}",
+    "commander": f"cannot be changed. {IF_BACK}",
 }
 
 
@@ -115,10 +115,13 @@ def test_every_command_in_every_state(
             COMMANDS[command](fb.engine, name)
         message = str(refused.value)
         assert name in message
-        if state is IncidentState.CLOSED:
-            assert f"{name} is closed (by U_BOB at 2026-06-01 15:00 UTC)" in message
-            assert f"cannot be {CLOSED_VERB[command]}" in message
-            assert "Declare a new incident instead" in message
+        # "Declare a new incident instead" was the advice for closing twice too.
+        assert "instead" not in message
+        if state is IncidentState.CLOSED and command == "close":
+            assert message == f"{name} is already closed, by U_BOB at 2026-06-01 15:00 UTC."
+        elif state is IncidentState.CLOSED:
+            assert message.startswith(f"{name} is closed (by U_BOB at 2026-06-01 15:00 UTC); ")
+            assert message.endswith(f"a closed incident {CLOSED_REFUSAL[command]}")
         elif command == "resolve":
             assert f"{name} is already resolved, by U_ANA at 2026-06-01 14:10 UTC" in message
             assert "Reopen it first" in message

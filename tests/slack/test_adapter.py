@@ -658,7 +658,7 @@ def test_close_incident_is_refused_until_resolved_then_confirms_and_closes(
 
     assert harness.firebell.engine.get(incident.id).state is IncidentState.CLOSED
     closed = harness.reply(harness.command("/close-incident", channel_id=channel))
-    assert "is closed" in closed
+    assert "is already closed, by" in closed
 
 
 # -- subcommands in the incident channel -----------------------------------------------------

@@ -134,8 +134,12 @@ def test_entries_and_notes_are_allowed_after_the_resolve_and_refused_once_closed
         lambda: unpin(firebell, name, "1780000000.000100", "k3"),
         lambda: add_note(firebell.engine, name, "too late", actor="U0REPORTER"),
     ):
-        with pytest.raises(CommandRefused, match="is closed"):
+        with pytest.raises(CommandRefused, match="is closed") as refused:
             attempt()
+        assert str(refused.value).endswith(
+            ". Write it in the post-mortem instead, or declare a new incident if the problem "
+            "is back."
+        )
 
 
 def test_follow_ups_are_added_and_done_after_the_close_and_nothing_else_moves(

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import html
+
+from firebell.adapters.web import create_app
 from firebell.adapters.web.csrf import CSRF_COOKIE
 from firebell.core import Firebell, IncidentState
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
-from web_support import TOKEN, MakeConsole, csrf_fields, local_client, remote_client, seed
+from web_support import (
+    TOKEN,
+    Linker,
+    MakeConsole,
+    csrf_fields,
+    local_client,
+    remote_client,
+    seed,
+)
+
+from firebell.testing.pytest_plugin import MakeFirebell
 
 ACTIONS = {"allow_actions": True, "token": {"env": "FIREBELL_WEB_TOKEN"}}
 
@@ -134,8 +147,37 @@ def test_resolve_from_the_browser_records_the_web_user(make_console: MakeConsole
     incident = firebell.engine.get(name)
     assert incident.state is IncidentState.RESOLVED and incident.resolved_by == "web:local"
     assert "Resolved: Cache warmed" in answer.text
-    # The engine's own refusal, shown on the page.
+    # The engine's refusal, shown on the page, with advice the console can follow: it has no
+    # reopen, so it says where to reopen.
     assert again.status_code == 409 and "is already resolved, by web:local" in again.text
+    assert (
+        f"If it is not over, reopen it with `firebell reopen {name}`: the console cannot "
+        "reopen incidents."
+    ) in html.unescape(again.text)
+    assert "Reopen it first" not in again.text
+
+
+def test_resolving_a_resolved_incident_with_a_slack_channel_says_to_reopen_it_there(
+    make_firebell: MakeFirebell,
+) -> None:
+    firebell = make_firebell(
+        {"firebell": {"web": ACTIONS}, "plugins": {"slack": {}}},
+        extra_plugins={"slack": Linker()},
+        environ={"FIREBELL_WEB_TOKEN": TOKEN},
+        entry_points=False,
+    )
+    name = firebell.engine.declare(title="Checkout is down", reporter="U0REPORTER").incident.id
+    firebell.deliverer.drain()
+    firebell.engine.resolve(name, actor="U0REPORTER")
+    with local_client(create_app(firebell)) as client:
+        form = csrf_fields(client.get("/incidents").text)
+        answer = client.post(f"/incidents/{name}/resolve", data=form)
+
+    assert answer.status_code == 409
+    assert (
+        f"If it is not over, reopen it with `/incident reopen` in its Slack channel or with "
+        f"`firebell reopen {name}`: the console cannot reopen incidents."
+    ) in html.unescape(answer.text)
 
 
 def test_resolving_an_unknown_incident_is_a_404(make_console: MakeConsole) -> None:
