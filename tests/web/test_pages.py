@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
-from firebell.adapters.web import PAGE_SIZE
-from firebell.core import Firebell
+from firebell.adapters.web import PAGE_SIZE, create_app
+from firebell.core import Firebell, Incident, RetryLater, hookimpl
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from web_support import MakeConsole, local_client, seed
+
+from firebell.testing.pytest_plugin import MakeFirebell
 
 
 def names_on(html: str) -> list[str]:
@@ -38,6 +40,38 @@ def test_the_list_shows_every_incident_newest_first(
     assert "Checkout returns 502" in page.text and "U0COMMANDER" in page.text
     assert page.headers["content-security-policy"].startswith("default-src 'self'")
     assert page.headers["cache-control"] == "no-store"
+
+
+class PagerDownForCheckout:
+    """A pager plugin whose vendor fails for the checkout incident (and works for others)."""
+
+    @hookimpl
+    def firebell_incident_created(self, incident: Incident) -> None:
+        if "Checkout" in incident.title:
+            raise RetryLater("PagerDuty answered HTTP 503")
+
+
+def test_the_list_marks_an_incident_with_a_failing_integration(
+    make_firebell: MakeFirebell,
+) -> None:
+    firebell = make_firebell(
+        {"plugins": {"pagerduty": {}}},
+        extra_plugins={"pagerduty": PagerDownForCheckout()},
+        entry_points=False,
+    )
+    failing = firebell.engine.declare(title="Checkout is down", reporter="U0A").incident.id
+    fine = firebell.engine.declare(title="Search is slow", reporter="U0A").incident.id
+    firebell.deliverer.drain()
+
+    with local_client(create_app(firebell)) as client:
+        page = client.get("/incidents").text
+
+    rows = {name: row for row in page.split("<tr>") for name in names_on(row)}
+    assert (
+        '<div class="failing"><span aria-hidden="true">⚠</span> Failing: pagerduty</div>'
+        in rows[failing]
+    )
+    assert "failing" not in rows[fine]
 
 
 def test_the_root_leads_to_the_list(local: TestClient) -> None:
