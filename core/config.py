@@ -25,7 +25,7 @@ from firebell.core.record_settings import (
     parse_close_requires_followups,
     parse_reminders,
 )
-from firebell.core.secrets import Secret
+from firebell.core.secrets import Secret, secrets_in
 
 __all__ = [
     "DEFAULT_SEVERITIES",
@@ -67,6 +67,10 @@ class PluginTable:
     enabled: bool
     options: Mapping[str, Any]
     after: tuple[str, ...] | None = None
+
+    def unset_secrets(self) -> list[Secret]:
+        """Its secrets whose environment variable is not set (loaded without requiring them)."""
+        return [secret for secret in secrets_in(self.options) if not secret.is_set]
 
 
 @attrs.frozen
@@ -113,6 +117,16 @@ class FirebellConfig:
         """Names of the plugins switched on, in the file's order."""
         return [name for name, table in self.plugins.items() if table.enabled]
 
+    def require_secrets(self) -> None:
+        """Raise :class:`ConfigError` for the first secret whose environment variable is not
+        set (the plugins' tables in order, then ``[firebell.web]``), naming file, table, key
+        and variable: what a command that delivers checks before it starts."""
+        for table in self.plugins.values():
+            for secret in secrets_in(table.options):
+                secret.require()
+        for secret in secrets_in(self.web):
+            secret.require()
+
 
 _ENGINE_KEYS = {
     *("database_url", "default_severity", "severities", "permissions", "web"),
@@ -125,12 +139,18 @@ _PERMISSION_ACTIONS = {
 
 
 def load_config(
-    path: str | Path | None = None, *, environ: Mapping[str, str] | None = None
+    path: str | Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    require_secrets: bool = True,
 ) -> FirebellConfig:
     """Read ``path`` (default ``$FIREBELL_CONFIG`` or ``./plugins.toml``).
 
     A missing default file gives the built-in defaults; a missing file named explicitly is an
-    error. ``FIREBELL_DATABASE_URL`` overrides the file's ``database_url``.
+    error. ``FIREBELL_DATABASE_URL`` overrides the file's ``database_url``. A secret whose
+    environment variable is not set is an error too, unless ``require_secrets`` is false (for
+    a command that delivers nothing): it then has no value, and raises the same error when
+    revealed (:meth:`FirebellConfig.require_secrets` checks them all later).
     """
     env = os.environ if environ is None else environ
     explicit = path is not None or "FIREBELL_CONFIG" in env
@@ -142,7 +162,9 @@ def load_config(
                 "existing plugins.toml (the repository has an example)."
             )
         return parse_config({}, path=None, environ=env)
-    return parse_config(read_config_file(chosen), path=chosen, environ=env)
+    return parse_config(
+        read_config_file(chosen), path=chosen, environ=env, require_secrets=require_secrets
+    )
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -158,7 +180,11 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 
 def parse_config(
-    raw: Mapping[str, Any], *, path: Path | None, environ: Mapping[str, str]
+    raw: Mapping[str, Any],
+    *,
+    path: Path | None,
+    environ: Mapping[str, str],
+    require_secrets: bool = True,
 ) -> FirebellConfig:
     """Validate the parsed TOML document; see :func:`load_config`."""
     source = str(path) if path else "<defaults>"
@@ -202,7 +228,7 @@ def parse_config(
     plugins = {
         name: _plugin_table(name, table, source, environ) for name, table in plugins_raw.items()
     }
-    return FirebellConfig(
+    settings = FirebellConfig(
         path=path,
         database_url=database_url,
         severities=severities,
@@ -213,6 +239,9 @@ def parse_config(
         close_requires_followups=parse_close_requires_followups(engine, source),
         reminders=parse_reminders(engine, source, [s.name for s in severities]),
     )
+    if require_secrets:
+        settings.require_secrets()
+    return settings
 
 
 def _table(raw: Mapping[str, Any], key: str, source: str) -> dict[str, Any]:
@@ -329,9 +358,11 @@ def _resolve_secrets(
         if not isinstance(variable, str) or not variable:
             raise ConfigError(f"{source}: {where} {key}: env must name an environment variable.")
         if variable not in environ or not environ[variable]:
-            raise ConfigError(
-                f"{source}: {where} {key} refers to the environment variable {variable}, "
-                f"which is not set. Export {variable}=... before starting Firebell."
+            return Secret(
+                variable,
+                None,
+                unset=f"{source}: {where} {key} refers to the environment variable {variable}, "
+                f"which is not set. Export {variable}=... before starting Firebell.",
             )
         return Secret(variable, environ[variable])
     return value

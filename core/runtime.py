@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import attrs
 from firebell.core.config import FirebellConfig, load_config
@@ -13,7 +12,7 @@ from firebell.core.delivery import Deliverer
 from firebell.core.engine import Engine
 from firebell.core.naming import NameGenerator
 from firebell.core.plugin_host import PluginHost
-from firebell.core.secrets import Secret
+from firebell.core.secrets import secrets_in
 from firebell.core.store import EventStore
 
 __all__ = ["Firebell", "open_firebell", "redact_secrets"]
@@ -43,29 +42,12 @@ class Firebell:
         self.store.dispose()
 
 
-def _secrets(settings: FirebellConfig) -> list[Secret]:
-    found: list[Secret] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, Secret):
-            found.append(value)
-        elif isinstance(value, Mapping):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list | tuple):
-            for item in value:
-                walk(item)
-
-    for table in settings.plugins.values():
-        walk(table.options)
-    return found
-
-
 def redact_secrets(text: str, settings: FirebellConfig) -> str:
     """``text`` with every secret in ``settings`` replaced by ``<VARIABLE>``, its variable's name."""
-    for secret in _secrets(settings):
-        if secret.reveal():
-            text = text.replace(secret.reveal(), f"<{secret.env}>")
+    for table in settings.plugins.values():
+        for secret in secrets_in(table.options):
+            if secret.is_set and secret.reveal():
+                text = text.replace(secret.reveal(), f"<{secret.env}>")
     return text
 
 

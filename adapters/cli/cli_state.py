@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 from firebell.adapters.cli.delivery_notes import left_to_deliver
 from firebell.adapters.cli.people import person_id
-from firebell.core import Firebell, open_firebell
+from firebell.core import Firebell, load_config, open_firebell
 
 __all__ = ["CliState", "Interrupted", "actor_id", "actor_option", "json_option", "pass_state"]
 
@@ -34,9 +34,20 @@ class CliState:
         self._firebell: Firebell | None = None
 
     def open(self) -> Firebell:
-        """The Firebell for ``--config`` (opened once)."""
+        """The Firebell for ``--config`` (opened once), for a command that may deliver: it
+        refuses to start when a secret's environment variable is not set."""
         if self._firebell is None:
-            self._firebell = open_firebell(self.config)
+            self._firebell = open_firebell(load_config(self.config))
+        else:
+            self._firebell.settings.require_secrets()
+        return self._firebell
+
+    def open_to_read(self) -> Firebell:
+        """The Firebell for ``--config`` (opened once), for a command that delivers nothing
+        (``list``, ``show``, ``stats``…): the plugins' secrets need not be set; one that is not
+        says so if anything asks for its value."""
+        if self._firebell is None:
+            self._firebell = open_firebell(load_config(self.config, require_secrets=False))
         return self._firebell
 
     def close(self) -> None:

@@ -24,7 +24,8 @@ __all__ = ["db"]
 def _store(ctx: click.Context) -> Iterator[EventStore]:
     # The main group's state holds --config; run alone, the default plugins.toml is used.
     config = getattr(ctx.obj, "config", None)
-    store = EventStore(load_config(config).database_url)
+    # Only the database: the plugins' secrets need not be set.
+    store = EventStore(load_config(config, require_secrets=False).database_url)
     try:
         yield store
     finally:

@@ -18,7 +18,7 @@ __all__ = ["deliver", "replay", "retry"]
 @pass_state
 def replay(state: CliState, as_json: bool) -> None:
     """Rebuild the read model from the event log (same result, from scratch)."""
-    store = state.open().store
+    store = state.open_to_read().store  # the plugins are not called
     total = store.count_events()
     with click.progressbar(length=total, label="Replaying events", file=sys.stderr) as bar:
         seen = 0

@@ -62,7 +62,7 @@ def list_incidents(
     as_json: bool,
 ) -> None:
     """List incidents, newest first."""
-    firebell = state.open()
+    firebell = state.open_to_read()
     incidents = firebell.store.list_incidents(
         state=IncidentState(state_filter) if state_filter else None,
         severity=_configured_severity(firebell, severity_filter),
@@ -94,7 +94,7 @@ def _configured_severity(firebell: Firebell, name: str | None) -> str | None:
 @pass_state
 def show(state: CliState, name: str, as_json: bool) -> None:
     """Show incident NAME: state, links and full timeline."""
-    firebell = state.open()
+    firebell = state.open_to_read()
     incident = find_incident(firebell.engine, name)
     events = firebell.store.select_events(incident.id)
     # What the plugins have not done of it: pending, parked, skipped (with why).
@@ -131,12 +131,12 @@ def plugins(state: CliState, as_json: bool) -> None:
     the plugins all the same (with the import errors), and says why Firebell cannot start.
     """
     try:
-        listing = _Listing.of(state.open())
+        listing = _Listing.of(state.open_to_read())
         problem = None
     except ConfigError as error:
         # plugins.toml itself reads (a problem there is raised again here); what stops Firebell
         # is one of the plugins it switches on, which is what this command is for.
-        listing = _Listing.without_host(load_config(state.config))
+        listing = _Listing.without_host(load_config(state.config, require_secrets=False))
         problem = error
     rows = listing.rows()
     if as_json:
@@ -161,6 +161,8 @@ class _Listing:
     enabled: Mapping[str, tuple[str, ...]]
     backlog: Mapping[str, PluginBacklog]
     redact: Callable[[str], str]
+    #: The environment variables of each table's secrets that are not set.
+    unset: Mapping[str, list[str]]
 
     @classmethod
     def of(cls, firebell: Firebell) -> _Listing:
@@ -174,6 +176,7 @@ class _Listing:
             {name: plugin.after for name, plugin in firebell.host.enabled.items()},
             firebell.deliverer.outbox.backlog(),
             firebell.redact,
+            _unset_secrets(firebell.settings),
         )
 
     @classmethod
@@ -192,6 +195,7 @@ class _Listing:
             {name: settings.plugins[name].after or () for name in settings.enabled_plugins()},
             backlog,
             lambda text: redact_secrets(text, settings),
+            _unset_secrets(settings),
         )
 
     def rows(self) -> list[dict[str, Any]]:
@@ -221,7 +225,14 @@ class _Listing:
             if figures and figures.next_attempt_at
             else None,
             "after": list(self.enabled.get(name, ())),
+            "secrets_not_set": self.unset.get(name, []),
         }
+
+
+def _unset_secrets(settings: FirebellConfig) -> dict[str, list[str]]:
+    """For each table, the variables of its secrets that are not set (this command needs none)."""
+    unset = {name: table.unset_secrets() for name, table in settings.plugins.items()}
+    return {name: [secret.env for secret in secrets] for name, secrets in unset.items() if secrets}
 
 
 def _print_row(row: Mapping[str, Any], figures: PluginBacklog | None) -> None:
@@ -236,6 +247,13 @@ def _print_row(row: Mapping[str, Any], figures: PluginBacklog | None) -> None:
     if row["import_error"]:
         line += click.style(f" import error: {row['import_error']}", fg="red")
     click.echo(line)
+    if row["secrets_not_set"]:
+        click.secho(
+            f"{'':<12} not set: {', '.join(row['secrets_not_set'])}; export "
+            f"{'it' if len(row['secrets_not_set']) == 1 else 'them'} before `firebell run` or a "
+            "command that delivers",
+            fg="red",
+        )
     if row["last_error"]:
         click.secho(f"{'':<12} last error: {row['last_error']}", fg="yellow")
     if figures and figures.next_attempt_at:

@@ -106,7 +106,7 @@ def stats(
     chart: str | None,
 ) -> None:
     """Incident metrics: count, time to resolve, close and first update, by severity and month."""
-    firebell: Firebell = ctx.obj.open()
+    firebell: Firebell = ctx.obj.open_to_read()
     start = parse_date(since) if since else None
     level = None
     if severity is not None:

@@ -128,7 +128,7 @@ def print_follow_ups(incident: Incident) -> None:
 @click.pass_context
 def timeline(ctx: click.Context, name: str, output_format: str) -> None:
     """Print the timeline of incident NAME: events and marked messages, by time (UTC)."""
-    firebell = _firebell(ctx)
+    firebell: Firebell = ctx.obj.open_to_read()
     incident = find_incident(firebell.engine, name)
     entries = incident_timeline(firebell.store.select_events(incident.id))
     if output_format == "json":
@@ -253,7 +253,7 @@ def followup_done(
 @click.pass_context
 def followups(ctx: click.Context, as_json: bool) -> None:
     """List the follow-ups not done yet, of every incident (newest incident first)."""
-    found = timeline_commands.open_follow_ups(_firebell(ctx).store)
+    found = timeline_commands.open_follow_ups(ctx.obj.open_to_read().store)
     if as_json:
         _echo_json(
             [

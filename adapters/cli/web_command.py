@@ -57,8 +57,11 @@ def web(ctx: click.Context, host: str | None, port: int | None, log_level: str) 
     from firebell.adapters.web import serve, web_settings
     from firebell.adapters.web.access import is_local_address
 
-    firebell: Firebell = ctx.obj.open()
+    # Read-only, the console needs none of the plugins' secrets; with actions it delivers.
+    firebell: Firebell = ctx.obj.open_to_read()
     settings = web_settings(firebell.settings)
+    if settings.allow_actions:
+        ctx.obj.open()  # refuses to start, as `firebell run` does, when a secret is not set
     host = host or settings.host
     port = settings.port if port is None else port
     if not is_local_address(host) and settings.token is None:

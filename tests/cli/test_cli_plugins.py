@@ -97,8 +97,8 @@ def test_a_parked_plugin_is_reported_and_retried_without_showing_its_secret(
     assert "Queued 0 deliveries again." in firebell("retry")
 
 
-def test_a_missing_secret_stops_every_command_with_exit_2(config: Path) -> None:
-    outcome = run_firebell(["--config", str(config), "list"], env={"FLAKY_TOKEN": None})
+def test_a_missing_secret_stops_the_commands_that_deliver_with_exit_2(config: Path) -> None:
+    outcome = run_firebell(["--config", str(config), "declare", "x"], env={"FLAKY_TOKEN": None})
     assert outcome.code == 2
     assert f"{config}: [plugins.flaky] token refers to the environment variable FLAKY_TOKEN" in (
         outcome.stderr

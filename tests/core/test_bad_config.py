@@ -421,3 +421,29 @@ def test_what_a_plugins_settings_check_finds_stops_firebell_at_start(
     with pytest.raises(ConfigError) as error:
         open_firebell(path, entry_points=False, extra_plugins=plugins)
     assert str(error.value) == f"{path}: {said}"
+
+
+def test_without_requiring_secrets_an_unset_variable_says_so_when_revealed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "plugins.toml"
+    path.write_text(f"[plugins.vault]\ntoken = {{ env = '{SECRET_VARIABLE}' }}\n", encoding="utf-8")
+    said = (
+        f"{path}: [plugins.vault] token refers to the environment variable {SECRET_VARIABLE}, "
+        f"which is not set. Export {SECRET_VARIABLE}=... before starting Firebell."
+    )
+
+    settings = load_config(path, environ={}, require_secrets=False)
+
+    token = settings.plugins["vault"].options["token"]
+    assert isinstance(token, Secret) and not token.is_set
+    assert settings.plugins["vault"].unset_secrets() == [token]
+    with pytest.raises(ConfigError) as revealed:
+        token.reveal()
+    assert str(revealed.value) == said
+    with pytest.raises(ConfigError) as required:
+        settings.require_secrets()
+    assert str(required.value) == said
+    with pytest.raises(ConfigError) as strict:
+        load_config(path, environ={})
+    assert str(strict.value) == said
