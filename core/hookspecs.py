@@ -317,7 +317,8 @@ def firebell_followup_added(
     """Called when a follow-up is recorded (``followup.added``).
 
     ``event.data``: ``follow_up_id`` (1, 2, … within the incident), ``text`` and ``owner`` (or
-    None). A tracker plugin may open a ticket here and return it as a ``Link``.
+    None). A tracker plugin may open a ticket here and return it as a ``Link``. It may come
+    after ``incident.closed``: follow-ups stay open to change after the close.
     """
 
 
@@ -331,7 +332,11 @@ def firebell_followup_done(
     attempt: int,
     link_now: LinkNow,
 ) -> LinkResult:
-    """Called when a follow-up is done (``followup.done``; ``event.data.follow_up_id``)."""
+    """Called when a follow-up is done (``followup.done``; ``event.data.follow_up_id``).
+
+    It may come after ``incident.closed`` (the tasks are done in the weeks after the meeting):
+    the incident's channel is then archived.
+    """
 
 
 @hookspec
