@@ -13,6 +13,7 @@ from firebell.adapters.web.console import Console
 from firebell.adapters.web.views import Pager, describe_duration, resource_views
 from firebell.core.errors import IncidentNotFound
 from firebell.core.incident import Incident, IncidentState
+from firebell.core.runtime import Firebell
 from firebell.core.timeline import incident_timeline
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -157,6 +158,7 @@ class Pages:
                 "duration": _duration(incident),
                 "can_resolve": can_resolve,
                 "problem": problem,
+                "given_up": _given_up(self.firebell, incident),
             },
             status,
         )
@@ -190,3 +192,11 @@ class Pages:
 def _duration(incident: Incident) -> str | None:
     end = incident.resolved_at or incident.closed_at
     return describe_duration(end - incident.declared_at) if end else None
+
+
+def _given_up(firebell: Firebell, incident: Incident) -> list[str]:
+    """The failing plugins that stopped retrying for ``incident`` (a parked delivery)."""
+    if not incident.failing_plugins:
+        return []
+    backlog = firebell.deliverer.outbox.backlog(incident_id=incident.id)
+    return [p for p in incident.failing_plugins if p in backlog and backlog[p].failed]

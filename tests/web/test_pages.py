@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from firebell.adapters.web import PAGE_SIZE, create_app
-from firebell.core import Firebell, Incident, RetryLater, hookimpl
+from firebell.core import Firebell, Incident, PermanentPluginError, RetryLater, hookimpl
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from web_support import MakeConsole, local_client, seed
@@ -345,3 +345,39 @@ def test_the_style_sheet_is_served(local: TestClient) -> None:
     sheet = local.get("/static/style.css")
 
     assert sheet.status_code == 200 and "text/css" in sheet.headers["content-type"]
+
+
+class PagerRefusedForCheckout:
+    """A pager plugin whose key the vendor refuses for the checkout incident: it gives up."""
+
+    @hookimpl
+    def firebell_incident_created(self, incident: Incident) -> None:
+        if "Checkout" in incident.title:
+            raise PermanentPluginError("PagerDuty refuses the API key (401)")
+
+
+def test_the_incident_page_says_whether_a_failing_integration_retries_or_gave_up(
+    make_firebell: MakeFirebell,
+) -> None:
+    firebell = make_firebell(
+        {"plugins": {"pagerduty": {}, "statuspage": {}}},
+        extra_plugins={
+            "pagerduty": PagerRefusedForCheckout(),
+            "statuspage": PagerDownForCheckout(),
+        },
+        entry_points=False,
+    )
+    name = firebell.engine.declare(title="Checkout is down", reporter="U0A").incident.id
+    firebell.deliverer.drain()
+
+    with local_client(create_app(firebell)) as client:
+        page = client.get(f"/incidents/{name}").text
+
+    banner = " ".join(
+        page.split('<div class="notice warning" role="status">')[1].split("</div>")[0].split()
+    )
+    assert banner == (
+        "Failing integrations: pagerduty (gave up: fix the cause, then run "
+        "<code>firebell retry --plugin pagerduty</code>), statuspage (retrying); "
+        "<code>firebell plugins</code> shows the last error."
+    )
