@@ -1,9 +1,10 @@
 """What the commands of the ``firebell`` command line share.
 
 :class:`CliState` holds the ``--config`` path and the Firebell opened on first use, and gives the
-events a command appended to the plugins (``--deliver-timeout``); :class:`Interrupted` is Ctrl-C
-during that wait. :data:`pass_state`, :func:`json_option`, :func:`actor_option` and
-:func:`actor_id` give a command its state, ``--json`` and ``--as``.
+events a command appended to the plugins (``--deliver-timeout``), naming the Slack users they
+involve first; :class:`Interrupted` is Ctrl-C during that wait. :data:`pass_state`,
+:func:`json_option`, :func:`actor_option` and :func:`actor_id` give a command its state,
+``--json`` and ``--as``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any, TypeVar
 import click
 from firebell.adapters.cli.delivery_notes import left_to_deliver
 from firebell.adapters.cli.people import person_id
-from firebell.core import Firebell, load_config, open_firebell
+from firebell.adapters.cli.slack_names import name_slack_people
+from firebell.core import AppendResult, Firebell, load_config, open_firebell
 
 __all__ = ["CliState", "Interrupted", "actor_id", "actor_option", "json_option", "pass_state"]
 
@@ -58,9 +60,13 @@ class CliState:
             self._firebell.close()
             self._firebell = None
 
-    def deliver(self) -> None:
+    def deliver(self, result: AppendResult | None = None) -> None:
         """Give the new events to the plugins now (for at most ``--deliver-timeout`` seconds and
         a short grace), and say what is left: calls still running, pending and failed ones.
+
+        First, with the Slack plugin enabled, the Slack users the command's ``result`` involves
+        are named (:func:`~firebell.adapters.cli.slack_names.name_slack_people`), so that the
+        post-mortems the plugins write now show their names.
 
         Ctrl-C while waiting raises :class:`Interrupted` at once (the calls under way are left to
         end with the process; their deliveries run again, see :meth:`Deliverer.close`), and a
@@ -68,6 +74,8 @@ class CliState:
         """
         firebell = self.open()
         try:
+            if result is not None:
+                name_slack_people(firebell, result)
             firebell.deliverer.drain(timeout=self.deliver_timeout)
             self._say_what_is_left(firebell)
         except KeyboardInterrupt:

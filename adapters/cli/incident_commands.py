@@ -53,7 +53,7 @@ def _report(
         )
     if not result.duplicate:
         try:
-            state.deliver()
+            state.deliver(result)
         except Interrupted:
             if as_json:
                 echo_json({"incident": incident_json(incident), "duplicate": False})

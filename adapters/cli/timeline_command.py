@@ -72,7 +72,7 @@ def _echo_json(value: Any) -> None:
 def _delivered(ctx: click.Context, result: AppendResult) -> Incident:
     """Deliver what the command appended (as the lifecycle commands do); the incident now."""
     if not result.duplicate:
-        ctx.obj.deliver()
+        ctx.obj.deliver(result)
     return _firebell(ctx).store.get_incident(result.incident.id) or result.incident
 
 
