@@ -16,9 +16,10 @@ from typing import Any
 import attrs
 import pluggy
 from firebell.core import hookspecs
-from firebell.core.config import FirebellConfig, structure_plugin_config
+from firebell.core.config import FirebellConfig
 from firebell.core.errors import ConfigError
 from firebell.core.hookspecs import Link, PluginSpec
+from firebell.core.plugin_tables import structure_plugin_config
 from firebell.core.subscribers import Subscribers
 
 __all__ = [
