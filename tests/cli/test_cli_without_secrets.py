@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -130,8 +131,15 @@ def test_the_read_only_web_console_starts_without_them_and_with_actions_it_refus
         started = process.stdout.readline()  # "Firebell web console on http://…/incidents …"
         address = re.search(r"http://\S+/incidents", started)
         assert address, (started, process.poll())
-        page = httpx.get(f"{address[0]}/{name}", timeout=10)
-        assert page.status_code == 200 and "Queue stuck" in page.text
+        page = None
+        deadline = time.monotonic() + 30
+        while page is None and process.poll() is None and time.monotonic() < deadline:
+            try:  # bound already, listening once uvicorn has started
+                page = httpx.get(f"{address[0]}/{name}", timeout=5)
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert page is not None and page.status_code == 200, process.poll()
+        assert "Queue stuck" in page.text
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)
     finally:
