@@ -7,6 +7,9 @@ the plugins it waits for (``after``) are done with the same event — or have fa
 dependency's outage delays its dependants by one attempt, never longer (PagerDuty pages while
 Slack is down, without the channel link).
 
+What is left per plugin, and ``firebell retry``'s ways of asking again, are in
+:mod:`firebell.core.backlog` (offered here as methods).
+
 The worker's claims and records are background writes: on SQLite, a command of the same process
 waiting for the write lock (someone's declaration, acknowledged only once it is appended) goes
 first (see :func:`~firebell.core.database.write_turn`).
@@ -17,11 +20,12 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
 import sqlalchemy as sa
+from firebell.core.backlog import PluginBacklog, read_backlog, requeue_failed, retry_now
 from firebell.core.events import (
     IntegrationFailed,
     IntegrationRecovered,
@@ -53,32 +57,6 @@ class Claim:
     event_type: str
     attempt: int
 
-
-@attrs.frozen
-class PluginBacklog:
-    """Per-plugin delivery figures for ``firebell plugins`` (and ``firebell show``).
-
-    ``skipped`` deliveries were left out because their incident ended while the plugin was off
-    (:mod:`firebell.core.stale_deliveries`); ``skip_reason`` is the latest one's reason.
-    """
-
-    plugin: str
-    pending: int
-    failed: int
-    done: int
-    last_error: str | None
-    skipped: int = 0
-    skip_reason: str | None = None
-    #: Pending deliveries whose call is under way now (a live lease), and when the oldest of
-    #: those calls began: a vendor that does not answer shows here, not as an error.
-    under_way: int = 0
-    under_way_since: datetime | None = None
-    #: When the soonest of the pending deliveries that failed before (a plugin backing off) is
-    #: tried again; calls under way are left out. None when none is waiting for a retry.
-    next_attempt_at: datetime | None = None
-
-
-_NONE_UNDER_WAY: tuple[int, datetime | None] = (0, None)
 
 # The other statements of a claim, built once.
 _SIBLINGS = sa.select(
@@ -416,110 +394,17 @@ class Outbox:
 
     def requeue_failed(self, *, plugin: str | None = None, now: datetime) -> int:
         """Put parked deliveries back in the queue (after the cause was fixed); returns how many."""
-        query = deliveries.update().where(deliveries.c.status == "failed")
-        if plugin is not None:
-            query = query.where(deliveries.c.plugin == plugin)
-        with self.store.write() as connection:
-            result = connection.execute(
-                query.values(status="pending", next_attempt_at=now, attempts=0, updated_at=now)
-            )
-        return int(result.rowcount or 0)
+        return requeue_failed(self.store, plugin=plugin, now=now)
 
     def retry_now(self, *, plugins: Sequence[str] | None = None, now: datetime) -> int:
-        """Make the pending deliveries of ``plugins`` (by default all) that wait for their next
-        attempt (a plugin failing, backing off) due at ``now`` (after the cause was fixed);
-        returns how many. A delivery whose call is under way (its lease held) is left alone:
-        its outcome decides what comes next."""
-        query = deliveries.update().where(
-            deliveries.c.status == "pending",
-            deliveries.c.next_attempt_at > now,
-            sa.or_(deliveries.c.lease_expires_at.is_(None), deliveries.c.lease_expires_at <= now),
-        )
-        if plugins is not None:
-            query = query.where(deliveries.c.plugin.in_(list(plugins)))
-        with self.store.write() as connection:
-            result = connection.execute(query.values(next_attempt_at=now, updated_at=now))
-        return int(result.rowcount or 0)
+        """Make the deliveries of ``plugins`` that back off due now: :func:`retry_now`."""
+        return retry_now(self.store, plugins=plugins, now=now)
 
     def backlog(
         self, *, incident_id: str | None = None, now: datetime | None = None
     ) -> dict[str, PluginBacklog]:
-        """Pending, failed, done and skipped counts, the last error, the last reason for a
-        skip, the calls under way at ``now`` (by default the wall clock) and the next retry, per
-        plugin (of one incident's deliveries with ``incident_id``)."""
-        now = datetime.now(UTC) if now is None else now
-        counts_query = sa.select(deliveries.c.plugin, deliveries.c.status, sa.func.count())
-        notes_query = (
-            sa.select(deliveries.c.plugin, deliveries.c.status, deliveries.c.last_error)
-            .where(deliveries.c.last_error.is_not(None), deliveries.c.status != "done")
-            .order_by(deliveries.c.updated_at)
-        )
-        # A leased row's updated_at is when its call began: claims set it, renewals leave it.
-        under_way_query = sa.select(
-            deliveries.c.plugin, sa.func.count(), sa.func.min(deliveries.c.updated_at)
-        ).where(
-            deliveries.c.status == "pending",
-            deliveries.c.lease_owner.is_not(None),
-            deliveries.c.lease_expires_at > now,
-        )
-        next_attempt_query = sa.select(
-            deliveries.c.plugin, sa.func.min(deliveries.c.next_attempt_at)
-        ).where(
-            deliveries.c.status == "pending",
-            deliveries.c.last_error.is_not(None),
-            sa.or_(deliveries.c.lease_expires_at.is_(None), deliveries.c.lease_expires_at <= now),
-        )
-        if incident_id is not None:
-            # Through the incident's events' positions (the deliveries' primary key leads with
-            # the position): no index of the deliveries starts with the incident, and reading
-            # them all took 0.6 s with 4,000,000 of them.
-            of_incident = (
-                deliveries.c.position.in_(
-                    sa.select(events.c.position).where(events.c.incident_id == incident_id)
-                ),
-                deliveries.c.incident_id == incident_id,
-            )
-            counts_query = counts_query.where(*of_incident)
-            notes_query = notes_query.where(*of_incident)
-            under_way_query = under_way_query.where(*of_incident)
-            next_attempt_query = next_attempt_query.where(*of_incident)
-        with self.store.read() as connection:
-            counts = connection.execute(
-                counts_query.group_by(deliveries.c.plugin, deliveries.c.status)
-            ).all()
-            notes = connection.execute(notes_query).all()
-            under_way = {
-                plugin: (int(count), since)
-                for plugin, count, since in connection.execute(
-                    under_way_query.group_by(deliveries.c.plugin)
-                )
-            }
-            next_attempt: dict[str, datetime] = {
-                plugin: at
-                for plugin, at in connection.execute(
-                    next_attempt_query.group_by(deliveries.c.plugin)
-                )
-            }
-        figures: dict[str, dict[str, int]] = {}
-        for plugin, status, count in counts:
-            figures.setdefault(plugin, {})[status] = int(count)
-        last_error = {plugin: note for plugin, status, note in notes if status != "skipped"}
-        skip_reason = {plugin: note for plugin, status, note in notes if status == "skipped"}
-        return {
-            plugin: PluginBacklog(
-                plugin,
-                pending=f.get("pending", 0),
-                failed=f.get("failed", 0),
-                done=f.get("done", 0),
-                last_error=last_error.get(plugin),
-                skipped=f.get("skipped", 0),
-                skip_reason=skip_reason.get(plugin),
-                under_way=under_way.get(plugin, _NONE_UNDER_WAY)[0],
-                under_way_since=under_way.get(plugin, _NONE_UNDER_WAY)[1],
-                next_attempt_at=next_attempt.get(plugin),
-            )
-            for plugin, f in figures.items()
-        }
+        """What is left to deliver, per plugin: :func:`read_backlog`."""
+        return read_backlog(self.store, incident_id=incident_id, now=now)
 
     def has_ready_or_leased(self, now: datetime) -> bool:
         """Whether any delivery is pending and due (leased ones included)."""
