@@ -6,6 +6,7 @@ import re
 
 from firebell.adapters.web import PAGE_SIZE, create_app
 from firebell.core import Firebell, Incident, PermanentPluginError, RetryLater, hookimpl
+from firebell.core.timeline_commands import add_follow_up
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from web_support import MakeConsole, local_client, seed
@@ -381,3 +382,24 @@ def test_the_incident_page_says_whether_a_failing_integration_retries_or_gave_up
         "<code>firebell retry --plugin pagerduty</code>), statuspage (retrying); "
         "<code>firebell plugins</code> shows the last error."
     )
+
+
+def test_people_are_shown_by_the_names_the_incident_recorded(
+    console: tuple[Firebell, Starlette], local: TestClient
+) -> None:
+    firebell = console[0]
+    names = {"U0RITA": "Rita Reporter", "U0ANA": "Ana Lyst", "U0BEN": "Ben Okafor"}
+    name = firebell.engine.declare(
+        title="Checkout is down", reporter="U0RITA", names=names
+    ).incident.id
+    firebell.engine.assign_commander(name, "U0BEN", actor="U0RITA", names=names)
+    add_follow_up(firebell.engine, name, "Alert on 5xx", actor="U0BEN", owner="U0ANA", names=names)
+
+    page = local.get(f"/incidents/{name}").text
+    listed = local.get("/incidents").text
+
+    assert '<dd id="commander">Ben Okafor</dd>' in page
+    assert "<dd>Rita Reporter</dd>" in page
+    assert '<span class="owner">Ana Lyst</span>' in page and "by Ben Okafor" in page
+    assert "U0RITA" not in page and "U0ANA" not in page
+    assert "<td>Ben Okafor</td>" in listed
