@@ -236,7 +236,8 @@ def _unset_secrets(settings: FirebellConfig) -> dict[str, list[str]]:
 
 
 def _print_row(row: Mapping[str, Any], figures: PluginBacklog | None) -> None:
-    """A plugin's line (with its import error, so that ``grep NAME`` shows it), then its notes."""
+    """A plugin's line (with its import error), then its notes, each starting with its name
+    (``grep NAME`` shows them all)."""
     status = "enabled " if row["enabled"] else "disabled"
     skipped = f" skipped={row['skipped']}" if row["skipped"] else ""
     line = (
@@ -247,21 +248,23 @@ def _print_row(row: Mapping[str, Any], figures: PluginBacklog | None) -> None:
     if row["import_error"]:
         line += click.style(f" import error: {row['import_error']}", fg="red")
     click.echo(line)
+    # Each note under the plugin's line starts with its name too: ``grep NAME`` keeps them.
+    note = f"{row['name']:<12}   "
     if row["secrets_not_set"]:
         click.secho(
-            f"{'':<12} not set: {', '.join(row['secrets_not_set'])}; export "
+            f"{note}not set: {', '.join(row['secrets_not_set'])}; export "
             f"{'it' if len(row['secrets_not_set']) == 1 else 'them'} before `firebell run` or a "
             "command that delivers",
             fg="red",
         )
     if row["last_error"]:
-        click.secho(f"{'':<12} last error: {row['last_error']}", fg="yellow")
+        click.secho(f"{note}last error: {row['last_error']}", fg="yellow")
     if figures and figures.next_attempt_at:
-        click.secho(f"{'':<12} {next_attempt_text(figures.next_attempt_at)}", fg="yellow")
+        click.secho(f"{note}{next_attempt_text(figures.next_attempt_at)}", fg="yellow")
     if row["skip_reason"]:
-        click.secho(f"{'':<12} last {row['skip_reason']}", fg="yellow")
+        click.secho(f"{note}last {row['skip_reason']}", fg="yellow")
     if figures and figures.under_way_since:
-        click.secho(f"{'':<12} {_under_way(figures.under_way, figures.under_way_since)}")
+        click.echo(f"{note}{_under_way(figures.under_way, figures.under_way_since)}")
 
 
 def _under_way(calls: int, since: datetime) -> str:

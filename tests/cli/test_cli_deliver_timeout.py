@@ -124,7 +124,7 @@ def test_plugins_tells_of_a_call_with_no_answer_for_minutes(config: Path, tmp_pa
     environ = environment(tmp_path)
     assert declare_stuck(config, environ).returncode == 0
     text = run_firebell(config, environ, "plugins").stdout
-    assert re.search(r"^ +under way: 1 call, the oldest started \d+s ago$", text, re.M), text
+    assert re.search(r"^hang +under way: 1 call, the oldest started \d+s ago$", text, re.M), text
     settings = load_config(config, environ={})
     firebell = open_firebell(settings)
     try:

@@ -74,7 +74,7 @@ def test_a_package_declaring_a_built_in_name_stops_every_command_naming_both(
     assert listed.code == 0, listed
     reason = expected.removeprefix("error: ")
     assert listed.stderr == f"note: Firebell cannot start with this configuration: {reason}\n"
-    [slack] = [line for line in listed.stdout.splitlines() if line.startswith("slack ")]
+    slack = next(line for line in listed.stdout.splitlines() if line.startswith("slack "))
     assert slack.endswith(f" import error: {reason}")
 
     doctor = run_firebell(["--config", str(config), "doctor"])

@@ -86,9 +86,9 @@ def test_plugins_says_which_secrets_are_not_set(folder: tuple[Path, str]) -> Non
     assert text.code == 0, text
     lines = text.stdout.splitlines()
     for plugin, variable in (("slack", "SLACK_BOT_TOKEN"), ("pagerduty", "PAGERDUTY_API_KEY")):
-        [at] = [i for i, line in enumerate(lines) if line.startswith(f"{plugin} ")]
+        at = next(i for i, line in enumerate(lines) if line.startswith(f"{plugin} "))
         assert lines[at + 1] == (
-            f"{'':<12} not set: {variable}; export it before `firebell run` or a command that "
+            f"{plugin:<12}   not set: {variable}; export it before `firebell run` or a command that "
             "delivers"
         )
         assert rows[plugin]["secrets_not_set"] == [variable]
