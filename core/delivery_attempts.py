@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import logging
 import random
+import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from firebell.core.config import FirebellConfig
-from firebell.core.errors import DatabaseUnavailable, PermanentPluginError, RetryLater
+from firebell.core.errors import (
+    DatabaseUnavailable,
+    NothingToDo,
+    PermanentPluginError,
+    RetryLater,
+)
 from firebell.core.hookspecs import Link
 from firebell.core.outbox import Claim, Outbox
 from firebell.core.plugin_host import PluginHost, hook_name_for
@@ -47,6 +53,7 @@ class DeliveryAttempts:
     max_attempts: int
     retry_base: float
     redact: Callable[[str], str]
+    _closed: bool
     # A method of Deliverer.
     _poke: Callable[[], None]
 
@@ -86,11 +93,31 @@ class DeliveryAttempts:
             links = self.host.call(claim.plugin, hook_name_for(claim.event_type), arguments, lazy)
             links += self.host.call(claim.plugin, "firebell_event", arguments, lazy)
             self.outbox.complete(claim, links, now=self.clock())
+        except NothingToDo as nothing:
+            # Done, but the service was not reached: no "works again" for it (see complete).
+            self.outbox.complete(claim, (), now=self.clock(), nothing_to_do=str(nothing))
+            outcome = "nothing-to-do"
         except DatabaseUnavailable:
             outcome = "database-unavailable"
             raise
         except Exception as error:
-            outcome = self._record_failure(claim, error)
+            if self._stopping():
+                # Cut short by this process's end (a closed deliverer; an interpreter that
+                # stops takes no more thread-pool work: "cannot schedule new futures after
+                # interpreter shutdown"): nothing says the vendor failed, so the timeline must
+                # not say so. The lease is left to run out, and the delivery runs again then
+                # (at once on this host: see Deliverer.release_dead_leases).
+                outcome = "cut-short"
+                log.info(
+                    "plugin %s on %s for %s was cut short as this process stops (%s); "
+                    "not recorded, it runs again once its lease ends",
+                    claim.plugin,
+                    claim.event_type,
+                    claim.incident_id,
+                    self.redact(f"{type(error).__name__}: {error}"),
+                )
+            else:
+                outcome = self._record_failure(claim, error)
         finally:
             log.info(
                 "delivery plugin=%s event=%s incident=%s position=%d attempt=%d outcome=%s "
@@ -103,6 +130,10 @@ class DeliveryAttempts:
                 outcome,
                 (time.perf_counter() - started) * 1000,
             )
+
+    def _stopping(self) -> bool:
+        """Whether this process is stopping: the deliverer is closed, or the interpreter ends."""
+        return self._closed or sys.is_finalizing()
 
     def _link_now(self, claim: Claim, links: tuple[Link, ...]) -> None:
         """A hook's ``link_now``: record ``links`` at once and let the plugins that wait for

@@ -48,6 +48,7 @@ class DeliveryScheduling:
     max_hung_calls: int
     plugin_workers: int
     _pool: DaemonPool
+    _closed: bool
     _running: dict[tuple[int, str], RunningDelivery]
     _running_lock: threading.Lock
     _notices: HungCallNotices
@@ -117,6 +118,8 @@ class DeliveryScheduling:
         most ``hung_plugin_calls`` of a plugin that has a hung call; the plugins with none are
         served first.
         """
+        if self._closed:
+            return  # nothing new starts once the deliverer is closed (the process is stopping)
         self._notices.found_hung(census, self.clock(), self._under_way)
         free = self.max_workers - census.active
         if self._at_cap(census):
@@ -180,7 +183,8 @@ class DeliveryScheduling:
 
     def _run_call(self, claim: Claim) -> None:
         try:
-            self.deliver(claim)
+            if not self._closed:  # else its lease runs out and it runs again then
+                self.deliver(claim)
         finally:
             with self._running_lock:
                 ended = self._running.pop(call_key(claim), None)
