@@ -18,6 +18,7 @@ from firebell.core.errors import (
     IncidentNotFound,
     InvalidInput,
     NameSpaceExhausted,
+    NothingToDo,
     PermanentPluginError,
     RetryLater,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "InvalidInput",
     "Link",
     "NameSpaceExhausted",
+    "NothingToDo",
     "PermanentPluginError",
     "Person",
     "PersonNamed",

@@ -13,6 +13,7 @@ __all__ = [
     "IncidentNotFound",
     "InvalidInput",
     "NameSpaceExhausted",
+    "NothingToDo",
     "PermanentPluginError",
     "RetryLater",
 ]
@@ -95,4 +96,15 @@ class PermanentPluginError(FirebellError):
     """Raised by a plugin when retrying cannot help (bad credentials, unknown service id).
 
     The delivery is parked as failed and reported; ``firebell retry`` queues it again once fixed.
+    """
+
+
+class NothingToDo(FirebellError):
+    """Raised by a plugin when the event needs nothing from it any more.
+
+    The incident moved on before the delivery ran (resolved before it could be paged): the hook
+    did not reach its service, and need not. The delivery is done, as if the hook had returned
+    None, but it is no sign that the service works: when the plugin was failing for the incident,
+    the engine appends ``IntegrationSkipped`` with the message as its reason ("the incident was
+    resolved before PagerDuty could be paged"), not ``IntegrationRecovered``.
     """

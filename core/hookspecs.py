@@ -111,6 +111,8 @@ def firebell_check_settings(config: Any, settings: FirebellConfig) -> Sequence[s
 #
 # Return Link objects for what the hook created outside, or None. Raise RetryLater for a failure
 # that may pass and PermanentPluginError for one that cannot; any other exception is retried.
+# Raise NothingToDo(reason) when the event needs nothing any more (the incident was resolved
+# before it could be paged): the delivery is done, and no "works again" is said for it.
 # A delivery may be repeated (after a crash, a timeout): a hook must not create a second thing
 # outside when called again with the same event; look in incident.resources first or use the
 # service's own deduplication.

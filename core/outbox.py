@@ -29,6 +29,7 @@ from firebell.core.backlog import PluginBacklog, read_backlog, requeue_failed, r
 from firebell.core.events import (
     IntegrationFailed,
     IntegrationRecovered,
+    IntegrationSkipped,
     RecordedEvent,
     ResourceLinked,
 )
@@ -39,7 +40,7 @@ from firebell.core.subscribers import Subscribers, as_subscribers
 
 __all__ = ["Claim", "Outbox", "PluginBacklog", "new_owner_id"]
 
-_QUIET_TYPES = {IntegrationFailed.type, IntegrationRecovered.type}
+_QUIET_TYPES = {IntegrationFailed.type, IntegrationRecovered.type, IntegrationSkipped.type}
 
 
 def new_owner_id() -> str:
@@ -256,8 +257,22 @@ class Outbox:
             )
             self._record_links(connection, claim, links, now=now)
 
-    def complete(self, claim: Claim, links: Sequence[Link], *, now: datetime) -> None:
-        """Mark the delivery done and record what the plugin created, in one transaction."""
+    def complete(
+        self,
+        claim: Claim,
+        links: Sequence[Link],
+        *,
+        now: datetime,
+        nothing_to_do: str | None = None,
+    ) -> None:
+        """Mark the delivery done and record what the plugin created, in one transaction.
+
+        When the plugin was failing for the incident (and has nothing parked there) it is failing
+        no more: ``IntegrationRecovered`` is appended, or, when the hook said there was nothing
+        left to do (``nothing_to_do``, the reason of a
+        :class:`~firebell.core.errors.NothingToDo`), ``IntegrationSkipped``, since the plugin's
+        service was not reached and nobody should read that it works again.
+        """
         with self.store.write(background=True) as connection:
             connection.execute(
                 deliveries.update()
@@ -271,10 +286,15 @@ class Outbox:
                 and claim.plugin in incident.failing_plugins
                 and not self._has_parked(connection, claim.plugin, claim.incident_id)
             ):
+                ended = (
+                    IntegrationRecovered(claim.plugin, claim.event_type, claim.attempt)
+                    if nothing_to_do is None
+                    else IntegrationSkipped(claim.plugin, 1, nothing_to_do)
+                )
                 self.store.insert_events_in(
                     connection,
                     claim.incident_id,
-                    [IntegrationRecovered(claim.plugin, claim.event_type, claim.attempt)],
+                    [ended],
                     actor=f"plugin:{claim.plugin}",
                     occurred_at=now,
                     expected_version=None,

@@ -156,8 +156,12 @@ def describe(event: RecordedEvent, names: Names = _NO_NAMES) -> str:
             # firebell plugins give the advice, from the outbox).
             skipped = f"{count} {'delivery' if count == 1 else 'deliveries'} skipped"
             ended = _SKIPPED_WHEN.search(reason)
-            when = f"was {ended.group(1)}" if ended else "ended"
-            why = f"it was off when the incident {when} and had created nothing for it"
+            if ended is None:
+                # A hook's NothingToDo: its reason is a statement already.
+                return f"{plugin}: {skipped} ({reason.rstrip('.')})"
+            why = (
+                f"it was off when the incident was {ended.group(1)} and had created nothing for it"
+            )
             return f"{plugin}: {skipped} ({why})"
         case TimelineEntryAdded(text=text, source=source, author=author):
             if source == "note":

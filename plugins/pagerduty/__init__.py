@@ -24,6 +24,7 @@ from firebell.core import (
     IncidentCreated,
     IncidentState,
     Link,
+    NothingToDo,
     PluginSpec,
     RecordedEvent,
     Resource,
@@ -69,8 +70,16 @@ def firebell_incident_created(
     if not config.pages_for(severity) or _paged(incident) is not None:
         return None
     if incident.state is not IncidentState.OPEN:
-        return None  # resolved before this delivery ran: do not wake anyone for it
+        # Resolved before this delivery ran (PagerDuty was down): do not wake anyone for it,
+        # and do not let the delivery pass for PagerDuty working again.
+        raise _too_late(incident, "resolved")
     return _page(config, incident, key=incident.id, severity=severity, look_first=attempt > 1)
+
+
+def _too_late(incident: Incident, verb: str) -> NothingToDo:
+    """What a page that came too late raises: nothing to do, and PagerDuty was not reached."""
+    then = "closed" if incident.state is IncidentState.CLOSED else verb
+    return NothingToDo(f"the incident was {then} before PagerDuty could be paged")
 
 
 @hookimpl
@@ -102,8 +111,10 @@ def firebell_incident_reopened(
     responders are on it already and nothing is opened. Events mode triggers the same
     ``dedup_key``, which PagerDuty turns into a new incident only when the old one is resolved.
     """
-    if not config.pages_for(incident.severity) or incident.state is not IncidentState.OPEN:
+    if not config.pages_for(incident.severity):
         return None
+    if incident.state is not IncidentState.OPEN:
+        raise _too_late(incident, "resolved again")
     paged = _paged(incident)
     if config.mode == "events":
         link = _page(config, incident, key=incident.id, severity=incident.severity)
@@ -125,9 +136,11 @@ def firebell_incident_severity_changed(
     new, previous = event.data.severity, event.data.previous
     paged = _paged(incident)
     if paged is None:
-        if config.pages_for(new) and incident.state is IncidentState.OPEN:
-            return _page(config, incident, key=incident.id, severity=new, look_first=attempt > 1)
-        return None
+        if not config.pages_for(new):
+            return None
+        if incident.state is not IncidentState.OPEN:
+            raise _too_late(incident, "resolved")
+        return _page(config, incident, key=incident.id, severity=new, look_first=attempt > 1)
     urgency = config.urgency_for(new)
     if config.mode == "rest" and urgency != config.urgency_for(previous):
         client = rest_client_for(config)

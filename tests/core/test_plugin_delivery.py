@@ -17,7 +17,9 @@ from firebell.core import (
     Incident,
     IntegrationFailed,
     IntegrationRecovered,
+    IntegrationSkipped,
     Link,
+    NothingToDo,
     PermanentPluginError,
     PluginSpec,
     RecordedEvent,
@@ -25,6 +27,7 @@ from firebell.core import (
     RetryLater,
     hookimpl,
 )
+from firebell.core.timeline import describe
 
 from firebell.testing.pytest_plugin import MakeFirebell
 
@@ -40,6 +43,57 @@ def failures(fb: Firebell, name: str) -> list[RecordedEvent]:
 
 def attempts(recorder: Recorder, event_type: str) -> list[int]:
     return [call.attempt for call in recorder.seen(event_type)]
+
+
+def test_nothing_to_do_ends_a_failing_plugins_trouble_as_skipped_not_recovered(
+    make_firebell: MakeFirebell,
+) -> None:
+    reason = "the incident was resolved before pager could be paged"
+    pager = Recorder(
+        fail={"incident.created": lambda n: RuntimeError("down") if n == 1 else NothingToDo(reason)}
+    )
+    other = Recorder()
+    fb = make_firebell(
+        {"plugins": {"pager": {}, "other": {}}},
+        entry_points=False,
+        extra_plugins={"pager": pager, "other": other},
+        retry_base=0.0,
+    )
+    name = fb.engine.declare(title="x", reporter="U1").incident.id
+    fb.deliverer.drain()
+
+    assert attempts(pager, "incident.created") == [1, 2]
+    events = fb.store.select_events(name)
+    integration = IntegrationFailed | IntegrationRecovered | IntegrationSkipped
+    assert [type(e.data) for e in events if isinstance(e.data, integration)] == [
+        IntegrationFailed,
+        IntegrationSkipped,
+    ]
+    [skipped] = [e for e in events if isinstance(e.data, IntegrationSkipped)]
+    assert skipped.data == IntegrationSkipped("pager", 1, reason)
+    assert skipped.actor == "plugin:pager"
+    assert describe(skipped) == f"pager: 1 delivery skipped ({reason})"
+    assert fb.engine.get(name).failing_plugins == ()
+    backlog = fb.deliverer.outbox.backlog()["pager"]
+    assert (backlog.pending, backlog.failed, backlog.skipped) == (0, 0, 0)
+    assert "incident.integration_skipped" in [c.event_type for c in other.seen()]
+    assert_log_consistent(fb.store)
+
+
+def test_nothing_to_do_from_a_plugin_that_was_not_failing_is_just_done(
+    make_firebell: MakeFirebell,
+) -> None:
+    pager = Recorder(fail={"incident.created": lambda n: NothingToDo("not needed")})
+    fb = make_firebell(
+        {"plugins": {"pager": {}}}, entry_points=False, extra_plugins={"pager": pager}
+    )
+    name = fb.engine.declare(title="x", reporter="U1").incident.id
+    fb.deliverer.drain()
+
+    assert attempts(pager, "incident.created") == [1]
+    assert event_types(fb, name) == ["incident.created"]
+    backlog = fb.deliverer.outbox.backlog()["pager"]
+    assert (backlog.pending, backlog.failed, backlog.done) == (0, 0, 1)
 
 
 def test_a_raising_plugin_does_not_stop_the_others_and_is_retried_until_it_works(

@@ -18,6 +18,7 @@ from firebell.core import (
     Incident,
     IntegrationFailed,
     IntegrationRecovered,
+    IntegrationSkipped,
     Link,
     RecordedEvent,
     hookimpl,
@@ -625,6 +626,31 @@ def test_dropped_connections_are_retried_until_pagerduty_is_back(
     clock.advance(600)
     firebell.deliverer.drain()
     assert paged(firebell, incident_id) is not None
+    assert deliveries(firebell)[:2] == (0, 0)
+
+
+def test_an_incident_resolved_while_pagerduty_is_down_is_not_paged_nor_called_recovered(
+    make_firebell: MakeFirebell, fake: FakePagerDuty, document: Any
+) -> None:
+    clock = Clock()
+    firebell = make_firebell(document(), environ=ENVIRON, clock=clock)
+    incident_id = declare(firebell)
+    with fake.down():
+        firebell.deliverer.drain()
+        assert delivery(firebell)[:2] == ("pending", 1)
+        firebell.engine.resolve(incident_id, actor="U123")
+        clock.advance(600)
+        firebell.deliverer.drain()
+
+    # Nobody is woken for an incident that is over, and PagerDuty was never reached: the
+    # failure ends as skipped, not as "works again".
+    assert fake.incidents == []
+    assert delivery(firebell)[:2] == ("done", 2)
+    assert events_of(firebell, incident_id, IntegrationRecovered) == []
+    [skipped] = events_of(firebell, incident_id, IntegrationSkipped)
+    assert (skipped.plugin, skipped.deliveries) == ("pagerduty", 1)
+    assert skipped.reason == "the incident was resolved before PagerDuty could be paged"
+    assert firebell.engine.get(incident_id).failing_plugins == ()
     assert deliveries(firebell)[:2] == (0, 0)
 
 
