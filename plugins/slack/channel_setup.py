@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from firebell.core.events import ResourceLinked
 from firebell.core.hookspecs import Link, LinkNow
@@ -28,6 +27,7 @@ from firebell.plugins.slack.messages import (
     section_message,
 )
 from firebell.plugins.slack.notices import announcement_new, plugin_label, topic_text
+from firebell.plugins.slack.side_by_side import side_by_side
 from firebell.plugins.slack.text import TOPIC_LIMIT, safe, truncate
 from firebell.plugins.slack.workspace import ChannelUnavailable
 from slack_sdk.errors import SlackApiError
@@ -36,9 +36,6 @@ __all__ = ["bookmark", "created", "resource_linked", "set_up"]
 
 log = logging.getLogger("firebell.plugins.slack")
 
-#: The set-up calls of a new channel besides the bookmarks and the announcements: purpose,
-#: topic, invites, summary and the reporter's DM.
-_SETUP_CALLS = 5
 
 #: The set-up's runbook bookmark, among the resources it bookmarks (never linked).
 _RUNBOOK_KIND = "runbook"
@@ -84,24 +81,19 @@ def set_up(delivery: Delivery, channel: IncidentChannel) -> list[Link]:
         else []
     )
     linked = linked_resources(incident)
-    with ThreadPoolExecutor(
-        max_workers=_SETUP_CALLS + len(runbook) + len(linked) + len(announcements),
-        thread_name_prefix="firebell-slack",
-    ) as pool:
-        purpose = pool.submit(
-            ws.set_purpose, channel.id, purpose_for(incident), fresh=channel.fresh
-        )
-        topic = pool.submit(
+    with side_by_side() as submit:
+        purpose = submit(ws.set_purpose, channel.id, purpose_for(incident), fresh=channel.fresh)
+        topic = submit(
             ws.set_topic,
             channel.id,
             truncate(topic_text(incident), TOPIC_LIMIT),
             fresh=channel.fresh,
         )
-        invited = pool.submit(ws.invite, channel.id, invitees)
+        invited = submit(ws.invite, channel.id, invitees)
         bookmarked = [
-            pool.submit(bookmark, delivery, channel.id, r, fresh=channel.fresh) for r in runbook
-        ] + [pool.submit(bookmark, delivery, channel.id, r) for r in linked]
-        summary = pool.submit(
+            submit(bookmark, delivery, channel.id, r, fresh=channel.fresh) for r in runbook
+        ] + [submit(bookmark, delivery, channel.id, r) for r in linked]
+        summary = submit(
             ws.post_once,
             channel.id,
             delivery.summary_key,
@@ -109,11 +101,9 @@ def set_up(delivery: Delivery, channel: IncidentChannel) -> list[Link]:
             since=delivery.event.occurred_at,
             fresh=channel.fresh,
         )
-        dm = pool.submit(_direct_message, delivery, channel.id, fresh=channel.fresh)
+        dm = submit(_direct_message, delivery, channel.id, fresh=channel.fresh)
         announcing = {
-            target: pool.submit(
-                delivery.announce_in, target, "announce", announced, fresh=channel.fresh
-            )
+            target: submit(delivery.announce_in, target, "announce", announced, fresh=channel.fresh)
             for target in announcements
         }
     # Failures surface in the order the calls used to run in, once every call has ended.
@@ -205,15 +195,15 @@ def resource_linked(delivery: Delivery) -> list[Link]:
         return []  # the channel and its summary: set up on incident.created
     resource = Resource(data.plugin, data.kind, data.external_id, data.url, data.title)
     # The bookmark, the line and the summary need only the channel: side by side.
-    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="firebell-slack") as pool:
-        bookmarked = pool.submit(bookmark, delivery, channel_id, resource)
-        told = pool.submit(
+    with side_by_side() as submit:
+        bookmarked = submit(bookmark, delivery, channel_id, resource)
+        told = submit(
             delivery.tell_channel,
             "linked",
             f"{resource_label(resource)} (from {plugin_label(data.plugin)})",
             fresh=delivery.first_attempt,
         )
-        refreshed = pool.submit(delivery.refresh_summary)
+        refreshed = submit(delivery.refresh_summary)
     # Failures surface in the order the calls used to run in.
     try:
         bookmarked.result()
