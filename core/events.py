@@ -167,10 +167,12 @@ class IntegrationRecovered(Event):
 class IntegrationSkipped(Event):
     """A plugin that was failing for this incident had its pending deliveries of it skipped.
 
-    It was switched off when the incident ended and had created nothing for it
-    (:mod:`firebell.core.stale_deliveries`), so nothing of the incident is left for it to do: it is
-    no longer failing for it, and no ``IntegrationRecovered`` will follow. ``deliveries`` is how
-    many were skipped, ``reason`` why (as ``firebell show`` lists it).
+    Either it was switched off when the incident ended and had created nothing for it
+    (:mod:`firebell.core.stale_deliveries`), or its hook said the event needs nothing from it
+    any more (:class:`~firebell.core.errors.NothingToDo`, e.g. an incident resolved before the
+    pager could page). Nothing of the incident is left for it to do: it is no longer failing for
+    it, and no ``IntegrationRecovered`` will follow. ``deliveries`` is how many were skipped,
+    ``reason`` why (as ``firebell show`` lists it).
     """
 
     plugin: str

@@ -26,7 +26,7 @@ __all__ = ["HOOKSPEC_VERSION", "Link", "LinkNow", "PluginSpec", "hookimpl", "hoo
 #: 1: the setup and incident-event hooks. 2: ``firebell_doctor``. 3: the record hooks
 #: (timeline entries, follow-ups, reminders). 4: the ``link_now`` parameter. 5:
 #: ``firebell_person_named``. 6: ``firebell_check_settings``.
-HOOKSPEC_VERSION = 6
+HOOKSPEC_VERSION = 7
 
 hookspec = pluggy.HookspecMarker("firebell")
 hookimpl = pluggy.HookimplMarker("firebell")
@@ -254,6 +254,21 @@ def firebell_incident_integration_recovered(
     link_now: LinkNow,
 ) -> LinkResult:
     """Called when a failing plugin succeeded after all (``incident.integration_recovered``)."""
+
+
+@hookspec
+def firebell_incident_integration_skipped(
+    event: RecordedEvent,
+    incident: Incident,
+    config: Any,
+    history: Sequence[RecordedEvent],
+    settings: FirebellConfig,
+    attempt: int,
+    link_now: LinkNow,
+) -> LinkResult:
+    """Called when a failing plugin has nothing left to do for the incident
+    (``incident.integration_skipped``: switched off when it ended, or its hook raised
+    ``NothingToDo``)."""
 
 
 @hookspec

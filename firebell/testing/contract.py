@@ -39,7 +39,7 @@ import attrs
 import pluggy
 
 from firebell.core import hookspecs
-from firebell.core.errors import RetryLater
+from firebell.core.errors import NothingToDo, RetryLater
 from firebell.core.hookspecs import Link, PluginSpec, hookimpl
 from firebell.core.incident import Incident
 from firebell.core.plugin_host import ENTRY_POINT_GROUP, hook_name_for, unknown_hooks
@@ -289,12 +289,23 @@ class _Doubler:
 class _Companion:
     """A helper plugin enabled beside the one under test, so that every event hook fires.
 
-    It links a resource on ``incident.created`` (``incident.resource_linked``) and fails its first
-    delivery of a status update (``incident.integration_failed``, then ``..._recovered``).
+    It links a resource on ``incident.created`` (``incident.resource_linked``), fails its first
+    delivery of a status update (``incident.integration_failed``, then ``..._recovered``), and
+    fails its first of a severity change, then finds nothing left to do for it
+    (``incident.integration_skipped``).
     """
 
     def __init__(self) -> None:
         self.failed = False
+        self.severity_failed = False
+
+    @hookimpl
+    def firebell_incident_severity_changed(self) -> None:
+        """Fail once, then have nothing left to do."""
+        if not self.severity_failed:
+            self.severity_failed = True
+            raise RetryLater("contract check: failing once on purpose", retry_after=0)
+        raise NothingToDo("contract check: nothing left to do on purpose")
 
     @hookimpl
     def firebell_incident_created(self, incident: Incident) -> Link:

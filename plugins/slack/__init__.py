@@ -213,6 +213,20 @@ def firebell_incident_integration_recovered(
 
 
 @hookimpl
+def firebell_incident_integration_skipped(
+    event: RecordedEvent,
+    incident: Incident,
+    config: SlackConfig,
+    settings: FirebellConfig,
+    history: Sequence[RecordedEvent],
+) -> None:
+    """Tell the channel a failing plugin has nothing left to do (not after the close)."""
+    if _after_close(event, history):
+        return
+    _run(Delivery.integration_skipped, event, incident, config, settings)
+
+
+@hookimpl
 def firebell_timeline_entry_added(
     event: RecordedEvent, incident: Incident, config: SlackConfig, settings: FirebellConfig
 ) -> None:

@@ -23,6 +23,7 @@ from firebell.core.events import (
     IncidentResolved,
     IntegrationFailed,
     IntegrationRecovered,
+    IntegrationSkipped,
     RecordedEvent,
     SeverityChanged,
     StatusUpdatePosted,
@@ -36,6 +37,7 @@ from firebell.plugins.slack.notices import (
     closed_text,
     integration_failed_text,
     integration_recovered_text,
+    integration_skipped_text,
     severity_change_text,
     topic_text,
 )
@@ -289,6 +291,12 @@ class Delivery:
         self._tell_somewhere(
             "integration-recovered", integration_recovered_text(data, self.incident)
         )
+
+    def integration_skipped(self) -> None:
+        """Tell the responders a failing plugin has nothing left to do for this incident."""
+        data = self.event.data
+        assert isinstance(data, IntegrationSkipped)
+        self._tell_somewhere("integration-skipped", integration_skipped_text(data))
 
     def _tell_somewhere(self, kind: str, text: str) -> None:
         # Without a channel (Slack itself failed to open it) the announcement channels are the

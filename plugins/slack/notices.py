@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Final
 
 from firebell.core.config import FirebellConfig
-from firebell.core.events import IntegrationFailed, IntegrationRecovered
+from firebell.core.events import IntegrationFailed, IntegrationRecovered, IntegrationSkipped
 from firebell.core.incident import Incident, Resource
 from firebell.core.timeline import attempts_note
 from firebell.plugins.slack.messages import (
@@ -26,6 +26,7 @@ __all__ = [
     "closed_text",
     "integration_failed_text",
     "integration_recovered_text",
+    "integration_skipped_text",
     "plugin_label",
     "severity_change_text",
     "topic_text",
@@ -136,6 +137,14 @@ def integration_recovered_text(data: IntegrationRecovered, incident: Incident) -
     else:
         what = f"it caught up on {_doing(data.event_type)}"
     return f":white_check_mark: *{name} works again*{attempts_note(data.attempts)}; {what}."
+
+
+def integration_skipped_text(data: IntegrationSkipped) -> str:
+    """What is said once a failing plugin has nothing left to do for the incident."""
+    reason = data.reason.rstrip(".")
+    return (
+        f":information_source: *{plugin_label(data.plugin)}* has nothing left to do here: {reason}."
+    )
 
 
 def closed_text(incident: Incident, actor: str, summary: str, closed_after: timedelta) -> str:

@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 from firebell.adapters.cli.doctor_command import run_checks
-from firebell.core import HOOKSPEC_VERSION, Incident, Link, RetryLater, hookimpl, hookspecs
+from firebell.core import (
+    HOOKSPEC_VERSION,
+    Incident,
+    Link,
+    NothingToDo,
+    RetryLater,
+    hookimpl,
+    hookspecs,
+)
 
 from firebell.testing import IncidentLifecycle, temporary_firebell
 from firebell.testing.contract import hook_names
@@ -59,6 +67,7 @@ RELEASED: dict[int, dict[str, tuple[str, ...]]] = {
     4: {},
     5: {"firebell_person_named": EVENT_PARAMETERS},
     6: {"firebell_check_settings": ("config", "settings")},
+    7: {"firebell_incident_integration_skipped": EVENT_PARAMETERS},
 }
 
 
@@ -156,11 +165,20 @@ def make_recorder() -> Recorder:
 
 
 class Helper:
-    """Links a resource (resource_linked) and fails its first status update, so that
-    integration_failed and integration_recovered happen."""
+    """Links a resource (resource_linked), fails its first status update, so that
+    integration_failed and integration_recovered happen, and fails its first severity change,
+    then finds nothing left to do for it, so that integration_skipped happens."""
 
     def __init__(self) -> None:
         self.failed = False
+        self.severity_failed = False
+
+    @hookimpl
+    def firebell_incident_severity_changed(self) -> None:
+        if not self.severity_failed:
+            self.severity_failed = True
+            raise RetryLater("failing once on purpose", retry_after=0)
+        raise NothingToDo("the severity changed before it could be told")
 
     @hookimpl
     def firebell_incident_created(self, incident: Incident) -> Link:

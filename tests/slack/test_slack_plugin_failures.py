@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from firebell.core import Firebell, Incident, Link, PluginSpec, RetryLater, hookimpl
+from firebell.core import (
+    Firebell,
+    Incident,
+    Link,
+    NothingToDo,
+    PluginSpec,
+    RetryLater,
+    hookimpl,
+)
 from firebell.core.errors import PermanentPluginError
 from firebell.core.events import IntegrationFailed
 from firebell.core.schema import deliveries
@@ -157,6 +165,28 @@ def test_a_failing_plugin_is_reported_once_and_its_recovery_once(
     assert [b["link"] for b in fake.bookmarks(channel_id)] == [PAGER_URL]
     summary = json.dumps(fake.messages(channel_id)[0]["blocks"])
     assert PAGER_URL in summary and "Nothing yet" not in summary
+
+
+def test_a_failing_plugin_with_nothing_left_to_do_says_so_not_works_again(
+    make_firebell: MakeFirebell, fake: FakeSlack
+) -> None:
+    reason = "the incident was resolved before PagerDuty could be paged"
+    pager = FlakyPager(failures=1_000)  # down, retried in an hour
+    firebell = open_firebell(make_firebell, fake, others={"pagerduty": pager}, retry_base=3600.0)
+    incident = declare(firebell)
+    pager.error = NothingToDo(reason)  # at its next attempt, the page is not wanted any more
+    firebell.deliverer.outbox.retry_now(plugins=["pagerduty"], now=firebell.deliverer.clock())
+    firebell.deliverer.drain()
+
+    channel_id = channel_of(firebell, incident)
+    assert kinds_posted(fake, channel_id) == [
+        "summary",
+        "integration-failed",
+        "integration-skipped",
+    ]
+    told = text_of(fake, channel_id, "integration-skipped")
+    assert told == f":information_source: *PagerDuty* has nothing left to do here: {reason}."
+    assert firebell.engine.get(incident.id).failing_plugins == ()
 
 
 def test_a_plugin_that_gave_up_is_reported_with_what_to_do(
