@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from firebell.core.config import FirebellConfig
-from firebell.core.errors import FirebellError
+from firebell.core.errors import FirebellError, NothingToDo
 from firebell.core.events import (
     IncidentCreated,
     IncidentReopened,
@@ -155,9 +155,11 @@ def firebell_incident_resolved(
     data = event.data
     assert isinstance(data, IncidentResolved)
     linked = _linked(incident)
-    # Reopened since: the reopen is delivered next, and customers need not see both.
-    if linked is None or incident.state is IncidentState.OPEN:
+    if linked is None:
         return
+    if incident.state is IncidentState.OPEN:
+        # Reopened since: the reopen is delivered next, and customers need not see both.
+        raise NothingToDo("the incident was reopened before Statuspage could resolve it")
     api = api_for(config)
     if api.incident(linked.external_id).get("status") == "resolved":
         return  # an earlier attempt, or someone on Statuspage, resolved it
@@ -172,9 +174,11 @@ def firebell_incident_reopened(
     data = event.data
     assert isinstance(data, IncidentReopened)
     linked = _linked(incident)
-    # Resolved again since: that resolve is delivered next.
-    if linked is None or incident.state is not IncidentState.OPEN:
+    if linked is None:
         return
+    if incident.state is not IncidentState.OPEN:
+        # Resolved again since: that resolve is delivered next.
+        raise NothingToDo("the incident was resolved again before Statuspage could reopen it")
     api = api_for(config)
     if api.incident(linked.external_id).get("status") != "resolved":
         return  # an earlier attempt reopened it already

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from firebell.core import IntegrationFailed, IntegrationRecovered
+from firebell.core.events import IntegrationSkipped
 from firebell.core.runtime import Firebell
 from firebell.plugins.statuspage.api import retry_after_seconds
 
@@ -483,6 +484,32 @@ def test_resolve_undone_before_delivery_is_not_shown(
     assert status_incident["status"] == "investigating"
     assert len(status_incident["incident_updates"]) == 1
     assert [c for c in statuspage.calls if c.request.method == "PATCH"] == []
+
+
+def test_a_resolve_superseded_while_statuspage_was_down_is_not_called_a_recovery(
+    make_firebell: MakeFirebell, statuspage: FakeStatuspage
+) -> None:
+    firebell = make_firebell(document(statuspage.url), environ=ENVIRON, retry_base=3600.0)
+    incident_id = declare(firebell)
+    firebell.deliverer.drain()
+    statuspage.fail_next(ONE_INCIDENT, Fault(503, {"error": "Service Unavailable"}))
+    firebell.engine.resolve(incident_id, actor="U123")
+    firebell.deliverer.drain()  # fails: retried in an hour
+    firebell.engine.reopen(incident_id, actor="U123", reason="not over")
+    firebell.deliverer.outbox.retry_now(plugins=["statuspage"], now=firebell.deliverer.clock())
+    firebell.deliverer.drain()
+
+    [status_incident] = statuspage.incidents
+    assert status_incident["status"] == "investigating"
+    assert [f.event_type for f in failures(firebell, incident_id)] == ["incident.resolved"]
+    assert recoveries(firebell, incident_id) == [], "Statuspage was not reached for the resolve"
+    [skipped] = [
+        e.data
+        for e in firebell.store.select_events(incident_id)
+        if isinstance(e.data, IntegrationSkipped)
+    ]
+    assert skipped.reason == "the incident was reopened before Statuspage could resolve it"
+    assert firebell.engine.get(incident_id).failing_plugins == ()
 
 
 # -- crash -------------------------------------------------------------------------------------
