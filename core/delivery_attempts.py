@@ -28,9 +28,12 @@ from firebell.core.plugin_host import PluginHost, hook_name_for
 from firebell.core.stale_deliveries import StaleDeliveries, may_be_stale
 from firebell.core.store import EventStore
 
-__all__ = ["DeliveryAttempts", "backoff_seconds"]
+__all__ = ["RETRYING", "DeliveryAttempts", "backoff_seconds"]
 
 log = logging.getLogger("firebell.delivery")
+
+#: Set (true) on the log record that says a delivery failed and is retried.
+RETRYING = "firebell_retrying"
 
 
 def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> float:
@@ -176,6 +179,8 @@ class DeliveryAttempts:
                 claim.attempt,
                 message if message.endswith(".") else message + ".",
                 f"{retry_at:%H:%M:%S} UTC",
+                # A command's closing note says the same; the CLI leaves this out without -v.
+                extra={RETRYING: True},
             )
         if retry_at is None:
             # Nothing retries it now: whoever runs Firebell must hear of it, not only the

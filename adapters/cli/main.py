@@ -19,6 +19,7 @@ from firebell.adapters.cli import incident_commands, maintenance_commands, readi
 from firebell.adapters.cli.cli_state import CliState, Interrupted
 from firebell.adapters.cli.lazy_group import LazyGroup
 from firebell.core import ConfigError, FirebellError
+from firebell.core.delivery_attempts import RETRYING
 
 from firebell import __version__
 
@@ -66,6 +67,14 @@ class _OneLineFormatter(logging.Formatter):
         return f"{super().format(plain)}: {type(error).__name__}: {detail} (-v shows the traceback)"
 
 
+def _said_by_the_note(record: logging.LogRecord) -> bool:
+    """Whether to show ``record``: not a retried delivery's failure, nor slack_sdk's own line
+    about a request that failed (the delivery's failure, which the closing note gives)."""
+    if getattr(record, RETRYING, False):
+        return False
+    return not record.name.startswith("slack_sdk.")
+
+
 @click.group(
     cls=LazyGroup,
     lazy_commands=LAZY_COMMANDS,
@@ -92,6 +101,9 @@ def cli(ctx: click.Context, config: str | None, deliver_timeout: float, verbose:
     """Firebell: Slack-based incident management on an event-sourced engine."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter((logging.Formatter if verbose else _OneLineFormatter)(_LOG_FORMAT))
+    if not verbose:
+        # The command's closing note says what failed and what comes next, once.
+        handler.addFilter(_said_by_the_note)
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
     state = CliState(config, deliver_timeout)
     ctx.obj = state

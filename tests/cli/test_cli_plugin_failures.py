@@ -36,7 +36,13 @@ def test_a_plugin_raising_during_a_command_is_one_line_without_v(tmp_path: Path)
     assert "WARNING firebell.delivery plugin markdown raised on incident.created" in raised
     assert ": PermissionError: [Errno " in raised and f"'{folder}/." in raised
     assert raised.endswith("(-v shows the traceback)")
+    # That it is retried, and when, is the closing note's to say, once; -v logs each attempt.
+    assert "failed on incident.created" not in quiet.stderr
+    assert "note: plugin markdown: 1 pending, 0 failed; last error: PermissionError" in " ".join(
+        quiet.stderr.split()
+    )
     assert verbose.code == 0 and "Traceback (most recent call last)" in verbose.stderr
+    assert "plugin markdown failed on incident.created for " in verbose.stderr
 
 
 def test_doctor_finds_a_postmortem_folder_that_cannot_be_written(tmp_path: Path) -> None:
