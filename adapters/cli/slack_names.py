@@ -18,9 +18,7 @@ Without the Slack plugin nothing is looked up, and Slack's modules are not even 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 from firebell.core import Firebell
 from firebell.core.incident import IncidentState
@@ -29,9 +27,6 @@ from firebell.core.store import AppendResult
 __all__ = ["PEOPLE_FIELDS", "name_slack_people", "people_in"]
 
 log = logging.getLogger("firebell.cli")
-
-#: The logger of slack_sdk's Web API client, which logs every request that fails as an error.
-_CLIENT_LOGGER = "slack_sdk.web.base_client"
 
 #: The fields of the events a command records that hold a person (beside the event's actor).
 PEOPLE_FIELDS = ("reporter", "commander", "owner", "author")
@@ -92,25 +87,9 @@ def _record_names(firebell: Firebell, result: AppendResult, config: object) -> N
     )
     directory = PeopleDirectory(client)
     actor = result.events[-1].actor
-    with _without_client_errors():
-        for person in unnamed:
-            directory.record_names(firebell.engine, incident.id, [person], actor=actor)
-            if directory.cached(person) == (True, None):
-                break
-
-
-@contextmanager
-def _without_client_errors() -> Iterator[None]:
-    """Leave out slack_sdk's own ``ERROR … Failed to send a request`` line for the lookups made
-    in this thread: :class:`PeopleDirectory` logs its one line on the failure already."""
-    client_log = logging.getLogger(_CLIENT_LOGGER)
-    this_thread = threading.get_ident()
-
-    def elsewhere(record: logging.LogRecord) -> bool:
-        return record.thread != this_thread
-
-    client_log.addFilter(elsewhere)
-    try:
-        yield
-    finally:
-        client_log.removeFilter(elsewhere)
+    # slack_sdk's own line about a failed request is left out by the CLI's log handler
+    # (adapters/cli/main.py) without -v: PeopleDirectory logs its one line on the failure.
+    for person in unnamed:
+        directory.record_names(firebell.engine, incident.id, [person], actor=actor)
+        if directory.cached(person) == (True, None):
+            break
