@@ -52,14 +52,31 @@ HANGING_PLUGIN = textwrap.dedent(
 @pytest.fixture
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """plugins.toml with console, markdown and the installed ``hang`` plugin (hanging for now)."""
+    return switched_plugin_config(
+        tmp_path, monkeypatch, "hang", "fbtest_hang", HANGING_PLUGIN, switch="hanging"
+    )
+
+
+def switched_plugin_config(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    module: str,
+    source: str,
+    *,
+    switch: str,
+) -> Path:
+    """plugins.toml with console, markdown and the plugin ``name`` (``source``, installed as
+    ``module`` in ``tmp_path/site``), its ``switch`` file made (the vendor misbehaves while it
+    exists) and its ``journal`` beside it."""
     site = tmp_path / "site"
     site.mkdir()
-    install_plugin(site, "hang", "fbtest_hang", HANGING_PLUGIN, "0.1.0")
-    monkeypatch.syspath_prepend(str(site))  # for the Firebell this test opens itself
-    (tmp_path / "hanging").touch()
+    install_plugin(site, name, module, source, "0.1.0")
+    monkeypatch.syspath_prepend(str(site))  # for the Firebell the test opens itself
+    (tmp_path / switch).touch()
     return write_config(
         tmp_path,
-        f'\n[plugins.hang]\nswitch = "{(tmp_path / "hanging").as_posix()}"\n'
+        f'\n[plugins.{name}]\nswitch = "{(tmp_path / switch).as_posix()}"\n'
         f'journal = "{(tmp_path / "journal.txt").as_posix()}"\n',
     )
 

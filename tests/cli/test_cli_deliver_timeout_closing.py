@@ -14,11 +14,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from cli_support import install_plugin, write_config
 from firebell.core import open_firebell
 from firebell.core.config import load_config
 from firebell.core.events import IntegrationFailed
-from test_cli_deliver_timeout import environment, run_firebell
+from test_cli_deliver_timeout import environment, run_firebell, switched_plugin_config
 
 SLOW_POOLED_PLUGIN = textwrap.dedent(
     """
@@ -63,15 +62,8 @@ SLOW_POOLED_PLUGIN = textwrap.dedent(
 @pytest.fixture
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """plugins.toml with console, markdown and the installed ``slow`` plugin (slow for now)."""
-    site = tmp_path / "site"
-    site.mkdir()
-    install_plugin(site, "slow", "fbtest_slow_pooled", SLOW_POOLED_PLUGIN, "0.1.0")
-    monkeypatch.syspath_prepend(str(site))
-    (tmp_path / "slow").touch()
-    return write_config(
-        tmp_path,
-        f'\n[plugins.slow]\nswitch = "{(tmp_path / "slow").as_posix()}"\n'
-        f'journal = "{(tmp_path / "journal.txt").as_posix()}"\n',
+    return switched_plugin_config(
+        tmp_path, monkeypatch, "slow", "fbtest_slow_pooled", SLOW_POOLED_PLUGIN, switch="slow"
     )
 
 
